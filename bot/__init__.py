@@ -1,0 +1,1 @@
+"""The runtime shell: channels, dispatcher, CLI."""

@@ -1,0 +1,127 @@
+"""`cdht`: run the bot, chat in the terminal, migrate, check a criteria file, flag communes.
+
+Every command that needs the database creates and migrates it first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.clock import SystemClock
+from bot.config import Settings, SettingsError
+from flows.criteria import CriteriaError, load_criteria
+from storage.db import Database
+
+log = logging.getLogger("cdht")
+
+
+async def _open_db(settings: Settings) -> Database:
+    db = Database(settings.database_url)
+    await db.migrate()
+    return db
+
+
+async def _chat(settings: Settings, user: str) -> None:
+    from bot.channels.terminal import run_terminal
+    from bot.core import load_core
+    from bot.dispatcher import Dispatcher
+
+    core = load_core(settings)
+    db = await _open_db(settings)
+    try:
+        await run_terminal(Dispatcher(db, core, SystemClock()), user=user)
+    finally:
+        await db.dispose()
+
+
+async def _migrate(settings: Settings) -> None:
+    db = await _open_db(settings)
+    await db.dispose()
+    print(f"Database is up to date ({db.dialect}).")
+
+
+async def _flag_commune(settings: Settings, code: int, difficult: bool) -> None:
+    from flows.places import load_gazetteer
+    from storage import repo
+
+    commune = load_gazetteer().commune(code)
+    if commune is None:
+        raise SystemExit(f"There is no commune with code {code}.")
+    db = await _open_db(settings)
+    try:
+        async with db.transaction() as conn:
+            await repo.set_commune_difficult(conn, code, difficult, SystemClock().now())
+    finally:
+        await db.dispose()
+    state = (
+        "uses the lower title total (difficult area)"
+        if difficult
+        else "uses the normal title total"
+    )
+    print(f"{commune.name} ({code}) now {state}.")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cdht", description="Learning Citizen (Công dân học tập) chatbot."
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser(
+        "run", help="start the bot on the configured channels (the terminal chat if none)"
+    )
+    chat = sub.add_parser("chat", help="chat with the bot in this terminal")
+    chat.add_argument(
+        "--user", default="local", help="who you are in the terminal chat (default: local)"
+    )
+    sub.add_parser("migrate", help="create or upgrade the database")
+    check = sub.add_parser("criteria-check", help="validate a criteria YAML file")
+    check.add_argument("file")
+    flag = sub.add_parser(
+        "commune-flag", help="mark a commune as a remote/difficult/ethnic-minority area"
+    )
+    flag.add_argument("code", type=int, help="commune code, e.g. 70 for Phường Hoàn Kiếm")
+    flag.add_argument("--off", action="store_true", help="remove the mark")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the chat readable
+    command = args.command or "run"
+    try:
+        if command == "criteria-check":
+            criteria = load_criteria(args.file)
+            print(
+                f"{args.file}: OK ({len(criteria.groups)} groups, "
+                f"{len(criteria.indicators)} indicators)."
+            )
+        elif command == "migrate":
+            asyncio.run(_migrate(settings))
+        elif command == "commune-flag":
+            asyncio.run(_flag_commune(settings, args.code, not args.off))
+        elif command == "chat":
+            asyncio.run(_chat(settings, args.user))
+        else:  # run: no channel credentials are known yet, so the terminal chat opens
+            asyncio.run(_chat(settings, "local"))
+    except CriteriaError as exc:
+        print(f"Criteria error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

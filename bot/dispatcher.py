@@ -1,0 +1,94 @@
+"""Runs one event: load the conversation, step the pure flow, save everything in one
+transaction, and hand the replies back to the channel.
+
+Events of one person are handled one at a time in arrival order (an asyncio lock per
+account here; on PostgreSQL also a row lock, for several bot processes). Different people
+are handled concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.core import Core
+from flows.conversation import step
+from flows.model import Event, Reply
+from storage import repo
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Replies for the channel to send. `outbox_id` identifies the stored row to mark as
+    delivered once sent; `duplicate` means the event had been processed before."""
+
+    outbox_id: int | None
+    replies: tuple[Reply, ...]
+    duplicate: bool = False
+
+
+class Dispatcher:
+    def __init__(self, db: Database, core: Core, clock: Clock) -> None:
+        self.db, self.core, self.clock = db, core, clock
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def _one_at_a_time(self, key: tuple[str, str]) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]  # no one waiting: don't keep a lock per person forever
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def handle(self, channel: str, external_id: str, event: Event) -> Delivery:
+        event_id = event.event_id or uuid.uuid4().hex
+        async with self._one_at_a_time((channel, external_id)):
+            now = self.clock.now()
+            year = self.core.campaign_year
+            try:
+                async with self.db.transaction() as conn:
+                    loaded = await repo.load_conversation(conn, channel, external_id, year, now)
+                    outcome = step(loaded.snapshot, event, self.core.world(now))
+                    outbox_id = await repo.save_outcome(
+                        conn, loaded, outcome, channel, event_id, now
+                    )
+                return Delivery(outbox_id, outcome.replies)
+            except repo.DuplicateEvent:
+                async with self.db.transaction() as conn:
+                    stored = await repo.stored_replies(conn, channel, event_id)
+                log.info("duplicate event %s/%s answered from the outbox", channel, event_id)
+                if stored is None:  # deleted meanwhile together with the person's data
+                    return Delivery(None, (), duplicate=True)
+                return Delivery(stored[0], tuple(stored[1]), duplicate=True)
+            except Exception:
+                # Never leave a person without an answer; nothing was saved, so the state
+                # is as before and they can simply try again.
+                log.exception("event %s/%s failed; state left unchanged", channel, event_id)
+                lang = self.core.langs[self.core.default_lang]
+                sorry = lang._(
+                    "Sorry, something went wrong on our side. Your answers so far are saved: "
+                    "please try again in a moment."
+                )
+                return Delivery(None, (Reply("text", sorry),))
+
+    async def mark_delivered(self, outbox_ids: Iterable[int]) -> None:
+        ids = [i for i in outbox_ids if i is not None]
+        if ids:
+            async with self.db.transaction() as conn:
+                await repo.mark_delivered(conn, ids, self.clock.now())

@@ -1,0 +1,264 @@
+"""The entry point of the pure core: `step(snapshot, event, world) -> Outcome`.
+
+Commands (/start, /help, /language, /result, /restart, /delete) work on any screen; anything
+unexpected gets a short explanation and the same question again, with nothing lost.
+"""
+
+from __future__ import annotations
+
+from flows import assessment, registration
+from flows.lang import LANGUAGES
+from flows.model import DeletePerson, Event, Option, Outcome, SetLanguage, Snapshot, World
+from flows.turn import SCREENS, Turn, match_option, screen
+
+MAX_TEXT = 500  # longer messages are never a valid answer here
+
+# Each language's name in itself: shown as-is whatever the current language.
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+
+
+def step(snapshot: Snapshot, event: Event, world: World) -> Outcome:
+    """Run one event through the conversation. Pure: no I/O, no clock, no randomness."""
+    turn = Turn(snapshot, world, event)
+    if event.kind == "command":
+        _command(turn, event.command or "unknown", event.args)
+    elif turn.screen not in SCREENS:
+        _resume(turn)
+    else:
+        _answer(turn, event)
+    return turn.outcome()
+
+
+def _resume(turn: Turn) -> None:
+    """Show where the person is, or start: registration for newcomers, else the menu."""
+    if turn.screen in SCREENS:
+        SCREENS[turn.screen].render(turn)
+    elif turn.person is None:
+        if turn.state.get("draft"):
+            registration.next_step(turn)
+        else:
+            registration.begin(turn)
+    else:
+        turn.go("menu")
+
+
+def _answer(turn: Turn, event: Event) -> None:
+    t = turn.t
+    current = SCREENS[turn.screen]  # type: ignore[index]
+    options = turn.current_options()
+    if event.kind == "option":
+        chosen = next((o for o in options if o.id == event.option), None)
+        if event.prompt != turn.state["prompt"] or chosen is None or current.on_option is None:
+            turn.again(t._("That button belongs to an earlier question. Here is the current one:"))
+        else:
+            current.on_option(turn, chosen.id)
+        return
+    if event.kind == "contact":
+        if current.on_contact is None:
+            turn.again(t._("Thank you, but I don't need a phone number now."))
+        elif not event.contact_is_own:
+            turn.again(t._("Please share your own phone number, not someone else's."))
+        else:
+            current.on_contact(turn, event.phone or "")
+        return
+    text = event.text.strip()
+    if not text:
+        turn.again(t._("I received an empty message."))
+    elif len(text) > MAX_TEXT:
+        turn.again(t._("That message is too long for an answer here."))
+    elif (chosen := match_option(text, options)) is not None and current.on_option is not None:
+        current.on_option(turn, chosen.id)
+    elif current.on_text is not None:
+        current.on_text(turn, text)
+    else:
+        turn.again(t._("Please choose one of the answers: tap a button or type its number."))
+
+
+# --- commands --------------------------------------------------------------------------
+
+
+def _command(turn: Turn, name: str, args: str) -> None:
+    t = turn.t
+    if name == "start":
+        linked = bool(args) and turn.person is None and registration.apply_deep_link(turn, args)
+        if turn.screen in SCREENS and not linked:
+            turn.say(t._("Welcome back! Let's continue where you stopped."))
+            SCREENS[turn.screen].render(turn)
+        elif linked and turn.screen in SCREENS:
+            registration.next_step(turn)
+        else:
+            _resume(turn)
+    elif name == "help":
+        _with_current(turn, _help_text(turn))
+    elif name == "language":
+        wanted = args.strip().lower()[:2]
+        if wanted in LANGUAGES:
+            _set_language(turn, wanted)
+        else:
+            _remember_back(turn)
+            turn.go("lang.choose")
+    elif name == "result":
+        _result_command(turn)
+    elif name == "restart":
+        _restart_command(turn)
+    elif name == "delete":
+        _remember_back(turn)
+        turn.go("confirm.delete")
+    else:
+        _with_current(
+            turn,
+            t._("I don't know the command “{command}”. Send /help to see what I can do.").format(
+                command=args[:30]
+            ),
+        )
+
+
+def _with_current(turn: Turn, text: str) -> None:
+    """Say something, then show the current question again (or start)."""
+    if turn.screen in SCREENS:
+        turn.again(text)
+    else:
+        turn.say(text)
+        _resume(turn)
+
+
+def _help_text(turn: Turn) -> str:
+    t = turn.t
+    return "\n".join(
+        [
+            t._(
+                "I help you register and score yourself as a Learning Citizen. "
+                "Answer with the buttons, or type the number of an answer."
+            ),
+            "/start — " + t._("start, or continue where you stopped"),
+            "/help — " + t._("this help"),
+            "/language — " + t._("Tiếng Việt or English"),
+            "/result — " + t._("my result"),
+            "/restart — " + t._("start my self-scoring again"),
+            "/delete — " + t._("delete my data"),
+        ]
+    )
+
+
+def _remember_back(turn: Turn) -> None:
+    if turn.screen not in ("lang.choose", "confirm.delete", "confirm.restart"):
+        turn.state["back"] = turn.screen
+
+
+def _go_back(turn: Turn) -> None:
+    back = turn.state.pop("back", None)
+    turn.state["screen"] = None
+    if back in SCREENS:
+        turn.go(back)
+    else:
+        _resume(turn)
+
+
+def _set_language(turn: Turn, lang: str) -> None:
+    turn.state["lang"] = lang
+    if turn.person is not None:
+        turn.effect(SetLanguage(lang))
+    turn.say(turn.t._("From now on I will write in English."))
+    if turn.screen in ("lang.choose",):
+        _go_back(turn)
+    elif turn.screen in SCREENS:
+        turn.go(turn.screen)  # shown again in the new language, with fresh buttons
+    else:
+        _resume(turn)
+
+
+@screen("lang.choose", on_option=_set_language)
+def _ask_language(turn: Turn) -> None:
+    turn.ask(
+        turn.t._("Choose your language:"),
+        [Option(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+    )
+
+
+def _result_command(turn: Turn) -> None:
+    t = turn.t
+    a = turn.assessment
+    if a is not None and a.status == "submitted":
+        assessment.show_result(turn)
+        if turn.screen in SCREENS:
+            SCREENS[turn.screen].render(turn)
+        else:
+            _resume(turn)
+    elif a is not None:
+        _with_current(
+            turn,
+            t._(
+                "You have answered {done} of {total} questions. "
+                "Finish and submit to see your result."
+            ).format(done=assessment.answered(turn), total=len(turn.world.criteria.indicators)),
+        )
+    elif turn.person is None:
+        _with_current(turn, t._("You have no result yet: first register, then score yourself."))
+    else:
+        _with_current(turn, t._("You have not scored yourself yet."))
+
+
+def _restart_command(turn: Turn) -> None:
+    t = turn.t
+    a = turn.assessment
+    if turn.person is None:
+        _with_current(
+            turn, t._("There is no self-scoring to restart yet: first finish registering.")
+        )
+    elif a is None:
+        assessment.start_or_continue(turn)
+    elif a.status == "submitted":
+        _with_current(
+            turn,
+            t._(
+                "Your self-assessment for {year} is already submitted and is kept as it is; "
+                "it cannot be restarted."
+            ).format(year=a.year),
+        )
+    elif not a.answers:
+        assessment.start_or_continue(turn)
+    else:
+        _remember_back(turn)
+        turn.go("confirm.restart")
+
+
+def _on_confirm_restart(turn: Turn, option: str) -> None:
+    if option == "yes":
+        turn.state.pop("back", None)
+        assessment.restart(turn)
+    else:
+        _go_back(turn)
+
+
+@screen("confirm.restart", on_option=_on_confirm_restart)
+def _ask_restart(turn: Turn) -> None:
+    t = turn.t
+    turn.ask(
+        t._("Clear all {done} answers and start the self-scoring again?").format(
+            done=assessment.answered(turn)
+        ),
+        [Option("yes", t._("Yes, start again")), Option("no", t._("No, keep my answers"))],
+    )
+
+
+def _on_confirm_delete(turn: Turn, option: str) -> None:
+    t = turn.t
+    if option != "yes":
+        _go_back(turn)
+        return
+    turn.effect(DeletePerson())
+    lang, prompt = turn.lang, turn.state["prompt"]
+    turn.state.clear()
+    # The prompt number keeps counting, so buttons from before the deletion stay stale.
+    turn.state.update({"lang": lang, "prompt": prompt})
+    turn.person = turn.assessment = None
+    turn.say(t._("All your data has been deleted. Send /start if you want to register again."))
+
+
+@screen("confirm.delete", on_option=_on_confirm_delete)
+def _ask_delete(turn: Turn) -> None:
+    t = turn.t
+    turn.ask(
+        t._("Delete your registration and all your answers? This cannot be undone."),
+        [Option("yes", t._("Yes, delete everything")), Option("no", t._("No, keep my data"))],
+    )

@@ -1,0 +1,44 @@
+"""A person's language: gettext lookups plus Vietnamese/English number and date formats.
+
+The catalogs are loaded by the shell (bot/i18n.py) and handed in; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+import gettext
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal, format_percent
+
+LANGUAGES = ("vi", "en")
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class Lang:
+    """Translations and formats for one language. Methods are named so pybabel extracts
+    `t._("...")` and `t.n_("...", "...", n)` calls."""
+
+    def __init__(self, code: str, translations: gettext.NullTranslations | None = None) -> None:
+        self.code = code
+        self._tr = translations or gettext.NullTranslations()
+
+    def _(self, message: str) -> str:
+        return self._tr.gettext(message)
+
+    def n_(self, singular: str, plural: str, n: int) -> str:
+        return self._tr.ngettext(singular, plural, n)
+
+    def number(self, value: float) -> str:
+        return format_decimal(value, locale=self.code)
+
+    def percent(self, value: float) -> str:
+        return format_percent(value, locale=self.code, format="#,##0.#%")
+
+    def date(self, value: date) -> str:
+        return format_date(value, "dd/MM/yyyy", locale=self.code)
+
+    def datetime(self, value: datetime) -> str:
+        """Always shown in Vietnam's time zone, whatever the server's."""
+        return format_datetime(value, "HH:mm dd/MM/yyyy", tzinfo=LOCAL_TZ, locale=self.code)

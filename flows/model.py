@@ -1,0 +1,206 @@
+"""What goes into and out of a flow step: Event and snapshot in; state, Replies and Effects out.
+
+Channels translate their updates into `Event`s and `Reply`s into API calls; storage turns
+`Effect`s into rows. Nothing here knows about Telegram, Zalo, SQL or clocks.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flows.criteria import CriteriaSet
+from flows.lang import Lang
+from flows.places import Gazetteer
+from flows.scoring import AreaFlags, ScoreResult
+
+# Slash commands; the second column lists aliases people may type in Vietnamese, unaccented.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "start": ("batdau", "tieptuc", "continue"),
+    "help": ("huongdan", "trogiup"),
+    "language": ("lang", "ngonngu"),
+    "result": ("ketqua", "myresult"),
+    "restart": ("lamlai",),
+    "delete": ("xoa", "xoadulieu", "deletemydata"),
+}
+_ALIASES = {alias: name for name, aliases in COMMANDS.items() for alias in (name, *aliases)}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing a person did. kind: "text" | "option" | "contact" | "command"."""
+
+    kind: str
+    text: str = ""
+    option: str | None = None  # the option id, for kind "option"
+    prompt: int | None = None  # which question the option belonged to
+    phone: str | None = None  # for kind "contact"
+    contact_is_own: bool = True
+    command: str | None = None  # canonical command name, for kind "command"
+    args: str = ""  # e.g. the deep-link payload of /start
+    event_id: str | None = None  # the channel's id, for de-duplication
+
+    @staticmethod
+    def from_text(text: str, event_id: str | None = None) -> Event:
+        """Typed text; "/start c70" or "/start@SomeBot c70" becomes a command event."""
+        stripped = text.strip()
+        if stripped.startswith("/") and len(stripped) > 1:
+            head, _, rest = stripped[1:].partition(" ")
+            name = _ALIASES.get(head.split("@", 1)[0].lower())
+            if name:
+                return Event(
+                    "command", text=text, command=name, args=rest.strip(), event_id=event_id
+                )
+            return Event("command", text=text, command="unknown", args=stripped, event_id=event_id)
+        return Event("text", text=text, event_id=event_id)
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Something to show. kind: "text" | "options" | "ask_phone" | "file"."""
+
+    kind: str
+    text: str
+    options: tuple[Option, ...] = ()
+    prompt: int | None = None
+    file_name: str | None = None
+    file_data: bytes | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind, "text": self.text}
+        if self.options:
+            data["options"] = [[o.id, o.label] for o in self.options]
+        if self.prompt is not None:
+            data["prompt"] = self.prompt
+        if self.file_name is not None:
+            data["file_name"] = self.file_name
+            data["file_data"] = base64.b64encode(self.file_data or b"").decode()
+        return data
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Reply:
+        return Reply(
+            kind=data["kind"],
+            text=data["text"],
+            options=tuple(Option(i, label) for i, label in data.get("options", ())),
+            prompt=data.get("prompt"),
+            file_name=data.get("file_name"),
+            file_data=base64.b64decode(data["file_data"]) if "file_data" in data else None,
+        )
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a person registered (thông tin đăng ký)."""
+
+    full_name: str
+    birth_year: int
+    gender: str  # "male" | "female" | "other"
+    group: str  # criteria group code, "1".."4"
+    province_code: int
+    commune_code: int
+    village: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class AssessmentView:
+    """This campaign year's assessment of the person, as stored."""
+
+    year: int
+    group: str
+    status: str  # "in_progress" | "submitted"
+    answers: Mapping[str, int] = field(default_factory=dict)  # indicator → option index
+    submitted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything stored about one conversation, loaded by the dispatcher before a step."""
+
+    state: Mapping[str, Any]
+    person: Profile | None = None
+    assessment: AssessmentView | None = None
+    area: AreaFlags = field(default_factory=AreaFlags)
+
+
+@dataclass(frozen=True)
+class World:
+    """What a flow may know beyond the conversation: static data and the clock reading."""
+
+    criteria: CriteriaSet
+    places: Gazetteer
+    langs: Mapping[str, Lang]
+    now: datetime
+    campaign_year: int
+    default_lang: str = "vi"
+
+
+# --- Effects: domain changes the dispatcher writes in the same transaction as the state ---
+
+
+@dataclass(frozen=True)
+class SavePerson:
+    profile: Profile
+    language: str
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    language: str
+
+
+@dataclass(frozen=True)
+class StartAssessment:
+    year: int
+    group: str
+    criteria: str
+
+
+@dataclass(frozen=True)
+class SaveAnswer:
+    indicator: str
+    option: int
+    points: int
+
+
+@dataclass(frozen=True)
+class ResetAssessment:
+    group: str
+
+
+@dataclass(frozen=True)
+class SubmitAssessment:
+    result: ScoreResult
+
+
+@dataclass(frozen=True)
+class DeletePerson:
+    pass
+
+
+Effect = (
+    SavePerson
+    | SetLanguage
+    | StartAssessment
+    | SaveAnswer
+    | ResetAssessment
+    | SubmitAssessment
+    | DeletePerson
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: dict[str, Any]
+    replies: tuple[Reply, ...]
+    effects: tuple[Effect, ...]

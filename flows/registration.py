@@ -1,0 +1,463 @@
+"""Registration (đăng ký): name, year of birth, gender, group, province, commune, village,
+phone, then a confirmation screen where any field can be changed.
+
+The draft lives in the conversation state until the person confirms; then a SavePerson
+effect stores it. Each screen below is one question.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flows.criteria import pick
+from flows.model import AssessmentView, Option, Profile, ResetAssessment, SavePerson
+from flows.places import Commune
+from flows.text import fold, tidy
+from flows.turn import Turn, screen
+
+MAX_NAME = 80
+MAX_VILLAGE = 100
+MAX_AGE, MIN_AGE = 100, 6
+COMMUNE_CHOICES = 5
+_PHONE_CHARS = re.compile(r"[\s.\-()]")
+_PHONE = re.compile(r"^0\d{9}$")
+
+
+def _draft(turn: Turn) -> dict[str, Any]:
+    return turn.state.setdefault("draft", {})
+
+
+def begin(turn: Turn) -> None:
+    """First contact, or after deleting one's data: greet and start registering."""
+    t = turn.t
+    turn.say(
+        t._(
+            "Hello! I help you register for the Learning Citizen title and score yourself "
+            "against its criteria. It takes about 5 minutes, and you can stop and come back "
+            "at any time: nothing you enter is lost."
+        )
+    )
+    next_step(turn)
+
+
+def next_step(turn: Turn) -> None:
+    """Go to the first question not answered yet, or to the confirmation screen."""
+    d = _draft(turn)
+    for key, name in (
+        ("name", "reg.name"),
+        ("birth_year", "reg.birth_year"),
+        ("gender", "reg.gender"),
+        ("group", "reg.group"),
+        ("province", "reg.province"),
+        ("commune", "reg.commune"),
+    ):
+        if d.get(key) is None:
+            turn.go(name)
+            return
+    if not turn.state.get("editing"):
+        for key, name in (("village", "reg.village"), ("phone", "reg.phone")):
+            if key not in d:
+                turn.go(name)
+                return
+    turn.go("reg.confirm")
+
+
+def apply_deep_link(turn: Turn, payload: str) -> bool:
+    """A QR code printed by a commune carries its code ("c70", "xa-70" or "70"): fill in
+    the place so the person need not search for it. Unknown payloads are ignored."""
+    digits = re.sub(r"^(c|xa|commune)[-_]?", "", payload.strip().lower())
+    if not digits.isdigit():
+        return False
+    commune = turn.world.places.commune(int(digits))
+    if commune is None:
+        return False
+    d = _draft(turn)
+    d["province"], d["commune"] = commune.province_code, commune.code
+    return True
+
+
+def draft_from_profile(profile: Profile) -> dict[str, Any]:
+    return {
+        "name": profile.full_name,
+        "birth_year": profile.birth_year,
+        "gender": profile.gender,
+        "group": profile.group,
+        "province": profile.province_code,
+        "commune": profile.commune_code,
+        "village": profile.village,
+        "phone": profile.phone,
+    }
+
+
+# --- full name -------------------------------------------------------------------------
+
+
+def _on_name(turn: Turn, text: str) -> None:
+    t = turn.t
+    name = tidy(text)
+    letters = sum(ch.isalpha() for ch in name)
+    if len(name) > MAX_NAME or letters < 2 or any(ch.isdigit() for ch in name):
+        turn.again(
+            t._(
+                "Please type your full name in letters only, at most {max} characters, "
+                "for example: Nguyễn Văn An."
+            ).format(max=MAX_NAME)
+        )
+        return
+    _draft(turn)["name"] = name
+    next_step(turn)
+
+
+@screen("reg.name", on_text=_on_name)
+def _ask_name(turn: Turn) -> None:
+    turn.ask(turn.t._("What is your full name?"))
+
+
+# --- year of birth ---------------------------------------------------------------------
+
+
+def _year_range(turn: Turn) -> tuple[int, int]:
+    year = turn.world.now.year
+    return year - MAX_AGE, year - MIN_AGE
+
+
+def _on_birth_year(turn: Turn, text: str) -> None:
+    low, high = _year_range(turn)
+    digits = fold(text).replace(" ", "")
+    if not (digits.isdigit() and len(digits) == 4 and low <= int(digits) <= high):
+        turn.again(
+            turn.t._(
+                "The year of birth is 4 digits between {low} and {high}, for example 1985. "
+                "Please type it again."
+            ).format(low=low, high=high)
+        )
+        return
+    _draft(turn)["birth_year"] = int(digits)
+    next_step(turn)
+
+
+@screen("reg.birth_year", on_text=_on_birth_year)
+def _ask_birth_year(turn: Turn) -> None:
+    turn.ask(turn.t._("In which year were you born? Type 4 digits, for example 1985."))
+
+
+# --- gender ----------------------------------------------------------------------------
+
+
+def gender_label(turn: Turn, code: str) -> str:
+    t = turn.t
+    return {"male": t._("Male"), "female": t._("Female"), "other": t._("Other")}[code]
+
+
+def _on_gender(turn: Turn, option: str) -> None:
+    _draft(turn)["gender"] = option
+    next_step(turn)
+
+
+@screen("reg.gender", on_option=_on_gender)
+def _ask_gender(turn: Turn) -> None:
+    turn.ask(
+        turn.t._("Your gender:"),
+        [Option(g, gender_label(turn, g)) for g in ("male", "female", "other")],
+    )
+
+
+# --- group -----------------------------------------------------------------------------
+
+
+def _on_group(turn: Turn, option: str) -> None:
+    _draft(turn)["group"] = option.removeprefix("g")
+    next_step(turn)
+
+
+@screen("reg.group", on_option=_on_group)
+def _ask_group(turn: Turn) -> None:
+    groups = turn.world.criteria.groups
+    turn.ask(
+        turn.t._("Which group are you in?"),
+        [Option(f"g{g.code}", pick(g.name, turn.lang)) for g in groups],
+    )
+
+
+# --- province --------------------------------------------------------------------------
+
+
+def _choose_province(turn: Turn, code: int) -> None:
+    d = _draft(turn)
+    if d.get("province") != code:
+        d["commune"] = None
+    d["province"] = code
+    turn.state["matches"] = []
+    next_step(turn)
+
+
+def _on_province_option(turn: Turn, option: str) -> None:
+    _choose_province(turn, int(option.removeprefix("p")))
+
+
+def _on_province_text(turn: Turn, text: str) -> None:
+    found = turn.world.places.find_provinces(text)
+    query = fold(text)
+    if found and (len(found) == 1 or query in (found[0].short, found[0].folded)):
+        _choose_province(turn, found[0].code)
+    elif found:
+        turn.again(
+            turn.t._(
+                "Several provinces match “{text}”: {names}. Please tap the one you mean."
+            ).format(text=text[:40], names=", ".join(p.name for p in found[:5]))
+        )
+    else:
+        turn.again(
+            turn.t._(
+                "I could not find a province called “{text}”. Please tap one in the list."
+            ).format(text=text[:40])
+        )
+
+
+@screen("reg.province", on_option=_on_province_option, on_text=_on_province_text)
+def _ask_province(turn: Turn) -> None:
+    turn.ask(
+        turn.t._("Which province or city do you live in? Tap it, or type its name."),
+        [Option(f"p{p.code}", p.name) for p in turn.world.places.provinces],
+    )
+
+
+# --- commune ---------------------------------------------------------------------------
+
+
+def _on_commune_option(turn: Turn, option: str) -> None:
+    if option == "other_province":
+        d = _draft(turn)
+        d["province"] = d["commune"] = None
+        turn.state["matches"] = []
+        turn.go("reg.province")
+        return
+    d = _draft(turn)
+    d["commune"] = int(option.removeprefix("c"))
+    turn.state["matches"] = []
+    next_step(turn)
+
+
+def _on_commune_text(turn: Turn, text: str) -> None:
+    d = _draft(turn)
+    found: list[Commune] = turn.world.places.find_communes(d["province"], text)
+    if len(found) == 1:
+        _on_commune_option(turn, f"c{found[0].code}")
+        return
+    turn.state["matches"] = [c.code for c in found[:COMMUNE_CHOICES]]
+    turn.state["match_total"] = len(found)
+    turn.state["match_query"] = text[:40]
+    if not found:
+        province = turn.world.places.province(d["province"])
+        turn.again(
+            turn.t._(
+                "No commune or ward in {province} matches “{text}”. Check the spelling and "
+                "type it again; accents are not needed."
+            ).format(province=province.name if province else "", text=text[:40])
+        )
+        return
+    turn.go("reg.commune")
+
+
+@screen("reg.commune", on_option=_on_commune_option, on_text=_on_commune_text)
+def _ask_commune(turn: Turn) -> None:
+    t = turn.t
+    places = turn.world.places
+    province = places.province(_draft(turn).get("province"))
+    matches = [c for code in turn.state.get("matches", []) if (c := places.commune(code))]
+    other = Option("other_province", t._("Choose another province"))
+    if matches:
+        text = t._("Which one is your commune or ward? Tap it, or type the name again.")
+        total = int(turn.state.get("match_total", len(matches)))
+        if total > len(matches):
+            text += "\n" + t._(
+                "Showing {shown} of {total} matches: type more of the name to narrow it down."
+            ).format(shown=len(matches), total=total)
+        turn.ask(text, [*(Option(f"c{c.code}", c.name) for c in matches), other])
+        return
+    example = places.communes_of(province.code)[0].short if province else "hoan kiem"
+    turn.ask(
+        t._(
+            "Type the name of your commune or ward in {province}, with or without accents "
+            "(for example: {example})."
+        ).format(province=province.name if province else "", example=example),
+        [other],
+    )
+
+
+# --- village ---------------------------------------------------------------------------
+
+
+def _on_village_option(turn: Turn, option: str) -> None:
+    _draft(turn)["village"] = None
+    next_step(turn)
+
+
+def _on_village_text(turn: Turn, text: str) -> None:
+    village = tidy(text)
+    if len(village) > MAX_VILLAGE:
+        turn.again(
+            turn.t._("That is too long: please use at most {max} characters.").format(
+                max=MAX_VILLAGE
+            )
+        )
+        return
+    _draft(turn)["village"] = village
+    next_step(turn)
+
+
+@screen("reg.village", on_option=_on_village_option, on_text=_on_village_text)
+def _ask_village(turn: Turn) -> None:
+    t = turn.t
+    turn.ask(
+        t._(
+            "Which village, hamlet or residential group do you live in? Type its name, or tap Skip."
+        ),
+        [Option("skip", t._("Skip"))],
+    )
+
+
+# --- phone -----------------------------------------------------------------------------
+
+
+def normalise_phone(text: str) -> str | None:
+    """Vietnamese mobile or landline numbers, as 10 digits starting with 0."""
+    raw = _PHONE_CHARS.sub("", text)
+    if raw.startswith("+84"):
+        raw = "0" + raw[3:]
+    elif raw.startswith("84") and len(raw) == 11:
+        raw = "0" + raw[2:]
+    return raw if _PHONE.match(raw) else None
+
+
+def _set_phone(turn: Turn, text: str) -> None:
+    phone = normalise_phone(text)
+    if phone is None:
+        turn.again(
+            turn.t._(
+                "A phone number has 10 digits and starts with 0, for example 0912345678. "
+                "Please type it again, or tap Skip."
+            )
+        )
+        return
+    _draft(turn)["phone"] = phone
+    next_step(turn)
+
+
+def _on_phone_option(turn: Turn, option: str) -> None:
+    _draft(turn)["phone"] = None
+    next_step(turn)
+
+
+@screen("reg.phone", on_option=_on_phone_option, on_text=_set_phone, on_contact=_set_phone)
+def _ask_phone(turn: Turn) -> None:
+    t = turn.t
+    turn.ask(
+        t._(
+            "Your phone number lets the commune contact you about your title (optional). "
+            "Share it with the button, type it, or tap Skip."
+        ),
+        [Option("skip", t._("Skip"))],
+        kind="ask_phone",
+    )
+
+
+# --- confirmation ----------------------------------------------------------------------
+
+_EDITS = ("name", "birth_year", "gender", "group", "place", "village", "phone")
+
+
+def summary(turn: Turn, d: dict[str, Any]) -> str:
+    t = turn.t
+    places = turn.world.places
+    commune, province = places.commune(d.get("commune")), places.province(d.get("province"))
+    group = turn.world.criteria.group(str(d.get("group")))
+    dash = "—"
+    rows = [
+        (t._("Full name"), d.get("name") or dash),
+        (t._("Year of birth"), str(d.get("birth_year") or dash)),
+        (t._("Gender"), gender_label(turn, d["gender"]) if d.get("gender") else dash),
+        (t._("Group"), pick(group.name, turn.lang) if group else dash),
+        (
+            t._("Commune, province"),
+            f"{commune.name}, {province.name}" if commune and province else dash,
+        ),
+        (t._("Village"), d.get("village") or dash),
+        (t._("Phone"), d.get("phone") or dash),
+    ]
+    return "\n".join(f"• {label}: {value}" for label, value in rows)
+
+
+def _on_confirm(turn: Turn, option: str) -> None:
+    t = turn.t
+    d = _draft(turn)
+    if option.startswith("edit_"):
+        field = option.removeprefix("edit_")
+        turn.state["editing"] = True
+        if field == "place":
+            d["province"] = d["commune"] = None
+            turn.go("reg.province")
+        else:
+            d.pop(field, None)
+            turn.go(f"reg.{field}")
+        return
+    profile = Profile(
+        full_name=d["name"],
+        birth_year=int(d["birth_year"]),
+        gender=d["gender"],
+        group=str(d["group"]),
+        province_code=int(d["province"]),
+        commune_code=int(d["commune"]),
+        village=d.get("village"),
+        phone=d.get("phone"),
+    )
+    was_registered = turn.person is not None
+    turn.effect(SavePerson(profile, turn.lang))
+    a = turn.assessment
+    if a is not None and a.status == "in_progress" and a.group != profile.group:
+        # The questions differ by group, so answers given for the old group do not carry over.
+        turn.effect(ResetAssessment(profile.group))
+        turn.assessment = AssessmentView(a.year, profile.group, "in_progress", {})
+        turn.state["idx"] = 0
+        if a.answers:
+            turn.say(
+                t._(
+                    "Because you changed your group, your self-scoring starts again "
+                    "from question 1."
+                )
+            )
+    turn.person = profile
+    for key in ("draft", "editing", "matches", "match_total", "match_query"):
+        turn.state.pop(key, None)
+    turn.say(
+        t._("Your details are updated.")
+        if was_registered
+        else t._("Thank you, you are registered!")
+    )
+    turn.go("menu")
+
+
+@screen("reg.confirm", on_option=_on_confirm)
+def _ask_confirm(turn: Turn) -> None:
+    t = turn.t
+    labels = {
+        "name": t._("Change name"),
+        "birth_year": t._("Change year of birth"),
+        "gender": t._("Change gender"),
+        "group": t._("Change group"),
+        "place": t._("Change commune"),
+        "village": t._("Change village"),
+        "phone": t._("Change phone"),
+    }
+    turn.ask(
+        t._("Please check your details:")
+        + "\n"
+        + summary(turn, _draft(turn))
+        + "\n\n"
+        + t._("Is everything right?"),
+        [
+            Option("confirm", t._("Yes, that is right")),
+            *(Option(f"edit_{f}", labels[f]) for f in _EDITS),
+        ],
+    )

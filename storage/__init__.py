@@ -1,0 +1,1 @@
+"""The only place with SQL: models, queries and Alembic migrations."""

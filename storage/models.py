@@ -1,0 +1,160 @@
+"""The schema (SQLAlchemy 2 declarative). Every change goes with an Alembic migration in
+storage/migrations/versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database (SQLite stores them without a zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Person(Base):
+    """Người đăng ký: someone who completed registration."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(80))
+    birth_year: Mapped[int] = mapped_column(Integer)
+    gender: Mapped[str] = mapped_column(String(8))
+    group_code: Mapped[str] = mapped_column(String(16))
+    province_code: Mapped[int] = mapped_column(Integer, index=True)
+    commune_code: Mapped[int] = mapped_column(Integer, index=True)
+    village: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(5), default="vi")
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChannelAccount(Base):
+    """One chat identity (Telegram user, Zalo follower, terminal user) → a person."""
+
+    __tablename__ = "channel_accounts"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_channel_accounts_external"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))  # 64-bit ids are kept as strings
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Conversation(Base):
+    """Where a chat stands (screen, draft answers): survives restarts, shared by processes."""
+
+    __tablename__ = "conversations"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("channel_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Assessment(Base):
+    """Bản tự đánh giá: one per person per campaign year."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (
+        UniqueConstraint("person_id", "campaign_year", name="uq_assessments_person_year"),
+        Index("ix_assessments_year_status", "campaign_year", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    campaign_year: Mapped[int] = mapped_column(Integer)
+    criteria: Mapped[str] = mapped_column(String(32))
+    group_code: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # in_progress | submitted
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    total: Mapped[int | None] = mapped_column(Integer)
+    title_reached: Mapped[bool | None] = mapped_column(Boolean)
+    band: Mapped[str | None] = mapped_column(String(16))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True
+    )
+    indicator: Mapped[str] = mapped_column(String(16), primary_key=True)
+    option_index: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProcessedEvent(Base):
+    """Each incoming event once: its id (for de-duplication) and the replies it produced,
+    saved in the same transaction as the state (the outbox)."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("channel", "event_id", name="uq_processed_events_event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("channel_accounts.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(128))
+    replies: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class CommuneFlag(Base):
+    """Communes an admin marked as remote, especially difficult or ethnic-minority areas."""
+
+    __tablename__ = "commune_flags"
+
+    commune_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    difficult: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,334 @@
+"""Queries for the dispatcher: load one conversation with everything a flow step needs, and
+write the step's outcome (state, effects, outbox) in the same transaction.
+
+Core statements on an AsyncConnection keep the hot path lean: one joined SELECT to load,
+and one statement per change to save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from flows.model import (
+    AssessmentView,
+    DeletePerson,
+    Effect,
+    Outcome,
+    Profile,
+    Reply,
+    ResetAssessment,
+    SaveAnswer,
+    SavePerson,
+    SetLanguage,
+    Snapshot,
+    StartAssessment,
+    SubmitAssessment,
+)
+from flows.scoring import AreaFlags, ScoreResult
+from storage.models import (
+    Answer,
+    Assessment,
+    ChannelAccount,
+    CommuneFlag,
+    Conversation,
+    Person,
+    ProcessedEvent,
+)
+
+
+class DuplicateEvent(Exception):
+    """This event id was processed before; the transaction must roll back."""
+
+
+@dataclass
+class Loaded:
+    """A conversation as stored, with the ids the effects need."""
+
+    account_id: int
+    person_id: int | None
+    assessment_id: int | None
+    snapshot: Snapshot
+
+
+def _insert(conn: AsyncConnection, table: Any) -> Any:
+    """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _load_query(channel: str, external_id: str, year: int, lock: bool) -> Any:
+    query = (
+        select(
+            ChannelAccount.id,
+            ChannelAccount.person_id,
+            Conversation.state,
+            Person.full_name,
+            Person.birth_year,
+            Person.gender,
+            Person.group_code,
+            Person.province_code,
+            Person.commune_code,
+            Person.village,
+            Person.phone,
+            Assessment.id.label("assessment_id"),
+            Assessment.group_code.label("assessment_group"),
+            Assessment.status,
+            Assessment.submitted_at,
+            CommuneFlag.difficult,
+        )
+        .select_from(ChannelAccount)
+        .outerjoin(Conversation, Conversation.account_id == ChannelAccount.id)
+        .outerjoin(Person, Person.id == ChannelAccount.person_id)
+        .outerjoin(
+            Assessment,
+            and_(Assessment.person_id == Person.id, Assessment.campaign_year == year),
+        )
+        .outerjoin(CommuneFlag, CommuneFlag.commune_code == Person.commune_code)
+        .where(ChannelAccount.channel == channel, ChannelAccount.external_id == external_id)
+    )
+    if lock:
+        # Serialises events of one person across bot processes (PostgreSQL only).
+        query = query.with_for_update(of=ChannelAccount)
+    return query
+
+
+async def load_conversation(
+    conn: AsyncConnection, channel: str, external_id: str, year: int, now: datetime
+) -> Loaded:
+    """Load (creating on first contact) an account's conversation, person and this year's
+    assessment with its answers."""
+    lock = conn.dialect.name == "postgresql"
+    row = (await conn.execute(_load_query(channel, external_id, year, lock))).first()
+    if row is None:
+        await conn.execute(
+            _insert(conn, ChannelAccount)
+            .values(channel=channel, external_id=external_id, created_at=now, unreachable=False)
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        )
+        row = (await conn.execute(_load_query(channel, external_id, year, lock))).one()
+        await conn.execute(
+            _insert(conn, Conversation)
+            .values(account_id=row.id, state={}, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["account_id"])
+        )
+    person = None
+    if row.person_id is not None:
+        person = Profile(
+            full_name=row.full_name,
+            birth_year=row.birth_year,
+            gender=row.gender,
+            group=row.group_code,
+            province_code=row.province_code,
+            commune_code=row.commune_code,
+            village=row.village,
+            phone=row.phone,
+        )
+    assessment = None
+    if row.assessment_id is not None:
+        answers = await conn.execute(
+            select(Answer.indicator, Answer.option_index).where(
+                Answer.assessment_id == row.assessment_id
+            )
+        )
+        assessment = AssessmentView(
+            year=year,
+            group=row.assessment_group,
+            status=row.status,
+            answers={a.indicator: a.option_index for a in answers},
+            submitted_at=row.submitted_at,
+        )
+    snapshot = Snapshot(
+        state=row.state or {},
+        person=person,
+        assessment=assessment,
+        area=AreaFlags(difficult=bool(row.difficult)),
+    )
+    return Loaded(row.id, row.person_id, row.assessment_id, snapshot)
+
+
+def _result_json(result: ScoreResult) -> dict[str, Any]:
+    return {
+        "competencies": dict(result.competencies),
+        "indicators": {s.code: s.points for s in result.indicators},
+        "required_total": result.required_total,
+        "reasons": [
+            {"kind": r.kind, "points": r.points, "threshold": r.threshold, "indicator": r.indicator}
+            for r in result.reasons
+        ],
+        "weakest": list(result.weakest),
+    }
+
+
+async def _apply_effect(
+    conn: AsyncConnection, loaded: Loaded, effect: Effect, now: datetime
+) -> None:
+    if isinstance(effect, SavePerson):
+        p = effect.profile
+        values = {
+            "full_name": p.full_name,
+            "birth_year": p.birth_year,
+            "gender": p.gender,
+            "group_code": p.group,
+            "province_code": p.province_code,
+            "commune_code": p.commune_code,
+            "village": p.village,
+            "phone": p.phone,
+            "language": effect.language,
+            "updated_at": now,
+        }
+        if loaded.person_id is None:
+            loaded.person_id = (
+                await conn.execute(
+                    insert(Person).values(registered_at=now, **values).returning(Person.id)
+                )
+            ).scalar_one()
+            await conn.execute(
+                update(ChannelAccount)
+                .where(ChannelAccount.id == loaded.account_id)
+                .values(person_id=loaded.person_id)
+            )
+        else:
+            await conn.execute(update(Person).where(Person.id == loaded.person_id).values(**values))
+    elif isinstance(effect, SetLanguage):
+        await conn.execute(
+            update(Person).where(Person.id == loaded.person_id).values(language=effect.language)
+        )
+    elif isinstance(effect, StartAssessment):
+        loaded.assessment_id = (
+            await conn.execute(
+                insert(Assessment)
+                .values(
+                    person_id=loaded.person_id,
+                    campaign_year=effect.year,
+                    criteria=effect.criteria,
+                    group_code=effect.group,
+                    status="in_progress",
+                    started_at=now,
+                )
+                .returning(Assessment.id)
+            )
+        ).scalar_one()
+    elif isinstance(effect, SaveAnswer):
+        stmt = _insert(conn, Answer).values(
+            assessment_id=loaded.assessment_id,
+            indicator=effect.indicator,
+            option_index=effect.option,
+            points=effect.points,
+            answered_at=now,
+        )
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["assessment_id", "indicator"],
+                set_={"option_index": effect.option, "points": effect.points, "answered_at": now},
+            )
+        )
+    elif isinstance(effect, ResetAssessment):
+        await conn.execute(delete(Answer).where(Answer.assessment_id == loaded.assessment_id))
+        await conn.execute(
+            update(Assessment)
+            .where(Assessment.id == loaded.assessment_id)
+            .values(group_code=effect.group, status="in_progress", started_at=now)
+        )
+    elif isinstance(effect, SubmitAssessment):
+        r = effect.result
+        await conn.execute(
+            update(Assessment)
+            .where(Assessment.id == loaded.assessment_id, Assessment.status == "in_progress")
+            .values(
+                status="submitted",
+                submitted_at=now,
+                total=r.total,
+                title_reached=r.title,
+                band=r.band.code if r.band else None,
+                result=_result_json(r),
+            )
+        )
+    elif isinstance(effect, DeletePerson):
+        if loaded.person_id is not None:
+            # Assessments and answers go with the person (ON DELETE CASCADE).
+            await conn.execute(delete(Person).where(Person.id == loaded.person_id))
+        # Earlier replies quote what the person typed (name, phone): they go too.
+        await conn.execute(
+            delete(ProcessedEvent).where(ProcessedEvent.account_id == loaded.account_id)
+        )
+        loaded.person_id = loaded.assessment_id = None
+    else:  # pragma: no cover - a new Effect type without storage is a programming error
+        raise TypeError(f"no storage for effect {effect!r}")
+
+
+async def save_outcome(
+    conn: AsyncConnection,
+    loaded: Loaded,
+    outcome: Outcome,
+    channel: str,
+    event_id: str,
+    now: datetime,
+) -> int:
+    """Write the step's effects, the new state and the outbox row. Raises DuplicateEvent if
+    the event id was already processed (the caller rolls back). Returns the outbox row id."""
+    for effect in outcome.effects:
+        await _apply_effect(conn, loaded, effect, now)
+    await conn.execute(
+        update(Conversation)
+        .where(Conversation.account_id == loaded.account_id)
+        .values(state=outcome.state, updated_at=now)
+    )
+    outbox_id = (
+        await conn.execute(
+            _insert(conn, ProcessedEvent)
+            .values(
+                account_id=loaded.account_id,
+                channel=channel,
+                event_id=event_id,
+                replies=[r.to_dict() for r in outcome.replies],
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+            .returning(ProcessedEvent.id)
+        )
+    ).scalar_one_or_none()
+    if outbox_id is None:
+        raise DuplicateEvent(event_id)
+    return outbox_id
+
+
+async def stored_replies(
+    conn: AsyncConnection, channel: str, event_id: str
+) -> tuple[int, list[Reply]] | None:
+    row = (
+        await conn.execute(
+            select(ProcessedEvent.id, ProcessedEvent.replies).where(
+                ProcessedEvent.channel == channel, ProcessedEvent.event_id == event_id
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return row.id, [Reply.from_dict(r) for r in row.replies]
+
+
+async def mark_delivered(conn: AsyncConnection, outbox_ids: Iterable[int], now: datetime) -> None:
+    ids: Sequence[int] = list(outbox_ids)
+    if ids:
+        await conn.execute(
+            update(ProcessedEvent).where(ProcessedEvent.id.in_(ids)).values(delivered_at=now)
+        )
+
+
+async def set_commune_difficult(
+    conn: AsyncConnection, commune_code: int, difficult: bool, now: datetime
+) -> None:
+    stmt = _insert(conn, CommuneFlag).values(
+        commune_code=commune_code, difficult=difficult, updated_at=now
+    )
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["commune_code"], set_={"difficult": difficult, "updated_at": now}
+        )
+    )
