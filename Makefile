@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Both create .venv on first use and (re)install when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint format bench messages clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.12 for example).")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+## run: start the bot (the terminal chat on ./data/cdht.sqlite3 when no channel is configured)
+run: $(STAMP)
+	$(BIN)/cdht run
+
+## test: lint, format check and the whole test suite (PostgreSQL tests skip if it is not running)
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## bench: the dispatcher benchmark on SQLite and PostgreSQL (figures go in docs/PERFORMANCE.md)
+bench: $(STAMP)
+	$(BIN)/python -m bench.dispatcher
+
+## messages: re-extract user-facing strings and merge them into locales/*/messages.po
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k n_:1,2 --no-default-keywords --sort-by-file \
+		--project cdht-bot --copyright-holder "CDHT Bot contributors" -o locales/messages.pot .
+	$(BIN)/pybabel update -D messages -i locales/messages.pot -d locales --width 100
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,143 @@
+"""Test helpers that talk to the bot as a person would: type text, tap a button by its
+label, share a contact, and read what came back."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from flows.conversation import step
+from flows.model import (
+    AssessmentView,
+    DeletePerson,
+    Event,
+    Outcome,
+    Reply,
+    ResetAssessment,
+    SaveAnswer,
+    SavePerson,
+    Snapshot,
+    StartAssessment,
+    SubmitAssessment,
+    World,
+)
+from flows.scoring import AreaFlags
+
+
+class Conversation:
+    """Common reading helpers over the replies of the last step."""
+
+    replies: Sequence[Reply] = ()
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.replies)
+
+    @property
+    def question(self) -> Reply:
+        """The last reply that asks something (has options or is the last one)."""
+        asking = [r for r in self.replies if r.prompt is not None]
+        return asking[-1] if asking else self.replies[-1]
+
+    @property
+    def labels(self) -> list[str]:
+        return [o.label for o in self.question.options]
+
+    def option_event(self, label_part: str) -> Event:
+        matches = [o for o in self.question.options if label_part.lower() in o.label.lower()]
+        assert matches, f"no option with {label_part!r} in {self.labels}"
+        return Event("option", option=matches[0].id, prompt=self.question.prompt)
+
+
+class FlowChat(Conversation):
+    """Drives the pure flow; effects are kept in memory the way storage would keep them."""
+
+    def __init__(self, world: World, area: AreaFlags = AreaFlags()) -> None:  # noqa: B008
+        self.world = world
+        self.snapshot = Snapshot({}, area=area)
+        self.outcome: Outcome | None = None
+        self.effects: list = []
+
+    def send(self, event: Event) -> FlowChat:
+        out = step(self.snapshot, event, self.world)
+        person, a = self.snapshot.person, self.snapshot.assessment
+        for e in out.effects:
+            if isinstance(e, SavePerson):
+                person = e.profile
+            elif isinstance(e, StartAssessment):
+                a = AssessmentView(e.year, e.group, "in_progress", {})
+            elif isinstance(e, SaveAnswer):
+                a = dataclasses.replace(a, answers={**a.answers, e.indicator: e.option})
+            elif isinstance(e, ResetAssessment):
+                a = dataclasses.replace(a, answers={}, group=e.group)
+            elif isinstance(e, SubmitAssessment):
+                a = dataclasses.replace(a, status="submitted", submitted_at=self.world.now)
+            elif isinstance(e, DeletePerson):
+                person = a = None
+        self.snapshot = Snapshot(out.state, person, a, self.snapshot.area)
+        self.outcome, self.replies = out, out.replies
+        self.effects = list(out.effects)
+        return self
+
+    def type(self, text: str) -> FlowChat:
+        return self.send(Event.from_text(text))
+
+    def tap(self, label_part: str) -> FlowChat:
+        return self.send(self.option_event(label_part))
+
+    @property
+    def state(self) -> dict:
+        return dict(self.snapshot.state)
+
+
+def register(
+    chat, name: str = "Nguyễn Thị Hoa", group: str = "Nông dân", commune: str = "hoan kiem"
+):
+    """Complete registration in Vietnamese with typical answers."""
+    chat.type("/start")
+    chat.type(name)
+    chat.type("1984")
+    chat.tap("Nữ")
+    chat.tap(group)
+    chat.type("ha noi")
+    chat.type(commune)
+    chat.type("Tổ dân phố 5")
+    chat.type("0912 345 678")
+    chat.tap("Đúng rồi")
+    return chat
+
+
+class DispatchChat(Conversation):
+    """One person talking through the real dispatcher and database."""
+
+    def __init__(self, dispatcher, user: str = "u1", channel: str = "test") -> None:
+        self.dispatcher, self.user, self.channel = dispatcher, user, channel
+        self.delivery = None
+
+    async def send(self, event: Event):
+        self.delivery = await self.dispatcher.handle(self.channel, self.user, event)
+        self.replies = self.delivery.replies
+        return self
+
+    async def type(self, text: str, event_id: str | None = None):
+        return await self.send(Event.from_text(text, event_id=event_id))
+
+    async def tap(self, label_part: str):
+        return await self.send(self.option_event(label_part))
+
+
+async def register_async(chat: DispatchChat, commune: str = "hoan kiem") -> DispatchChat:
+    for text in (
+        "/start",
+        "Nguyễn Thị Hoa",
+        "1984",
+        "2",
+        "1",
+        "ha noi",
+        commune,
+        "Tổ 5",
+        "Bỏ qua",
+        "1",
+    ):
+        await chat.type(text)
+    return chat

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from bot.config import DEFAULT_DATABASE_URL, Settings, SettingsError
+from flows.lang import LOCAL_TZ
+from storage.db import normalise_url
+
+
+def test_defaults_open_sqlite_in_vietnamese_for_this_year():
+    settings = Settings.from_env({})
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.language == "vi"
+    assert settings.campaign_year == datetime.now(LOCAL_TZ).year
+
+
+def test_values_from_the_environment():
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgresql://h/db", "CDHT_LANGUAGE": "EN", "CDHT_CAMPAIGN_YEAR": "2025"}
+    )
+    assert (settings.database_url, settings.language, settings.campaign_year) == (
+        "postgresql://h/db",
+        "en",
+        2025,
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("CDHT_LANGUAGE", "fr"), ("CDHT_CAMPAIGN_YEAR", "next")]
+)
+def test_bad_values_say_what_to_fix(key, value):
+    with pytest.raises(SettingsError, match=key):
+        Settings.from_env({key: value})
+
+
+def test_dotenv_file_is_read_but_the_environment_wins(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("CDHT_LANGUAGE=en\nCDHT_CAMPAIGN_YEAR=2027\n")
+    monkeypatch.setenv("CDHT_CAMPAIGN_YEAR", "2026")
+    monkeypatch.delenv("CDHT_LANGUAGE", raising=False)
+    settings = Settings.from_env(dotenv=tmp_path / ".env")
+    assert (settings.language, settings.campaign_year) == ("en", 2026)
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://127.0.0.1/test", "postgresql+asyncpg://127.0.0.1/test"),
+        ("sqlite:///data/x.sqlite3", "sqlite+aiosqlite:///data/x.sqlite3"),
+        ("sqlite+aiosqlite:///x", "sqlite+aiosqlite:///x"),
+    ],
+)
+def test_database_urls_pick_the_async_driver(given, used):
+    assert normalise_url(given) == used

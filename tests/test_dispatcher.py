@@ -1,0 +1,167 @@
+"""The dispatcher on real databases (SQLite file and PostgreSQL): one event is one
+transaction, state survives restarts, duplicates are answered from what was saved, and one
+person's events never race."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from bot.dispatcher import Dispatcher
+from flows.model import Event
+from storage import repo
+from storage.models import Answer, Assessment, ChannelAccount, Person, ProcessedEvent
+from tests.chat import DispatchChat, register_async
+
+
+async def count(db, model, *where) -> int:
+    async with db.transaction() as conn:
+        return (
+            await conn.execute(select(func.count()).select_from(model).where(*where))
+        ).scalar_one()
+
+
+async def test_whole_conversation_is_stored(db, dispatcher):
+    chat = await register_async(DispatchChat(dispatcher))
+    assert "bạn đã đăng ký xong" in chat.text
+    await chat.tap("Bắt đầu")
+    for _ in range(10):
+        await chat.type("2")
+    await chat.tap("Gửi kết quả")
+    assert "Kết quả tự đánh giá năm 2026: 70/100 điểm." in chat.text
+    async with db.transaction() as conn:
+        person = (await conn.execute(select(Person))).one()
+        assessment = (await conn.execute(select(Assessment))).one()
+    assert (person.full_name, person.birth_year, person.commune_code, person.province_code) == (
+        "Nguyễn Thị Hoa",
+        1984,
+        70,
+        1,
+    )
+    assert (assessment.status, assessment.total, assessment.title_reached) == (
+        "submitted",
+        70,
+        False,
+    )
+    assert assessment.result["indicators"]["1.1"] == 7 and assessment.submitted_at is not None
+    assert await count(db, Answer) == 10
+    assert await count(db, ProcessedEvent) == 10 + 1 + 10 + 1  # one per event
+
+
+async def test_state_survives_a_restart_of_the_bot(db, core, clock):
+    first = DispatchChat(Dispatcher(db, core, clock))
+    await register_async(first)
+    await first.tap("Bắt đầu")
+    await first.type("1")
+    await first.type("3")
+    # A new dispatcher, as after a restart: nothing lives in process memory.
+    second = DispatchChat(Dispatcher(db, core, clock))
+    await second.type("/start")
+    assert "Chào mừng bạn trở lại!" in second.text
+    assert second.question.text.startswith("Câu 3/10")
+    await second.tap("Quay lại")
+    assert "✓ Có ý định nhưng chưa lập kế hoạch" in second.labels
+
+
+async def test_a_repeated_event_is_answered_from_what_was_saved(db, dispatcher):
+    chat = DispatchChat(dispatcher)
+    await chat.type("/start", event_id="e1")
+    await chat.type("Trần Văn Ba", event_id="e2")
+    first = chat.delivery
+    again = await dispatcher.handle("test", "u1", Event.from_text("Trần Văn Ba", event_id="e2"))
+    assert again.duplicate and again.replies == first.replies and again.outbox_id == first.outbox_id
+    await chat.type("1990", event_id="e3")
+    assert "Giới tính" in chat.text  # not asked for the year twice: e2 ran once
+    assert await count(db, ProcessedEvent) == 3
+
+
+async def test_two_quick_taps_are_handled_one_after_the_other(db, dispatcher):
+    chat = await register_async(DispatchChat(dispatcher))
+    await chat.tap("Bắt đầu")
+    tap = chat.option_event("Hằng ngày")
+    other = chat.option_event("Vài lần mỗi tuần")
+    first, second = await asyncio.gather(
+        dispatcher.handle("test", "u1", tap), dispatcher.handle("test", "u1", other)
+    )
+    assert first.replies[-1].text.startswith("Câu 2/10")
+    assert "Nút đó thuộc một câu hỏi trước" in second.replies[0].text
+    async with db.transaction() as conn:
+        answers = (await conn.execute(select(Answer.indicator, Answer.points))).all()
+    assert answers == [("1.1", 10)]
+
+
+async def test_many_people_at_once_keep_their_own_conversations(db, dispatcher):
+    chats = [DispatchChat(dispatcher, user=f"p{i}") for i in range(12)]
+    await asyncio.gather(*(register_async(c) for c in chats))
+    await asyncio.gather(*(c.tap("Bắt đầu") for c in chats))
+    for round_ in range(3):
+        await asyncio.gather(*(c.type(str(1 + (i + round_) % 4)) for i, c in enumerate(chats)))
+    assert all(c.question.text.startswith("Câu 4/10") for c in chats)
+    assert await count(db, Person) == 12
+    assert await count(db, Answer) == 36
+
+
+async def test_restart_and_one_assessment_per_year(db, dispatcher):
+    chat = await register_async(DispatchChat(dispatcher))
+    await chat.tap("Bắt đầu")
+    await chat.type("1")
+    await chat.type("1")
+    await chat.type("/restart")
+    await chat.tap("Đồng ý")
+    assert await count(db, Answer) == 0
+    for _ in range(10):
+        await chat.type("1")
+    await chat.tap("Gửi")
+    await chat.type("/restart")
+    assert "đã được gửi và được giữ nguyên" in chat.text
+    await chat.tap("Xem kết quả")
+    assert "100/100" in chat.text
+    assert await count(db, Assessment) == 1
+    assert await count(db, Assessment, Assessment.status == "submitted") == 1
+
+
+async def test_delete_my_data_removes_the_person_and_their_answers(db, dispatcher):
+    chat = await register_async(DispatchChat(dispatcher))
+    await chat.tap("Bắt đầu")
+    await chat.type("1")
+    other = await register_async(DispatchChat(dispatcher, user="someone-else"))
+    await chat.type("/delete")
+    await chat.tap("Đồng ý, xóa hết")
+    assert "đã được xóa" in chat.text
+    assert await count(db, Person) == 1  # only the other person is left
+    assert await count(db, Assessment) == 0 and await count(db, Answer) == 0
+    async with db.transaction() as conn:
+        account = (
+            await conn.execute(select(ChannelAccount).where(ChannelAccount.external_id == "u1"))
+        ).one()
+        leftovers = (
+            await conn.execute(
+                select(ProcessedEvent.replies).where(ProcessedEvent.account_id == account.id)
+            )
+        ).all()
+    assert account.person_id is None
+    assert not any("Nguyễn Thị Hoa" in str(r) for r in leftovers)  # old replies quoted the name
+    await chat.type("hi")
+    assert "Xin chào!" in chat.text
+    await other.type("/result")
+    assert "Bạn chưa tự chấm điểm." in other.text
+
+
+async def test_difficult_commune_flag_lowers_the_bar(db, dispatcher, clock):
+    async with db.transaction() as conn:
+        await repo.set_commune_difficult(conn, 70, True, clock.now())
+    chat = await register_async(DispatchChat(dispatcher))
+    await chat.tap("Bắt đầu")
+    for choice in ["1", "1", "1", "1", "3", "3", "3", "3", "3", "3"]:
+        await chat.type(choice)
+    await chat.tap("Gửi")
+    assert "Tổng 70 điểm: đạt mức 70 điểm cần có." in chat.text
+
+
+async def test_replies_can_be_marked_delivered(db, dispatcher):
+    chat = DispatchChat(dispatcher)
+    await chat.type("/start")
+    assert await count(db, ProcessedEvent, ProcessedEvent.delivered_at.is_(None)) == 1
+    await dispatcher.mark_delivered([chat.delivery.outbox_id])
+    assert await count(db, ProcessedEvent, ProcessedEvent.delivered_at.is_(None)) == 0

@@ -1,0 +1,315 @@
+"""The conversation as a citizen lives it, through the pure flow (no database)."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.model import (
+    DeletePerson,
+    Event,
+    ResetAssessment,
+    SaveAnswer,
+    SavePerson,
+    SubmitAssessment,
+)
+from flows.scoring import AreaFlags
+from tests.chat import FlowChat, register
+
+
+@pytest.fixture
+def chat(world) -> FlowChat:
+    return FlowChat(world)
+
+
+def answer_all(chat: FlowChat, choice: str = "1") -> FlowChat:
+    for _ in range(10):
+        chat.type(choice)
+    return chat
+
+
+def test_registration_walks_through_every_field_and_confirms(chat):
+    chat.type("xin chào")
+    assert "Xin chào!" in chat.text and chat.text.endswith("Họ và tên của bạn là gì?")
+    chat.type("  Nguyễn   Thị Hoa ")
+    assert "Bạn sinh năm nào?" in chat.text
+    chat.type("1984")
+    assert chat.labels == ["Nam", "Nữ", "Khác"]
+    chat.type("nu")  # words without accents choose an option
+    assert chat.labels == [
+        "Nhóm 1: Nông dân",
+        "Nhóm 2: Công nhân",
+        "Nhóm 3: Cán bộ, công chức, viên chức",
+        "Nhóm 4: Học sinh, sinh viên",
+    ]
+    chat.tap("Nông dân")
+    assert len(chat.labels) == 34 and chat.labels[0] == "Thành phố Hà Nội"
+    chat.type("ha noi")
+    assert "Thành phố Hà Nội" in chat.text
+    chat.type("hoan kiem")  # one match: chosen straight away
+    assert "thôn, xóm" in chat.text
+    chat.tap("Bỏ qua")
+    assert chat.question.kind == "ask_phone"
+    chat.type("+84 912.345.678")
+    assert "• Họ và tên: Nguyễn Thị Hoa" in chat.text
+    assert "• Xã/phường, tỉnh/thành phố: Phường Hoàn Kiếm, Thành phố Hà Nội" in chat.text
+    assert "• Số điện thoại: 0912345678" in chat.text
+    assert "• Thôn, xóm, tổ dân phố: —" in chat.text
+    assert chat.effects == []
+    chat.tap("Đúng rồi")
+    saved = [e for e in chat.effects if isinstance(e, SavePerson)]
+    assert len(saved) == 1
+    profile = saved[0].profile
+    assert (profile.full_name, profile.birth_year, profile.gender, profile.group) == (
+        "Nguyễn Thị Hoa",
+        1984,
+        "female",
+        "1",
+    )
+    assert (profile.commune_code, profile.village, profile.phone) == (70, None, "0912345678")
+    assert "bạn đã đăng ký xong" in chat.text
+    assert "Bắt đầu tự chấm điểm" in chat.labels
+
+
+def test_confirmation_screen_can_change_any_field(chat):
+    chat.type("/start")
+    for text in ("Lê Văn Nam", "1990", "1", "2", "hcm"):
+        chat.type(text)
+    chat.type("ben thanh")
+    chat.type("Khu phố 3")
+    chat.tap("Bỏ qua")
+    chat.tap("Sửa năm sinh")
+    assert "Bạn sinh năm nào?" in chat.text
+    chat.type("1991")
+    assert "• Năm sinh: 1991" in chat.text  # straight back to the confirmation
+    chat.tap("Sửa xã, phường")
+    chat.type("da nang")
+    chat.type("hai chau")
+    assert "• Xã/phường, tỉnh/thành phố: Phường Hải Châu, Thành phố Đà Nẵng" in chat.text
+    chat.tap("Sửa số điện thoại")
+    chat.type("0987654321")
+    assert "• Số điện thoại: 0987654321" in chat.text
+    assert "• Thôn, xóm, tổ dân phố: Khu phố 3" in chat.text
+
+
+def test_commune_search_without_accents_offers_at_most_five(chat):
+    chat.type("/start")
+    for text in ("Trần An", "2000", "1", "1", "ha noi"):
+        chat.type(text)
+    chat.type("ba")
+    assert len(chat.labels) == 6  # five communes and "choose another province"
+    assert "Đang hiện 5 trong" in chat.text
+    chat.type("xyz khong co")
+    assert "Không có xã, phường nào ở Thành phố Hà Nội khớp với “xyz khong co”" in chat.text
+    chat.tap("Chọn tỉnh, thành phố khác")
+    assert len(chat.labels) == 34
+
+
+@pytest.mark.parametrize("bad", ["85", "abc", "1900", "2024", "19 85x"])
+def test_year_of_birth_must_be_sensible(chat, bad):
+    chat.type("/start").type("Phạm Bình")
+    chat.type(bad)
+    assert "Năm sinh gồm 4 chữ số, từ 1926 đến 2020" in chat.text
+    assert chat.text.endswith("Bạn sinh năm nào? Gõ 4 chữ số, ví dụ 1985.")
+    assert chat.state["screen"] == "reg.birth_year"
+
+
+@pytest.mark.parametrize("bad", ["1", "A", "Nguyễn Văn 3", "x" * 81])
+def test_full_name_is_checked(chat, bad):
+    chat.type("/start").type(bad)
+    assert "chỉ gồm chữ cái" in chat.text and chat.state["screen"] == "reg.name"
+
+
+def test_phone_is_validated_and_only_ones_own_contact_is_taken(chat):
+    chat.type("/start")
+    for text in ("Trần An", "2000", "1", "1", "ha noi", "hoan kiem", "Thôn 1"):
+        chat.type(text)
+    chat.type("12345")
+    assert "Số điện thoại gồm 10 chữ số" in chat.text
+    chat.send(Event("contact", phone="0911111111", contact_is_own=False))
+    assert "số điện thoại của chính bạn" in chat.text
+    assert chat.state["screen"] == "reg.phone"
+    chat.send(Event("contact", phone="+84922222222"))
+    assert "• Số điện thoại: 0922222222" in chat.text
+
+
+UNEXPECTED = ["", "   ", "xin chao", "😀👍", "x" * 5000, "7", "/start@ThisBot"]
+
+
+@pytest.mark.parametrize("text", UNEXPECTED)
+def test_unexpected_input_explains_and_asks_the_same_question(chat, text):
+    register(chat).tap("Bắt đầu")
+    chat.type("2")  # question 1 answered
+    before = chat.state
+    chat.type(text)
+    assert chat.effects == []
+    assert chat.state["screen"] == "q" and chat.state["idx"] == before["idx"] == 1
+    assert chat.question.text.startswith("Câu 2/10")
+    if text != "/start@ThisBot":
+        assert chat.replies[0].prompt is None and chat.replies[0].text  # an explanation first
+    assert chat.question.prompt == before["prompt"]  # the buttons shown before still work
+
+
+def test_stale_and_forged_buttons_are_refused(chat):
+    register(chat).tap("Bắt đầu")
+    first = chat.option_event("Hằng ngày")
+    chat.send(first)
+    assert chat.question.text.startswith("Câu 2/10")
+    chat.send(first)  # the same button again, from the earlier question
+    assert "Nút đó thuộc một câu hỏi trước" in chat.text
+    assert chat.effects == [] and chat.question.text.startswith("Câu 2/10")
+    chat.send(Event("option", option="a9", prompt=chat.question.prompt))  # forged id
+    assert "Nút đó thuộc một câu hỏi trước" in chat.text and chat.effects == []
+    chat.send(Event("option", option="male", prompt=1))  # a button from registration
+    assert "Nút đó thuộc một câu hỏi trước" in chat.text
+
+
+def test_self_scoring_shows_progress_hint_back_review_and_result(chat):
+    register(chat).tap("Bắt đầu")
+    assert "Có 10 câu hỏi" in chat.text
+    assert chat.question.text.startswith("Câu 1/10 · Năng lực tự học và học tập suốt đời")
+    assert "💡 Minh chứng:" in chat.question.text
+    assert chat.labels[-1] == "⬅ Quay lại"
+    chat.tap("Hằng ngày")
+    chat.tap("Có kế hoạch và đang thực hiện")  # 1.2: 7 points
+    assert chat.question.text.startswith("Câu 3/10")
+    chat.tap("Quay lại")
+    assert chat.question.text.startswith("Câu 2/10")
+    assert "✓ Có kế hoạch và đang thực hiện" in chat.labels  # the earlier answer is marked
+    chat.tap("rõ ràng")  # change 1.2 to 10 points
+    assert next(e for e in chat.effects if isinstance(e, SaveAnswer)).points == 10
+    for _ in range(8):
+        chat.type("1")
+    assert "Hãy xem lại các câu trả lời trước khi gửi:" in chat.text
+    assert "1.2 Kế hoạch học tập: 10/10 — Có kế hoạch rõ ràng và đã hoàn thành" in chat.text
+    assert "Tổng: 100/100 điểm" in chat.text
+    chat.tap("Sửa một câu")
+    chat.tap("2.2")
+    assert chat.question.text.startswith("Câu 6/10")
+    chat.tap("Biết một vài từ")  # 5 points; back to the review, not question 7
+    assert "Tổng: 95/100 điểm" in chat.text
+    chat.tap("Gửi kết quả")
+    submitted = [e for e in chat.effects if isinstance(e, SubmitAssessment)]
+    assert submitted and submitted[0].result.total == 95 and submitted[0].result.title is True
+    assert "Kết quả tự đánh giá năm 2026: 95/100 điểm." in chat.text
+    assert "✅ Bạn đạt điều kiện đề nghị công nhận danh hiệu Công dân học tập." in chat.text
+    assert "Nên cố gắng trước ở:" in chat.text
+    assert "2.2 Sử dụng ngoại ngữ (5/10): Học 5 từ tiếng Anh" in chat.text
+
+
+def test_result_explains_a_failed_title_with_reasons(chat):
+    register(chat).tap("Bắt đầu")
+    answer_all(chat, "4")  # 2 points everywhere
+    chat.tap("Gửi kết quả")
+    assert "❌ Bạn chưa đạt điều kiện danh hiệu Công dân học tập." in chat.text
+    assert "Tổng 20 điểm: chưa đạt mức 80 điểm cần có." in chat.text
+    assert "Chỉ số 1.1 được 2 điểm, dưới 5 điểm." in chat.text
+
+
+def test_difficult_area_uses_seventy(world):
+    chat = FlowChat(world, AreaFlags(difficult=True))
+    register(chat).tap("Bắt đầu")
+    for choice in ["1", "1", "1", "1", "3", "3", "3", "3", "3", "3"]:  # 40 + 30 = 70
+        chat.type(choice)
+    chat.tap("Gửi kết quả")
+    assert "Tổng 70 điểm: đạt mức 70 điểm cần có." in chat.text and "✅" in chat.text
+
+
+def test_stop_and_continue_where_left(chat):
+    register(chat).tap("Bắt đầu")
+    chat.type("1").type("2").type("3")
+    chat.type("/start")
+    assert "Chào mừng bạn trở lại!" in chat.text and chat.question.text.startswith("Câu 4/10")
+    chat.tap("Quay lại")
+    chat.tap("Quay lại")
+    chat.tap("Quay lại")
+    chat.tap("Quay lại")  # from question 1 back to the menu
+    assert "Tiếp tục tự chấm điểm (đã trả lời 3/10)" in chat.labels
+    chat.tap("Tiếp tục")
+    assert chat.question.text.startswith("Câu 4/10")
+
+
+def test_commands_work_anywhere(chat):
+    chat.type("/start").type("Lý Thị Mai")
+    chat.type("/help")
+    assert "/delete — xóa dữ liệu của tôi" in chat.text
+    assert chat.text.endswith("Bạn sinh năm nào? Gõ 4 chữ số, ví dụ 1985.")
+    chat.type("/language en")
+    assert "From now on I will write in English." in chat.text
+    assert chat.text.endswith("In which year were you born? Type 4 digits, for example 1985.")
+    chat.type("/ngonngu")
+    chat.tap("Tiếng Việt")
+    assert "Từ giờ tôi sẽ viết bằng tiếng Việt." in chat.text and chat.text.endswith("ví dụ 1985.")
+    chat.type("/result")
+    assert "Bạn chưa có kết quả" in chat.text
+    chat.type("/foo")
+    assert "Tôi không hiểu lệnh “/foo”" in chat.text and chat.state["screen"] == "reg.birth_year"
+    chat.type("/restart")
+    assert "hãy đăng ký xong trước" in chat.text
+
+
+def test_restart_until_submitted_then_the_result_is_kept(chat):
+    register(chat).tap("Bắt đầu")
+    chat.type("1").type("1")
+    chat.type("/restart")
+    chat.tap("Không, giữ")
+    assert chat.question.text.startswith("Câu 3/10")
+    chat.type("/lamlai")
+    chat.tap("Đồng ý, làm lại")
+    assert any(isinstance(e, ResetAssessment) for e in chat.effects)
+    assert chat.question.text.startswith("Câu 1/10") and chat.snapshot.assessment.answers == {}
+    answer_all(chat)
+    chat.type("/result")
+    assert "Bạn đã trả lời 10/10 câu" in chat.text
+    chat.tap("Gửi kết quả")
+    chat.type("/restart")
+    assert "đã được gửi và được giữ nguyên" in chat.text and chat.effects == []
+    chat.type("/ketqua")
+    assert "Kết quả tự đánh giá năm 2026: 100/100 điểm." in chat.text
+    assert "Đã gửi lúc 10:00 23/11/2026." in chat.text  # Vietnam time
+
+
+def test_delete_asks_then_removes_everything(chat):
+    register(chat)
+    chat.type("/delete")
+    chat.tap("Không, giữ")
+    assert chat.effects == [] and "Bắt đầu tự chấm điểm" in chat.labels
+    chat.type("/xoa")
+    chat.tap("Đồng ý, xóa hết")
+    assert chat.effects == [DeletePerson()]
+    assert "Toàn bộ dữ liệu của bạn đã được xóa" in chat.text
+    assert "draft" not in chat.state and chat.snapshot.person is None
+    chat.type("hello")
+    assert "Xin chào!" in chat.text
+
+
+def test_deep_link_fills_in_the_commune(chat):
+    chat.type("/start c70")
+    for text in ("Đỗ Hùng", "1970", "1", "3", "Tổ 1", "Bỏ qua"):
+        chat.type(text)
+    assert "• Xã/phường, tỉnh/thành phố: Phường Hoàn Kiếm, Thành phố Hà Nội" in chat.text
+    other = FlowChat(chat.world)
+    other.type("/start not-a-commune")
+    assert other.text.endswith("Họ và tên của bạn là gì?")
+
+
+def test_changing_group_restarts_an_unfinished_self_scoring(chat):
+    register(chat).tap("Bắt đầu")
+    chat.type("1").type("1")
+    chat.type("/start")
+    chat.tap("Quay lại")
+    chat.tap("Quay lại")
+    chat.tap("Quay lại")
+    chat.tap("Sửa thông tin")
+    chat.tap("Sửa nhóm")
+    chat.tap("Học sinh")
+    chat.tap("Đúng rồi")
+    assert any(isinstance(e, ResetAssessment) for e in chat.effects)
+    assert "bắt đầu lại từ câu 1" in chat.text
+    chat.tap("Tiếp tục")
+    assert "sách giáo khoa" in chat.question.text
+
+
+def test_english_from_the_first_message(world):
+    chat = FlowChat(world)
+    chat.type("/language en")
+    assert chat.text.endswith("What is your full name?")

@@ -1,0 +1,71 @@
+"""The terminal chat, run as a person would run it: a separate process reading typed lines."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SCRIPT = [
+    "Nguyễn Văn Tâm",  # name
+    "1979",
+    "nam",  # the option's words, without accents
+    "1",  # group 1, by its number
+    "Ha Tinh",
+    "thanh sen",
+    "Thôn Đông",
+    "0912345678",
+    "1",  # confirm
+    "1",  # start self-scoring
+    "😀",  # nonsense gets the same question again
+    *["1", "2", "1", "2", "1", "1", "2", "1", "1", "3"],
+    "1",  # submit
+]
+
+
+def run_chat(tmp_path: Path, lines: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.sqlite3'}",
+        "CDHT_CAMPAIGN_YEAR": "2026",
+        "CDHT_LANGUAGE": "vi",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "chat", *args],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,  # no .env file here
+        timeout=120,
+    )
+
+
+def test_register_and_self_score_in_the_terminal(tmp_path):
+    done = run_chat(tmp_path, SCRIPT)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.startswith("Xin chào!")
+    assert "  1. Nam\n  2. Nữ\n  3. Khác" in out
+    assert "• Xã/phường, tỉnh/thành phố: Phường Thành Sen, Hà Tĩnh" in out
+    assert "Câu 1/10 · Năng lực tự học và học tập suốt đời" in out
+    assert "Xin chọn một câu trả lời: bấm nút hoặc gõ số thứ tự" in out
+    assert "Kết quả tự đánh giá năm 2026: 86/100 điểm." in out
+    assert "✅ Bạn đạt điều kiện đề nghị công nhận danh hiệu Công dân học tập." in out
+    assert "Traceback" not in done.stderr
+    assert "Nguyễn Văn Tâm" not in done.stderr  # no personal data in the logs
+    assert (tmp_path / "chat.sqlite3").exists()
+
+    # Come back later: the result is kept and shown on request.
+    again = run_chat(tmp_path, ["/result"])
+    assert "Kết quả tự đánh giá năm 2026: 86/100 điểm." in again.stdout
+
+
+def test_end_of_input_mid_registration_keeps_what_was_typed(tmp_path):
+    run_chat(tmp_path, ["Trần Thị Lan", "1990"])
+    resumed = run_chat(tmp_path, [])
+    assert "Chào mừng bạn trở lại!" in resumed.stdout
+    assert "Giới tính của bạn:" in resumed.stdout
