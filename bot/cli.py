@@ -53,8 +53,8 @@ async def _flag_commune(settings: Settings, code: int, difficult: bool) -> None:
         raise SystemExit(f"There is no commune with code {code}.")
     db = await _open_db(settings)
     try:
-        async with db.transaction() as conn:
-            await repo.set_commune_difficult(conn, code, difficult, SystemClock().now())
+        now = SystemClock().now()
+        await db.run(lambda conn: repo.set_commune_difficult(conn, code, difficult, now))
     finally:
         await db.dispose()
     state = (

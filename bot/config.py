@@ -13,7 +13,7 @@ from dotenv import load_dotenv
 from flows.criteria import DEFAULT_SET
 from flows.lang import LANGUAGES, LOCAL_TZ
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/cdht.sqlite3"
+DEFAULT_DATABASE_URL = "sqlite:///./data/cdht.sqlite3"
 
 
 class SettingsError(ValueError):

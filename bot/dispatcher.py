@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Connection
+
 from bot.clock import Clock
 from bot.core import Core
 from flows.conversation import step
@@ -60,18 +62,22 @@ class Dispatcher:
         event_id = event.event_id or uuid.uuid4().hex
         async with self._one_at_a_time((channel, external_id)):
             now = self.clock.now()
-            year = self.core.campaign_year
-            try:
-                async with self.db.transaction() as conn:
-                    loaded = await repo.load_conversation(conn, channel, external_id, year, now)
-                    outcome = step(loaded.snapshot, event, self.core.world(now))
-                    outbox_id = await repo.save_outcome(
-                        conn, loaded, outcome, channel, event_id, now
-                    )
+            world = self.core.world(now)
+
+            def work(conn: Connection) -> Delivery:
+                loaded = repo.load_conversation(
+                    conn, channel, external_id, world.campaign_year, now
+                )
+                outcome = step(loaded.snapshot, event, world)
+                outbox_id = repo.save_outcome(conn, loaded, outcome, channel, event_id, now)
                 return Delivery(outbox_id, outcome.replies)
+
+            try:
+                return await self.db.run(work)
             except repo.DuplicateEvent:
-                async with self.db.transaction() as conn:
-                    stored = await repo.stored_replies(conn, channel, event_id)
+                stored = await self.db.run(
+                    lambda conn: repo.stored_replies(conn, channel, event_id)
+                )
                 log.info("duplicate event %s/%s answered from the outbox", channel, event_id)
                 if stored is None:  # deleted meanwhile together with the person's data
                     return Delivery(None, (), duplicate=True)
@@ -90,5 +96,5 @@ class Dispatcher:
     async def mark_delivered(self, outbox_ids: Iterable[int]) -> None:
         ids = [i for i in outbox_ids if i is not None]
         if ids:
-            async with self.db.transaction() as conn:
-                await repo.mark_delivered(conn, ids, self.clock.now())
+            now = self.clock.now()
+            await self.db.run(lambda conn: repo.mark_delivered(conn, ids, now))

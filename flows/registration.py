@@ -242,8 +242,10 @@ def _on_commune_option(turn: Turn, option: str) -> None:
 def _on_commune_text(turn: Turn, text: str) -> None:
     d = _draft(turn)
     found: list[Commune] = turn.world.places.find_communes(d["province"], text)
-    if len(found) == 1:
-        _on_commune_option(turn, f"c{found[0].code}")
+    query = fold(text)
+    exact = [c for c in found if query in (c.short, c.folded)]
+    if len(found) == 1 or len(exact) == 1:  # "ba dinh" means Phường Ba Đình, not a list
+        _on_commune_option(turn, f"c{(exact or found)[0].code}")
         return
     turn.state["matches"] = [c.code for c in found[:COMMUNE_CHOICES]]
     turn.state["match_total"] = len(found)

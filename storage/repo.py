@@ -1,7 +1,9 @@
 """Queries for the dispatcher: load one conversation with everything a flow step needs, and
 write the step's outcome (state, effects, outbox) in the same transaction.
 
-Core statements on an AsyncConnection keep the hot path lean: one joined SELECT to load,
+Plain functions of a Connection, run in a transaction by storage.db.Database.run.
+
+Core statements on a Connection keep the hot path lean: one joined SELECT to load,
 and one statement per change to save.
 """
 
@@ -12,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from flows.model import (
     AssessmentView,
@@ -57,66 +59,116 @@ class Loaded:
     snapshot: Snapshot
 
 
-def _insert(conn: AsyncConnection, table: Any) -> Any:
-    """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+class _Statements:
+    """Statements built once per dialect with bind parameters: building a SQLAlchemy
+    statement costs more than running it on SQLite, so the hot path only passes values."""
 
-
-def _load_query(channel: str, external_id: str, year: int, lock: bool) -> Any:
-    query = (
-        select(
-            ChannelAccount.id,
-            ChannelAccount.person_id,
-            Conversation.state,
-            Person.full_name,
-            Person.birth_year,
-            Person.gender,
-            Person.group_code,
-            Person.province_code,
-            Person.commune_code,
-            Person.village,
-            Person.phone,
-            Assessment.id.label("assessment_id"),
-            Assessment.group_code.label("assessment_group"),
-            Assessment.status,
-            Assessment.submitted_at,
-            CommuneFlag.difficult,
+    def __init__(self, dialect: str) -> None:
+        ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        load = (
+            select(
+                ChannelAccount.id,
+                ChannelAccount.person_id,
+                Conversation.state,
+                Person.full_name,
+                Person.birth_year,
+                Person.gender,
+                Person.group_code,
+                Person.province_code,
+                Person.commune_code,
+                Person.village,
+                Person.phone,
+                Assessment.id.label("assessment_id"),
+                Assessment.group_code.label("assessment_group"),
+                Assessment.status,
+                Assessment.submitted_at,
+                CommuneFlag.difficult,
+            )
+            .select_from(ChannelAccount)
+            .outerjoin(Conversation, Conversation.account_id == ChannelAccount.id)
+            .outerjoin(Person, Person.id == ChannelAccount.person_id)
+            .outerjoin(
+                Assessment,
+                and_(
+                    Assessment.person_id == Person.id,
+                    Assessment.campaign_year == bindparam("year"),
+                ),
+            )
+            .outerjoin(CommuneFlag, CommuneFlag.commune_code == Person.commune_code)
+            .where(
+                ChannelAccount.channel == bindparam("channel"),
+                ChannelAccount.external_id == bindparam("external_id"),
+            )
         )
-        .select_from(ChannelAccount)
-        .outerjoin(Conversation, Conversation.account_id == ChannelAccount.id)
-        .outerjoin(Person, Person.id == ChannelAccount.person_id)
-        .outerjoin(
-            Assessment,
-            and_(Assessment.person_id == Person.id, Assessment.campaign_year == year),
+        if dialect == "postgresql":
+            # Serialises events of one person across bot processes.
+            load = load.with_for_update(of=ChannelAccount)
+        self.load = load
+        self.answers = select(Answer.indicator, Answer.option_index).where(
+            Answer.assessment_id == bindparam("assessment_id")
         )
-        .outerjoin(CommuneFlag, CommuneFlag.commune_code == Person.commune_code)
-        .where(ChannelAccount.channel == channel, ChannelAccount.external_id == external_id)
-    )
-    if lock:
-        # Serialises events of one person across bot processes (PostgreSQL only).
-        query = query.with_for_update(of=ChannelAccount)
-    return query
+        self.new_account = ins(ChannelAccount).on_conflict_do_nothing(
+            index_elements=["channel", "external_id"]
+        )
+        self.new_conversation = ins(Conversation).on_conflict_do_nothing(
+            index_elements=["account_id"]
+        )
+        self.save_state = (
+            update(Conversation)
+            .where(Conversation.account_id == bindparam("b_account_id"))
+            .values(state=bindparam("state"), updated_at=bindparam("now"))
+        )
+        self.outbox = (
+            ins(ProcessedEvent)
+            .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+            .returning(ProcessedEvent.id)
+        )
+        answer = ins(Answer)
+        self.save_answer = answer.on_conflict_do_update(
+            index_elements=["assessment_id", "indicator"],
+            set_={
+                "option_index": answer.excluded.option_index,
+                "points": answer.excluded.points,
+                "answered_at": answer.excluded.answered_at,
+            },
+        )
+        flag = ins(CommuneFlag)
+        self.flag = flag.on_conflict_do_update(
+            index_elements=["commune_code"],
+            set_={"difficult": flag.excluded.difficult, "updated_at": flag.excluded.updated_at},
+        )
 
 
-async def load_conversation(
-    conn: AsyncConnection, channel: str, external_id: str, year: int, now: datetime
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _sql(conn: Connection) -> _Statements:
+    name = conn.dialect.name
+    if name not in _STATEMENTS:
+        _STATEMENTS[name] = _Statements(name)
+    return _STATEMENTS[name]
+
+
+def load_conversation(
+    conn: Connection, channel: str, external_id: str, year: int, now: datetime
 ) -> Loaded:
     """Load (creating on first contact) an account's conversation, person and this year's
     assessment with its answers."""
-    lock = conn.dialect.name == "postgresql"
-    row = (await conn.execute(_load_query(channel, external_id, year, lock))).first()
+    sql = _sql(conn)
+    key = {"channel": channel, "external_id": external_id, "year": year}
+    row = conn.execute(sql.load, key).first()
     if row is None:
-        await conn.execute(
-            _insert(conn, ChannelAccount)
-            .values(channel=channel, external_id=external_id, created_at=now, unreachable=False)
-            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        conn.execute(
+            sql.new_account,
+            {
+                "channel": channel,
+                "external_id": external_id,
+                "created_at": now,
+                "unreachable": False,
+            },
         )
-        row = (await conn.execute(_load_query(channel, external_id, year, lock))).one()
-        await conn.execute(
-            _insert(conn, Conversation)
-            .values(account_id=row.id, state={}, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["account_id"])
-        )
+        row = conn.execute(sql.load, key).one()
+        conn.execute(sql.new_conversation, {"account_id": row.id, "state": {}, "updated_at": now})
     person = None
     if row.person_id is not None:
         person = Profile(
@@ -131,11 +183,7 @@ async def load_conversation(
         )
     assessment = None
     if row.assessment_id is not None:
-        answers = await conn.execute(
-            select(Answer.indicator, Answer.option_index).where(
-                Answer.assessment_id == row.assessment_id
-            )
-        )
+        answers = conn.execute(sql.answers, {"assessment_id": row.assessment_id})
         assessment = AssessmentView(
             year=year,
             group=row.assessment_group,
@@ -165,9 +213,7 @@ def _result_json(result: ScoreResult) -> dict[str, Any]:
     }
 
 
-async def _apply_effect(
-    conn: AsyncConnection, loaded: Loaded, effect: Effect, now: datetime
-) -> None:
+def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetime) -> None:
     if isinstance(effect, SavePerson):
         p = effect.profile
         values = {
@@ -184,24 +230,24 @@ async def _apply_effect(
         }
         if loaded.person_id is None:
             loaded.person_id = (
-                await conn.execute(
+                conn.execute(
                     insert(Person).values(registered_at=now, **values).returning(Person.id)
                 )
             ).scalar_one()
-            await conn.execute(
+            conn.execute(
                 update(ChannelAccount)
                 .where(ChannelAccount.id == loaded.account_id)
                 .values(person_id=loaded.person_id)
             )
         else:
-            await conn.execute(update(Person).where(Person.id == loaded.person_id).values(**values))
+            conn.execute(update(Person).where(Person.id == loaded.person_id).values(**values))
     elif isinstance(effect, SetLanguage):
-        await conn.execute(
+        conn.execute(
             update(Person).where(Person.id == loaded.person_id).values(language=effect.language)
         )
     elif isinstance(effect, StartAssessment):
         loaded.assessment_id = (
-            await conn.execute(
+            conn.execute(
                 insert(Assessment)
                 .values(
                     person_id=loaded.person_id,
@@ -215,29 +261,26 @@ async def _apply_effect(
             )
         ).scalar_one()
     elif isinstance(effect, SaveAnswer):
-        stmt = _insert(conn, Answer).values(
-            assessment_id=loaded.assessment_id,
-            indicator=effect.indicator,
-            option_index=effect.option,
-            points=effect.points,
-            answered_at=now,
-        )
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["assessment_id", "indicator"],
-                set_={"option_index": effect.option, "points": effect.points, "answered_at": now},
-            )
+        conn.execute(
+            _sql(conn).save_answer,
+            {
+                "assessment_id": loaded.assessment_id,
+                "indicator": effect.indicator,
+                "option_index": effect.option,
+                "points": effect.points,
+                "answered_at": now,
+            },
         )
     elif isinstance(effect, ResetAssessment):
-        await conn.execute(delete(Answer).where(Answer.assessment_id == loaded.assessment_id))
-        await conn.execute(
+        conn.execute(delete(Answer).where(Answer.assessment_id == loaded.assessment_id))
+        conn.execute(
             update(Assessment)
             .where(Assessment.id == loaded.assessment_id)
             .values(group_code=effect.group, status="in_progress", started_at=now)
         )
     elif isinstance(effect, SubmitAssessment):
         r = effect.result
-        await conn.execute(
+        conn.execute(
             update(Assessment)
             .where(Assessment.id == loaded.assessment_id, Assessment.status == "in_progress")
             .values(
@@ -252,18 +295,16 @@ async def _apply_effect(
     elif isinstance(effect, DeletePerson):
         if loaded.person_id is not None:
             # Assessments and answers go with the person (ON DELETE CASCADE).
-            await conn.execute(delete(Person).where(Person.id == loaded.person_id))
+            conn.execute(delete(Person).where(Person.id == loaded.person_id))
         # Earlier replies quote what the person typed (name, phone): they go too.
-        await conn.execute(
-            delete(ProcessedEvent).where(ProcessedEvent.account_id == loaded.account_id)
-        )
+        conn.execute(delete(ProcessedEvent).where(ProcessedEvent.account_id == loaded.account_id))
         loaded.person_id = loaded.assessment_id = None
     else:  # pragma: no cover - a new Effect type without storage is a programming error
         raise TypeError(f"no storage for effect {effect!r}")
 
 
-async def save_outcome(
-    conn: AsyncConnection,
+def save_outcome(
+    conn: Connection,
     loaded: Loaded,
     outcome: Outcome,
     channel: str,
@@ -273,36 +314,29 @@ async def save_outcome(
     """Write the step's effects, the new state and the outbox row. Raises DuplicateEvent if
     the event id was already processed (the caller rolls back). Returns the outbox row id."""
     for effect in outcome.effects:
-        await _apply_effect(conn, loaded, effect, now)
-    await conn.execute(
-        update(Conversation)
-        .where(Conversation.account_id == loaded.account_id)
-        .values(state=outcome.state, updated_at=now)
+        _apply_effect(conn, loaded, effect, now)
+    sql = _sql(conn)
+    conn.execute(
+        sql.save_state, {"b_account_id": loaded.account_id, "state": outcome.state, "now": now}
     )
-    outbox_id = (
-        await conn.execute(
-            _insert(conn, ProcessedEvent)
-            .values(
-                account_id=loaded.account_id,
-                channel=channel,
-                event_id=event_id,
-                replies=[r.to_dict() for r in outcome.replies],
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-            .returning(ProcessedEvent.id)
-        )
+    outbox_id = conn.execute(
+        sql.outbox,
+        {
+            "account_id": loaded.account_id,
+            "channel": channel,
+            "event_id": event_id,
+            "replies": [r.to_dict() for r in outcome.replies],
+            "created_at": now,
+        },
     ).scalar_one_or_none()
     if outbox_id is None:
         raise DuplicateEvent(event_id)
     return outbox_id
 
 
-async def stored_replies(
-    conn: AsyncConnection, channel: str, event_id: str
-) -> tuple[int, list[Reply]] | None:
+def stored_replies(conn: Connection, channel: str, event_id: str) -> tuple[int, list[Reply]] | None:
     row = (
-        await conn.execute(
+        conn.execute(
             select(ProcessedEvent.id, ProcessedEvent.replies).where(
                 ProcessedEvent.channel == channel, ProcessedEvent.event_id == event_id
             )
@@ -313,22 +347,17 @@ async def stored_replies(
     return row.id, [Reply.from_dict(r) for r in row.replies]
 
 
-async def mark_delivered(conn: AsyncConnection, outbox_ids: Iterable[int], now: datetime) -> None:
+def mark_delivered(conn: Connection, outbox_ids: Iterable[int], now: datetime) -> None:
     ids: Sequence[int] = list(outbox_ids)
     if ids:
-        await conn.execute(
+        conn.execute(
             update(ProcessedEvent).where(ProcessedEvent.id.in_(ids)).values(delivered_at=now)
         )
 
 
-async def set_commune_difficult(
-    conn: AsyncConnection, commune_code: int, difficult: bool, now: datetime
+def set_commune_difficult(
+    conn: Connection, commune_code: int, difficult: bool, now: datetime
 ) -> None:
-    stmt = _insert(conn, CommuneFlag).values(
-        commune_code=commune_code, difficult=difficult, updated_at=now
-    )
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["commune_code"], set_={"difficult": difficult, "updated_at": now}
-        )
+    conn.execute(
+        _sql(conn).flag, {"commune_code": commune_code, "difficult": difficult, "updated_at": now}
     )

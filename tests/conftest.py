@@ -82,8 +82,9 @@ async def db(request, tmp_path) -> Database:
         database = Database(request.getfixturevalue("pg_url"))
         await database.migrate()
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        async with database.transaction() as conn:
-            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await database.run(
+            lambda conn: conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        )
     yield database
     await database.dispose()
 

@@ -47,8 +47,8 @@ def test_dotenv_file_is_read_but_the_environment_wins(tmp_path, monkeypatch):
     ("given", "used"),
     [
         ("postgresql://127.0.0.1/test", "postgresql+asyncpg://127.0.0.1/test"),
-        ("sqlite:///data/x.sqlite3", "sqlite+aiosqlite:///data/x.sqlite3"),
-        ("sqlite+aiosqlite:///x", "sqlite+aiosqlite:///x"),
+        ("sqlite:///data/x.sqlite3", "sqlite:///data/x.sqlite3"),
+        ("sqlite+aiosqlite:///x", "sqlite:///x"),
     ],
 )
 def test_database_urls_pick_the_async_driver(given, used):

@@ -15,11 +15,13 @@ from storage.models import Answer, Assessment, ChannelAccount, Person, Processed
 from tests.chat import DispatchChat, register_async
 
 
+async def rows(db, query) -> list:
+    return await db.run(lambda conn: conn.execute(query).all())
+
+
 async def count(db, model, *where) -> int:
-    async with db.transaction() as conn:
-        return (
-            await conn.execute(select(func.count()).select_from(model).where(*where))
-        ).scalar_one()
+    [(n,)] = await rows(db, select(func.count()).select_from(model).where(*where))
+    return n
 
 
 async def test_whole_conversation_is_stored(db, dispatcher):
@@ -30,9 +32,8 @@ async def test_whole_conversation_is_stored(db, dispatcher):
         await chat.type("2")
     await chat.tap("Gửi kết quả")
     assert "Kết quả tự đánh giá năm 2026: 70/100 điểm." in chat.text
-    async with db.transaction() as conn:
-        person = (await conn.execute(select(Person))).one()
-        assessment = (await conn.execute(select(Assessment))).one()
+    [person] = await rows(db, select(Person))
+    [assessment] = await rows(db, select(Assessment))
     assert (person.full_name, person.birth_year, person.commune_code, person.province_code) == (
         "Nguyễn Thị Hoa",
         1984,
@@ -86,8 +87,7 @@ async def test_two_quick_taps_are_handled_one_after_the_other(db, dispatcher):
     )
     assert first.replies[-1].text.startswith("Câu 2/10")
     assert "Nút đó thuộc một câu hỏi trước" in second.replies[0].text
-    async with db.transaction() as conn:
-        answers = (await conn.execute(select(Answer.indicator, Answer.points))).all()
+    answers = await rows(db, select(Answer.indicator, Answer.points))
     assert answers == [("1.1", 10)]
 
 
@@ -131,15 +131,10 @@ async def test_delete_my_data_removes_the_person_and_their_answers(db, dispatche
     assert "đã được xóa" in chat.text
     assert await count(db, Person) == 1  # only the other person is left
     assert await count(db, Assessment) == 0 and await count(db, Answer) == 0
-    async with db.transaction() as conn:
-        account = (
-            await conn.execute(select(ChannelAccount).where(ChannelAccount.external_id == "u1"))
-        ).one()
-        leftovers = (
-            await conn.execute(
-                select(ProcessedEvent.replies).where(ProcessedEvent.account_id == account.id)
-            )
-        ).all()
+    [account] = await rows(db, select(ChannelAccount).where(ChannelAccount.external_id == "u1"))
+    leftovers = await rows(
+        db, select(ProcessedEvent.replies).where(ProcessedEvent.account_id == account.id)
+    )
     assert account.person_id is None
     assert not any("Nguyễn Thị Hoa" in str(r) for r in leftovers)  # old replies quoted the name
     await chat.type("hi")
@@ -149,8 +144,7 @@ async def test_delete_my_data_removes_the_person_and_their_answers(db, dispatche
 
 
 async def test_difficult_commune_flag_lowers_the_bar(db, dispatcher, clock):
-    async with db.transaction() as conn:
-        await repo.set_commune_difficult(conn, 70, True, clock.now())
+    await db.run(lambda conn: repo.set_commune_difficult(conn, 70, True, clock.now()))
     chat = await register_async(DispatchChat(dispatcher))
     await chat.tap("Bắt đầu")
     for choice in ["1", "1", "1", "1", "3", "3", "3", "3", "3", "3"]:

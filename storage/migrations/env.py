@@ -35,8 +35,7 @@ else:
 
     async def _main():
         db = Database(Settings.from_env().database_url)
-        async with db.engine.begin() as conn:
-            await conn.run_sync(_run)
+        await db.run(_run)
         await db.dispose()
 
     asyncio.run(_main())
