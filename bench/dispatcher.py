@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-import asyncpg
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -163,7 +163,7 @@ def summary(latencies: list[float], wall: float) -> dict[str, float]:
 async def one_database(kind: str, url: str) -> dict:
     settings = Settings(database_url=url, campaign_year=2026)
     core = load_core(settings)
-    db = Database(url, pool_size=20)
+    db = Database(url)
     await db.migrate()
     dispatcher = Dispatcher(db, core, SystemClock())
     lat, wall, wrong = await run_citizens(dispatcher, "sat", pace=None)
@@ -184,12 +184,9 @@ async def one_database(kind: str, url: str) -> dict:
     }
 
 
-async def _pg(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+def _pg(sql: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql)
 
 
 def child(kind: str) -> dict:
@@ -197,11 +194,11 @@ def child(kind: str) -> dict:
         with TemporaryDirectory() as tmp:
             return asyncio.run(one_database(kind, f"sqlite:///{tmp}/bench.sqlite3"))
     name = f"cdht_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    _pg(f'CREATE DATABASE "{name}"')
     try:
         return asyncio.run(one_database(kind, f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"))
     finally:
-        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:

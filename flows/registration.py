@@ -305,6 +305,9 @@ def _on_village_text(turn: Turn, text: str) -> None:
             )
         )
         return
+    if not any(ch.isalnum() for ch in village):
+        turn.again(turn.t._("Please type the name of your village in words, or tap Skip."))
+        return
     _draft(turn)["village"] = village
     next_step(turn)
 

@@ -7,13 +7,11 @@ PostgreSQL those tests are skipped with the reason.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-import asyncpg
+import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -45,18 +43,10 @@ def fresh() -> Snapshot:
 
 
 def _pg_admin(sql: str) -> None:
-    """Run one statement on the admin database. In a thread of its own, because the first
-    test to need it may already be running inside an event loop."""
+    """Run one statement (CREATE/DROP DATABASE) on the admin database."""
 
-    async def run() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, run()).result()
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql)
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +54,7 @@ def pg_url() -> str:
     name = f"cdht_test_{uuid.uuid4().hex[:12]}"
     try:
         _pg_admin(f'CREATE DATABASE "{name}"')
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+    except psycopg.Error as exc:
         pytest.skip(
             f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc.__class__.__name__}: {exc})"
         )

@@ -46,7 +46,8 @@ def test_dotenv_file_is_read_but_the_environment_wins(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("given", "used"),
     [
-        ("postgresql://127.0.0.1/test", "postgresql+asyncpg://127.0.0.1/test"),
+        ("postgresql://127.0.0.1/test", "postgresql+psycopg://127.0.0.1/test"),
+        ("postgresql+asyncpg://h/db", "postgresql+psycopg://h/db"),
         ("sqlite:///data/x.sqlite3", "sqlite:///data/x.sqlite3"),
         ("sqlite+aiosqlite:///x", "sqlite:///x"),
     ],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.dispatcher import Dispatcher
 from flows.model import Event
@@ -159,3 +159,26 @@ async def test_replies_can_be_marked_delivered(db, dispatcher):
     assert await count(db, ProcessedEvent, ProcessedEvent.delivered_at.is_(None)) == 1
     await dispatcher.mark_delivered([chat.delivery.outbox_id])
     assert await count(db, ProcessedEvent, ProcessedEvent.delivered_at.is_(None)) == 0
+
+
+async def test_a_failure_answers_politely_keeps_the_state_and_logs_no_personal_data(
+    db, dispatcher, caplog
+):
+    chat = DispatchChat(dispatcher)
+    await chat.type("/start")
+    await chat.type("Nguyễn Thị Hoa")
+
+    for text_ in ("1984", "2", "1", "ha noi", "hoan kiem", "Tổ 5", "0912345678"):
+        await chat.type(text_)
+
+    def break_people_table(conn):
+        conn.execute(text("ALTER TABLE people RENAME TO people_gone"))
+
+    await db.run(break_people_table)
+    await chat.type("1")  # confirming needs the missing table
+    assert "Xin lỗi, hệ thống vừa gặp lỗi" in chat.text
+    assert "Traceback" in caplog.text  # the operator learns what failed...
+    assert "Nguyễn Thị Hoa" not in caplog.text and "0912345678" not in caplog.text  # ...not who
+    await db.run(lambda conn: conn.execute(text("ALTER TABLE people_gone RENAME TO people")))
+    await chat.type("1")  # the confirmation screen is still there: nothing was lost
+    assert "bạn đã đăng ký xong" in chat.text

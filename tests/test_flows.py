@@ -313,3 +313,12 @@ def test_english_from_the_first_message(world):
     chat = FlowChat(world)
     chat.type("/language en")
     assert chat.text.endswith("What is your full name?")
+
+
+@pytest.mark.parametrize("bad", ["😀", "...", "x" * 101])
+def test_village_must_be_words(chat, bad):
+    chat.type("/start")
+    for text in ("Trần An", "2000", "1", "1", "ha noi", "hoan kiem"):
+        chat.type(text)
+    chat.type(bad)
+    assert chat.state["screen"] == "reg.village" and "village" not in chat.state["draft"]
