@@ -15,6 +15,7 @@ from flows.model import (
     StartAssessment,
     SubmitAssessment,
 )
+from flows.registration import draft_from_profile
 from flows.scoring import Reason, ScoreResult, score
 from flows.turn import Turn, screen
 
@@ -41,8 +42,6 @@ def _on_menu(turn: Turn, option: str) -> None:
         show_result(turn)
         turn.go("menu")
     elif option == "edit":
-        from flows.registration import draft_from_profile
-
         turn.state["draft"] = draft_from_profile(turn.person)  # type: ignore[arg-type]
         turn.state["editing"] = True
         turn.go("reg.confirm")

@@ -81,11 +81,10 @@ def _command(turn: Turn, name: str, args: str) -> None:
     t = turn.t
     if name == "start":
         linked = bool(args) and turn.person is None and registration.apply_deep_link(turn, args)
-        if turn.screen in SCREENS and not linked:
-            turn.say(t._("Welcome back! Let's continue where you stopped."))
-            SCREENS[turn.screen].render(turn)
-        elif linked and turn.screen in SCREENS:
-            registration.next_step(turn)
+        if linked and turn.screen in SCREENS:
+            registration.next_step(turn)  # the place is filled in: skip those questions
+        elif turn.screen in SCREENS:
+            turn.again(t._("Welcome back! Let's continue where you stopped."))
         else:
             _resume(turn)
     elif name == "help":
@@ -180,10 +179,7 @@ def _result_command(turn: Turn) -> None:
     a = turn.assessment
     if a is not None and a.status == "submitted":
         assessment.show_result(turn)
-        if turn.screen in SCREENS:
-            SCREENS[turn.screen].render(turn)
-        else:
-            _resume(turn)
+        _resume(turn)
     elif a is not None:
         _with_current(
             turn,
