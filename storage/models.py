@@ -94,7 +94,9 @@ class Conversation(Base):
         ForeignKey("channel_accounts.id", ondelete="CASCADE"), primary_key=True
     )
     state: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # Not indexed: every event rewrites this row, and without an index on a changed column
+    # PostgreSQL can update it in place (HOT). Queries that need one add it with them.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Assessment(Base):
@@ -147,7 +149,7 @@ class ProcessedEvent(Base):
     event_id: Mapped[str] = mapped_column(String(128))
     replies: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CommuneFlag(Base):

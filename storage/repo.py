@@ -9,12 +9,13 @@ and one statement per change to save.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -65,6 +66,15 @@ class _Statements:
 
     def __init__(self, dialect: str) -> None:
         ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # This year's answers come with the conversation, as one JSON object, to save a
+        # round trip on every answer.
+        to_object = func.json_object_agg if dialect == "postgresql" else func.json_group_object
+        answers = (
+            select(to_object(Answer.indicator, Answer.option_index))
+            .where(Answer.assessment_id == Assessment.id)
+            .correlate(Assessment)
+            .scalar_subquery()
+        )
         load = (
             select(
                 ChannelAccount.id,
@@ -83,6 +93,7 @@ class _Statements:
                 Assessment.status,
                 Assessment.submitted_at,
                 CommuneFlag.difficult,
+                answers.label("answers"),
             )
             .select_from(ChannelAccount)
             .outerjoin(Conversation, Conversation.account_id == ChannelAccount.id)
@@ -104,9 +115,6 @@ class _Statements:
             # Serialises events of one person across bot processes.
             load = load.with_for_update(of=ChannelAccount)
         self.load = load
-        self.answers = select(Answer.indicator, Answer.option_index).where(
-            Answer.assessment_id == bindparam("assessment_id")
-        )
         self.new_account = ins(ChannelAccount).on_conflict_do_nothing(
             index_elements=["channel", "external_id"]
         )
@@ -183,12 +191,12 @@ def load_conversation(
         )
     assessment = None
     if row.assessment_id is not None:
-        answers = conn.execute(sql.answers, {"assessment_id": row.assessment_id})
+        answers = json.loads(row.answers) if isinstance(row.answers, str) else row.answers
         assessment = AssessmentView(
             year=year,
             group=row.assessment_group,
             status=row.status,
-            answers={a.indicator: a.option_index for a in answers},
+            answers={str(k): int(v) for k, v in (answers or {}).items()},
             submitted_at=row.submitted_at,
         )
     snapshot = Snapshot(

@@ -112,11 +112,6 @@ def upgrade():
         sa.ForeignKeyConstraint(["account_id"], ["channel_accounts.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("account_id"),
     )
-    with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_conversations_updated_at"), ["updated_at"], unique=False
-        )
-
     op.create_table(
         "processed_events",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -138,20 +133,13 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_processed_events_account_id"), ["account_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_processed_events_delivered_at"), ["delivered_at"], unique=False
-        )
 
 
 def downgrade():
     with op.batch_alter_table("processed_events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_processed_events_delivered_at"))
         batch_op.drop_index(batch_op.f("ix_processed_events_account_id"))
 
     op.drop_table("processed_events")
-    with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_conversations_updated_at"))
-
     op.drop_table("conversations")
     op.drop_table("answers")
     with op.batch_alter_table("channel_accounts", schema=None) as batch_op:
