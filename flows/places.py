@@ -49,6 +49,14 @@ class Commune:
     short: str
 
 
+def is_exact(text: str, place: Province | Commune) -> bool:
+    """Whether typed text is the place's whole name (with or without "xã", "phường"…),
+    ignoring accents and case: then it means that place even if others also match."""
+    query = fold(text)
+    query = _PROVINCE_ALIASES.get(query, query) if isinstance(place, Province) else query
+    return query in (place.short, place.folded)
+
+
 def _rank(query: str, folded: str, short: str) -> int | None:
     """Lower is better; None when the name does not match at all."""
     if query in (short, folded):

@@ -12,7 +12,7 @@ from typing import Any
 
 from flows.criteria import pick
 from flows.model import AssessmentView, Option, Profile, ResetAssessment, SavePerson
-from flows.places import Commune
+from flows.places import Commune, is_exact
 from flows.text import fold, tidy
 from flows.turn import Turn, screen
 
@@ -198,8 +198,7 @@ def _on_province_option(turn: Turn, option: str) -> None:
 
 def _on_province_text(turn: Turn, text: str) -> None:
     found = turn.world.places.find_provinces(text)
-    query = fold(text)
-    if found and (len(found) == 1 or query in (found[0].short, found[0].folded)):
+    if found and (len(found) == 1 or is_exact(text, found[0])):
         _choose_province(turn, found[0].code)
     elif found:
         turn.again(
@@ -242,8 +241,7 @@ def _on_commune_option(turn: Turn, option: str) -> None:
 def _on_commune_text(turn: Turn, text: str) -> None:
     d = _draft(turn)
     found: list[Commune] = turn.world.places.find_communes(d["province"], text)
-    query = fold(text)
-    exact = [c for c in found if query in (c.short, c.folded)]
+    exact = [c for c in found if is_exact(text, c)]
     if len(found) == 1 or len(exact) == 1:  # "ba dinh" means Phường Ba Đình, not a list
         _on_commune_option(turn, f"c{(exact or found)[0].code}")
         return
