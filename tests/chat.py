@@ -85,9 +85,18 @@ class FlowChat(Conversation):
     def tap(self, label_part: str) -> FlowChat:
         return self.send(self.option_event(label_part))
 
+    def type_all(self, *texts: str) -> FlowChat:
+        for text in texts:
+            self.type(text)
+        return self
+
     @property
     def state(self) -> dict:
         return dict(self.snapshot.state)
+
+
+# Registration typed up to the commune question (Hà Nội).
+TO_COMMUNE = ("/start", "Trần An", "2000", "1", "1", "ha noi")
 
 
 def register(

@@ -13,7 +13,7 @@ from flows.model import (
     SubmitAssessment,
 )
 from flows.scoring import AreaFlags
-from tests.chat import FlowChat, register
+from tests.chat import TO_COMMUNE, FlowChat, register
 
 
 @pytest.fixture
@@ -71,11 +71,7 @@ def test_registration_walks_through_every_field_and_confirms(chat):
 
 
 def test_confirmation_screen_can_change_any_field(chat):
-    chat.type("/start")
-    for text in ("Lê Văn Nam", "1990", "1", "2", "hcm"):
-        chat.type(text)
-    chat.type("ben thanh")
-    chat.type("Khu phố 3")
+    chat.type_all("/start", "Lê Văn Nam", "1990", "1", "2", "hcm", "ben thanh", "Khu phố 3")
     chat.tap("Bỏ qua")
     chat.tap("Sửa năm sinh")
     assert "Bạn sinh năm nào?" in chat.text
@@ -92,9 +88,7 @@ def test_confirmation_screen_can_change_any_field(chat):
 
 
 def test_commune_search_without_accents_offers_at_most_five(chat):
-    chat.type("/start")
-    for text in ("Trần An", "2000", "1", "1", "ha noi"):
-        chat.type(text)
+    chat.type_all(*TO_COMMUNE)
     chat.type("ba")
     assert len(chat.labels) == 6  # five communes and "choose another province"
     assert "Đang hiện 5 trong" in chat.text
@@ -120,9 +114,7 @@ def test_full_name_is_checked(chat, bad):
 
 
 def test_phone_is_validated_and_only_ones_own_contact_is_taken(chat):
-    chat.type("/start")
-    for text in ("Trần An", "2000", "1", "1", "ha noi", "hoan kiem", "Thôn 1"):
-        chat.type(text)
+    chat.type_all(*TO_COMMUNE, "hoan kiem", "Thôn 1")
     chat.type("12345")
     assert "Số điện thoại gồm 10 chữ số" in chat.text
     chat.send(Event("contact", phone="0911111111", contact_is_own=False))
@@ -283,9 +275,7 @@ def test_delete_asks_then_removes_everything(chat):
 
 
 def test_deep_link_fills_in_the_commune(chat):
-    chat.type("/start c70")
-    for text in ("Đỗ Hùng", "1970", "1", "3", "Tổ 1", "Bỏ qua"):
-        chat.type(text)
+    chat.type_all("/start c70", "Đỗ Hùng", "1970", "1", "3", "Tổ 1", "Bỏ qua")
     assert "• Xã/phường, tỉnh/thành phố: Phường Hoàn Kiếm, Thành phố Hà Nội" in chat.text
     other = FlowChat(chat.world)
     other.type("/start not-a-commune")
@@ -317,8 +307,6 @@ def test_english_from_the_first_message(world):
 
 @pytest.mark.parametrize("bad", ["😀", "...", "x" * 101])
 def test_village_must_be_words(chat, bad):
-    chat.type("/start")
-    for text in ("Trần An", "2000", "1", "1", "ha noi", "hoan kiem"):
-        chat.type(text)
+    chat.type_all(*TO_COMMUNE, "hoan kiem")
     chat.type(bad)
     assert chat.state["screen"] == "reg.village" and "village" not in chat.state["draft"]
