@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from flows.criteria import pick
+from flows.lang import LOCAL_TZ
 from flows.model import AssessmentView, Option, Profile, ResetAssessment, SavePerson
 from flows.places import Commune, is_exact
 from flows.text import fold, tidy
@@ -118,7 +119,7 @@ def _ask_name(turn: Turn) -> None:
 
 
 def _year_range(turn: Turn) -> tuple[int, int]:
-    year = turn.world.now.year
+    year = turn.world.now.astimezone(LOCAL_TZ).year  # the calendar year in Vietnam
     return year - MAX_AGE, year - MIN_AGE
 
 

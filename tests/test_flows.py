@@ -310,3 +310,12 @@ def test_village_must_be_words(chat, bad):
     chat.type_all(*TO_COMMUNE, "hoan kiem")
     chat.type(bad)
     assert chat.state["screen"] == "reg.village" and "village" not in chat.state["draft"]
+
+
+def test_year_of_birth_range_follows_the_year_in_vietnam(core):
+    from datetime import UTC, datetime
+
+    # 31/12/2026 20:00 UTC is already 01/01/2027 03:00 in Vietnam.
+    chat = FlowChat(core.world(datetime(2026, 12, 31, 20, 0, tzinfo=UTC)))
+    chat.type_all("/start", "Phạm Bình", "abc")
+    assert "từ 1927 đến 2021" in chat.text
