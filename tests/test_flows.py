@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from flows.model import (
@@ -313,8 +315,6 @@ def test_village_must_be_words(chat, bad):
 
 
 def test_year_of_birth_range_follows_the_year_in_vietnam(core):
-    from datetime import UTC, datetime
-
     # 31/12/2026 20:00 UTC is already 01/01/2027 03:00 in Vietnam.
     chat = FlowChat(core.world(datetime(2026, 12, 31, 20, 0, tzinfo=UTC)))
     chat.type_all("/start", "Phạm Bình", "abc")
