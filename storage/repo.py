@@ -111,10 +111,22 @@ class _Statements:
                 ChannelAccount.external_id == bindparam("external_id"),
             )
         )
-        if dialect == "postgresql":
-            # Serialises events of one person across bot processes.
-            load = load.with_for_update(of=ChannelAccount)
         self.load = load
+        # PostgreSQL: serialises one person's events across bot processes. It must be a
+        # statement of its own: under READ COMMITTED, a FOR UPDATE that waited re-reads
+        # only the locked row, and the joined state would come from before the wait. The
+        # load after it takes a fresh snapshot that includes the other process's commit.
+        # (SQLite: BEGIN IMMEDIATE already serialises whole transactions.)
+        self.lock = (
+            select(ChannelAccount.id)
+            .where(
+                ChannelAccount.channel == bindparam("channel"),
+                ChannelAccount.external_id == bindparam("external_id"),
+            )
+            .with_for_update()
+            if dialect == "postgresql"
+            else None
+        )
         self.new_account = ins(ChannelAccount).on_conflict_do_nothing(
             index_elements=["channel", "external_id"]
         )
@@ -164,8 +176,12 @@ def load_conversation(
     assessment with its answers."""
     sql = _sql(conn)
     key = {"channel": channel, "external_id": external_id, "year": year}
+    if sql.lock is not None:
+        conn.execute(sql.lock, key)
     row = conn.execute(sql.load, key).first()
     if row is None:
+        # First contact. If another process is creating the same account, this waits
+        # for it to commit; then the lock and a fresh load see what it saved.
         conn.execute(
             sql.new_account,
             {
@@ -175,6 +191,8 @@ def load_conversation(
                 "unreachable": False,
             },
         )
+        if sql.lock is not None:
+            conn.execute(sql.lock, key)
         row = conn.execute(sql.load, key).one()
         conn.execute(sql.new_conversation, {"account_id": row.id, "state": {}, "updated_at": now})
     person = None

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from bot.dispatcher import Dispatcher
 from flows.model import Event
 from storage import repo
+from storage.db import Database
 from storage.models import Answer, Assessment, ChannelAccount, Person, ProcessedEvent
 from tests.chat import DispatchChat, register_async
 
@@ -182,3 +183,41 @@ async def test_a_failure_answers_politely_keeps_the_state_and_logs_no_personal_d
     await db.run(lambda conn: conn.execute(text("ALTER TABLE people_gone RENAME TO people")))
     await chat.type("1")  # the confirmation screen is still there: nothing was lost
     assert "bạn đã đăng ký xong" in chat.text
+
+
+async def test_two_bot_processes_never_race_on_one_person(db, core, clock):
+    """Two dispatchers with their own engines (as two processes would have) get the same
+    person's taps at once: the database serialises them, one wins, the other is stale."""
+    other_db = Database(db.url)
+    try:
+        first, second = Dispatcher(db, core, clock), Dispatcher(other_db, core, clock)
+        chat = await register_async(DispatchChat(first))
+        await chat.tap("Bắt đầu")
+        for _ in range(5):
+            q = chat.question
+            taps = [Event("option", option=o.id, prompt=q.prompt) for o in q.options[:2]]
+            a, b = await asyncio.gather(
+                first.handle("test", "u1", taps[0]), second.handle("test", "u1", taps[1])
+            )
+            stale = [d for d in (a, b) if "Nút đó thuộc một câu hỏi trước" in d.replies[0].text]
+            assert len(stale) == 1
+            chat.replies = (a if stale[0] is b else b).replies
+        assert await count(db, Answer) == 5
+    finally:
+        await other_db.dispose()
+
+
+async def test_two_bot_processes_meeting_a_new_person_at_once(db, core, clock):
+    other_db = Database(db.url)
+    try:
+        first, second = Dispatcher(db, core, clock), Dispatcher(other_db, core, clock)
+        a, b = await asyncio.gather(
+            first.handle("test", "new", Event.from_text("/start")),
+            second.handle("test", "new", Event.from_text("Nguyễn Văn Mới")),
+        )
+        texts = [r.text for d in (a, b) for r in d.replies]
+        assert not any("Xin lỗi" in t for t in texts)  # no failure, whichever came first
+        assert await count(db, ChannelAccount) == 1
+        assert await count(db, ProcessedEvent) == 2
+    finally:
+        await other_db.dispose()
