@@ -3,8 +3,9 @@ write the step's outcome (state, effects, outbox) in the same transaction.
 
 Plain functions of a Connection, run in a transaction by storage.db.Database.run.
 
-Core statements on a Connection keep the hot path lean: one joined SELECT to load,
-and one statement per change to save.
+Statements are built once per dialect (see _Statements) and the hot path passes only
+values: one joined SELECT loads the conversation with this year's answers (preceded on
+PostgreSQL by a row lock), and each change is one statement.
 """
 
 from __future__ import annotations
