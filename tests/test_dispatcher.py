@@ -5,6 +5,7 @@ person's events never race."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from sqlalchemy import func, select, text
 
@@ -221,3 +222,21 @@ async def test_two_bot_processes_meeting_a_new_person_at_once(db, core, clock):
         assert await count(db, ProcessedEvent) == 2
     finally:
         await other_db.dispose()
+
+
+async def test_a_new_campaign_year_starts_a_new_assessment_and_keeps_the_old(db, core, clock):
+    chat = await register_async(DispatchChat(Dispatcher(db, core, clock)))
+    await chat.tap("Bắt đầu")
+    for _ in range(10):
+        await chat.type("1")
+    await chat.tap("Gửi")
+    next_year = dataclasses.replace(core, campaign_year=2027)
+    later = DispatchChat(Dispatcher(db, next_year, clock))
+    await later.type("/start")
+    assert "Bắt đầu tự chấm điểm" in later.labels  # 2027 has no assessment yet
+    await later.tap("Bắt đầu")
+    await later.type("2")
+    years = await rows(
+        db, select(Assessment.campaign_year, Assessment.status).order_by(Assessment.campaign_year)
+    )
+    assert years == [(2026, "submitted"), (2027, "in_progress")]

@@ -69,3 +69,28 @@ def test_end_of_input_mid_registration_keeps_what_was_typed(tmp_path):
     resumed = run_chat(tmp_path, [])
     assert "Chào mừng bạn trở lại!" in resumed.stdout
     assert "Giới tính của bạn:" in resumed.stdout
+
+
+def test_without_settings_the_chat_uses_data_cdht_sqlite3(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CDHT_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input="",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Xin chào!")  # Vietnamese by default
+    assert (tmp_path / "data" / "cdht.sqlite3").is_file()
+
+
+def test_commune_flag_marks_a_difficult_area(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'flag.sqlite3'}"}
+    run = [sys.executable, "-m", "bot", "commune-flag"]
+    done = subprocess.run([*run, "70"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0 and "Phường Hoàn Kiếm (70)" in done.stdout
+    done = subprocess.run([*run, "999999"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode != 0 and "no commune with code 999999" in done.stderr
