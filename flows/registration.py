@@ -248,7 +248,6 @@ def _on_commune_text(turn: Turn, text: str) -> None:
         return
     turn.state["matches"] = [c.code for c in found[:COMMUNE_CHOICES]]
     turn.state["match_total"] = len(found)
-    turn.state["match_query"] = text[:40]
     if not found:
         province = turn.world.places.province(d["province"])
         turn.again(
@@ -432,7 +431,7 @@ def _on_confirm(turn: Turn, option: str) -> None:
                 )
             )
     turn.person = profile
-    for key in ("draft", "editing", "matches", "match_total", "match_query"):
+    for key in ("draft", "editing", "matches", "match_total"):
         turn.state.pop(key, None)
     turn.say(
         t._("Your details are updated.")
