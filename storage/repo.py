@@ -67,6 +67,10 @@ class _Statements:
 
     def __init__(self, dialect: str) -> None:
         ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        this_account = (
+            ChannelAccount.channel == bindparam("channel"),
+            ChannelAccount.external_id == bindparam("external_id"),
+        )
         # This year's answers come with the conversation, as one JSON object, to save a
         # round trip on every answer.
         to_object = func.json_object_agg if dialect == "postgresql" else func.json_group_object
@@ -107,10 +111,7 @@ class _Statements:
                 ),
             )
             .outerjoin(CommuneFlag, CommuneFlag.commune_code == Person.commune_code)
-            .where(
-                ChannelAccount.channel == bindparam("channel"),
-                ChannelAccount.external_id == bindparam("external_id"),
-            )
+            .where(*this_account)
         )
         self.load = load
         # PostgreSQL: serialises one person's events across bot processes. It must be a
@@ -119,12 +120,7 @@ class _Statements:
         # load after it takes a fresh snapshot that includes the other process's commit.
         # (SQLite: BEGIN IMMEDIATE already serialises whole transactions.)
         self.lock = (
-            select(ChannelAccount.id)
-            .where(
-                ChannelAccount.channel == bindparam("channel"),
-                ChannelAccount.external_id == bindparam("external_id"),
-            )
-            .with_for_update()
+            select(ChannelAccount.id).where(*this_account).with_for_update()
             if dialect == "postgresql"
             else None
         )
