@@ -38,6 +38,65 @@ async def _chat(settings: Settings, user: str) -> None:
         await db.dispose()
 
 
+async def _serve(settings: Settings) -> int:
+    """Run the configured channels and the web server until SIGINT or SIGTERM."""
+    import signal
+
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.channels.telegram import TelegramChannel
+    from bot.core import load_core
+    from bot.dispatcher import Dispatcher
+    from bot.server import WebServer
+
+    assert settings.telegram is not None
+    core = load_core(settings)
+    db = await _open_db(settings)
+    dispatcher = Dispatcher(db, core, SystemClock())
+    telegram = TelegramChannel(settings.telegram, dispatcher, core.langs, core.default_lang)
+    server = WebServer(db, [("telegram", telegram)], settings.host, settings.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    started: list[object] = []
+    try:
+        try:
+            await server.start()
+        except OSError as exc:
+            print(
+                f"Cannot listen on port {settings.port} ({exc.strerror}). Set PORT to a free port.",
+                file=sys.stderr,
+            )
+            return 2
+        started.append(server)
+        started.append(telegram)
+        try:
+            await telegram.start()
+        except InvalidToken:
+            print(
+                "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather.", file=sys.stderr
+            )
+            return 2
+        except NetworkError as exc:
+            print(f"Cannot reach the Telegram Bot API ({exc}).", file=sys.stderr)
+            return 1
+        print(
+            f"The bot is running on Telegram ({telegram.mode}); health at "
+            f"http://{settings.host}:{server.port}/healthz. Stop with Ctrl+C.",
+            flush=True,
+        )
+        await stop.wait()
+        log.info("stopping")
+        return 0
+    finally:
+        if telegram in started:
+            await telegram.stop()
+        if server in started:
+            await server.stop()
+        await db.dispose()
+
+
 async def _migrate(settings: Settings) -> None:
     db = await _open_db(settings)
     await db.dispose()
@@ -113,7 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_flag_commune(settings, args.code, not args.off))
         elif command == "chat":
             asyncio.run(_chat(settings, args.user))
-        else:  # run: no channel credentials are known yet, so the terminal chat opens
+        elif settings.telegram is not None:
+            return asyncio.run(_serve(settings))
+        else:  # run with no channel configured: the terminal chat
             asyncio.run(_chat(settings, "local"))
     except CriteriaError as exc:
         print(f"Criteria error: {exc}", file=sys.stderr)

@@ -3,10 +3,13 @@ directory (real environment variables win). Every setting is documented in READM
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -14,10 +17,29 @@ from flows.criteria import DEFAULT_SET
 from flows.lang import LANGUAGES, LOCAL_TZ
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/cdht.sqlite3"
+TELEGRAM_API = "https://api.telegram.org"
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class SettingsError(ValueError):
     """A setting has a value the bot cannot use; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    """The Telegram channel is on when a bot token is set. With a webhook URL Telegram
+    pushes updates to us; without one the bot polls (getUpdates)."""
+
+    token: str = field(repr=False)
+    api_base_url: str = TELEGRAM_API
+    webhook_url: str = ""
+    webhook_secret: str = field(default="", repr=False)
+    max_per_second: float = 30.0  # messages/s over all chats; 0: no limit
+    max_per_chat_per_second: float = 1.0  # messages/s to one chat after a short burst; 0: none
+
+    @property
+    def webhook_path(self) -> str:
+        return urlsplit(self.webhook_url).path or "/"
 
 
 @dataclass(frozen=True)
@@ -27,6 +49,9 @@ class Settings:
     campaign_year: int = 0  # 0: the current year in Vietnam
     criteria: str = DEFAULT_SET
     log_level: str = "INFO"
+    port: int = 8080  # the web server for webhooks and /healthz
+    host: str = "0.0.0.0"
+    telegram: TelegramSettings | None = None
 
     @staticmethod
     def from_env(env: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -47,10 +72,66 @@ class Settings:
                     f"CDHT_CAMPAIGN_YEAR={year_text!r} must be a year such as {year}."
                 )
             year = int(year_text)
+        port_text = env.get("PORT", "").strip() or "8080"
+        if not (port_text.isdigit() and int(port_text) <= 65535):
+            raise SettingsError(f"PORT={port_text!r} must be a port number such as 8080.")
         return Settings(
             database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
             language=language,
             campaign_year=year,
             criteria=env.get("CDHT_CRITERIA", "").strip() or DEFAULT_SET,
             log_level=env.get("CDHT_LOG_LEVEL", "INFO").strip().upper() or "INFO",
+            port=int(port_text),
+            host=env.get("CDHT_HOST", "").strip() or "0.0.0.0",
+            telegram=_telegram(env),
         )
+
+
+def _rate(env: dict[str, str], key: str, default: float) -> float:
+    text = env.get(key, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise SettingsError(f"{key}={text!r} must be a number of messages per second, or 0.")
+    return value
+
+
+def _telegram(env: dict[str, str]) -> TelegramSettings | None:
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        return None
+    if ":" not in token:
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (it has the form "
+            "123456789:AA...; @BotFather gives it)."
+        )
+    base = env.get("TELEGRAM_API_BASE_URL", "").strip().rstrip("/") or TELEGRAM_API
+    if urlsplit(base).scheme not in ("http", "https"):
+        raise SettingsError(f"TELEGRAM_API_BASE_URL={base!r} must start with https://.")
+    webhook = env.get("TELEGRAM_WEBHOOK_URL", "").strip()
+    secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+    if webhook:
+        if urlsplit(webhook).scheme not in ("http", "https") or not urlsplit(webhook).netloc:
+            raise SettingsError(
+                f"TELEGRAM_WEBHOOK_URL={webhook!r} must be the public https:// address of "
+                "this bot's webhook, e.g. https://bot.example.vn/telegram."
+            )
+        if secret and not _SECRET_TOKEN.fullmatch(secret):
+            raise SettingsError(
+                "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -."
+            )
+        # No secret given: derive one from the token, so that every process of this bot
+        # agrees on it without another setting to keep in sync.
+        secret = secret or hashlib.sha256(b"cdht-webhook:" + token.encode()).hexdigest()
+    return TelegramSettings(
+        token=token,
+        api_base_url=base,
+        webhook_url=webhook,
+        webhook_secret=secret,
+        max_per_second=_rate(env, "TELEGRAM_MAX_MESSAGES_PER_SECOND", 30.0),
+        max_per_chat_per_second=_rate(env, "TELEGRAM_MAX_MESSAGES_PER_CHAT_PER_SECOND", 1.0),
+    )

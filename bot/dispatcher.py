@@ -30,11 +30,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Delivery:
     """Replies for the channel to send. `outbox_id` identifies the stored row to mark as
-    delivered once sent; `duplicate` means the event had been processed before."""
+    delivered once sent; `duplicate` means the event had been processed before, and
+    `delivered` that its replies were sent then (so they must not be sent again)."""
 
     outbox_id: int | None
     replies: tuple[Reply, ...]
     duplicate: bool = False
+    delivered: bool = False
+    lang: str | None = None  # the person's language after this event, when known
 
 
 class Dispatcher:
@@ -70,7 +73,7 @@ class Dispatcher:
                 )
                 outcome = step(loaded.snapshot, event, world)
                 outbox_id = repo.save_outcome(conn, loaded, outcome, channel, event_id, now)
-                return Delivery(outbox_id, outcome.replies)
+                return Delivery(outbox_id, outcome.replies, lang=outcome.state.get("lang"))
 
             try:
                 return await self.db.run(work)
@@ -80,8 +83,13 @@ class Dispatcher:
                 )
                 log.info("duplicate event %s/%s answered from the outbox", channel, event_id)
                 if stored is None:  # deleted meanwhile together with the person's data
-                    return Delivery(None, (), duplicate=True)
-                return Delivery(stored[0], tuple(stored[1]), duplicate=True)
+                    return Delivery(None, (), duplicate=True, delivered=True)
+                return Delivery(
+                    stored.outbox_id,
+                    tuple(stored.replies),
+                    duplicate=True,
+                    delivered=stored.delivered,
+                )
             except Exception:
                 # Never leave a person without an answer; nothing was saved, so the state
                 # is as before and they can simply try again.
@@ -92,6 +100,13 @@ class Dispatcher:
                     "please try again in a moment."
                 )
                 return Delivery(None, (Reply("text", sorry),))
+
+    async def mark_unreachable(self, channel: str, external_id: str) -> None:
+        """The channel refused delivery for good (e.g. the person blocked the bot)."""
+        await self.db.run(lambda conn: repo.set_unreachable(conn, channel, external_id))
+
+    async def is_unreachable(self, channel: str, external_id: str) -> bool:
+        return await self.db.run(lambda conn: repo.is_unreachable(conn, channel, external_id))
 
     async def mark_delivered(self, outbox_ids: Iterable[int]) -> None:
         ids = [i for i in outbox_ids if i is not None]

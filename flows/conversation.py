@@ -7,7 +7,7 @@ unexpected gets a short explanation and the same question again, with nothing lo
 from __future__ import annotations
 
 from flows import assessment, registration
-from flows.lang import LANGUAGES
+from flows.lang import LANGUAGES, Lang
 from flows.model import DeletePerson, Event, Option, Outcome, SetLanguage, Snapshot, World
 from flows.turn import SCREENS, Turn, match_option, screen
 
@@ -53,6 +53,11 @@ def _answer(turn: Turn, event: Event) -> None:
         else:
             current.on_option(turn, chosen.id)
         return
+    if event.kind == "unsupported":
+        turn.again(
+            t._("I can only read text here. Please answer with a button or a short message.")
+        )
+        return
     if event.kind == "contact":
         if current.on_contact is None:
             turn.again(t._("Thank you, but I don't need a phone number now."))
@@ -84,7 +89,7 @@ def _command(turn: Turn, name: str, args: str) -> None:
         if linked and turn.screen in SCREENS:
             registration.next_step(turn)  # the place is filled in: skip those questions
         elif turn.screen in SCREENS:
-            turn.again(t._("Welcome back! Let's continue where you stopped."))
+            turn.again(t._("Welcome back! Let's continue where you stopped."), kind="text")
         else:
             _resume(turn)
     elif name == "help":
@@ -115,28 +120,32 @@ def _command(turn: Turn, name: str, args: str) -> None:
 def _with_current(turn: Turn, text: str) -> None:
     """Say something, then show the current question again (or start)."""
     if turn.screen in SCREENS:
-        turn.again(text)
+        turn.again(text, kind="text")
     else:
         turn.say(text)
         _resume(turn)
 
 
+def command_descriptions(t: Lang) -> list[tuple[str, str]]:
+    """Each command with a few words on what it does: for /help and for the command menus
+    that channels offer (Telegram's setMyCommands)."""
+    return [
+        ("start", t._("start, or continue where you stopped")),
+        ("help", t._("this help")),
+        ("language", t._("Tiếng Việt or English")),
+        ("result", t._("my result")),
+        ("restart", t._("start my self-scoring again")),
+        ("delete", t._("delete my data")),
+    ]
+
+
 def _help_text(turn: Turn) -> str:
     t = turn.t
-    return "\n".join(
-        [
-            t._(
-                "I help you register and score yourself as a Learning Citizen. "
-                "Answer with the buttons, or type the number of an answer."
-            ),
-            "/start — " + t._("start, or continue where you stopped"),
-            "/help — " + t._("this help"),
-            "/language — " + t._("Tiếng Việt or English"),
-            "/result — " + t._("my result"),
-            "/restart — " + t._("start my self-scoring again"),
-            "/delete — " + t._("delete my data"),
-        ]
+    intro = t._(
+        "I help you register and score yourself as a Learning Citizen. "
+        "Answer with the buttons, or type the number of an answer."
     )
+    return "\n".join([intro, *(f"/{name} — {text}" for name, text in command_descriptions(t))])
 
 
 def _remember_back(turn: Turn) -> None:

@@ -31,7 +31,8 @@ _ALIASES = {alias: name for name, aliases in COMMANDS.items() for alias in (name
 
 @dataclass(frozen=True)
 class Event:
-    """One thing a person did. kind: "text" | "option" | "contact" | "command"."""
+    """One thing a person did. kind: "text" | "option" | "contact" | "command" |
+    "unsupported" (a picture, sticker, voice message... that the bot cannot read)."""
 
     kind: str
     text: str = ""
@@ -66,7 +67,11 @@ class Option:
 
 @dataclass(frozen=True)
 class Reply:
-    """Something to show. kind: "text" | "options" | "ask_phone" | "file"."""
+    """Something to show. kind: "text" | "options" | "ask_phone" | "file" | "notice".
+
+    A "notice" says why the last input was not taken (an old button, a wrong answer); a
+    channel may show it lightly, e.g. Telegram as the answer to a tapped button. Its
+    absence after a tap means the tap was accepted."""
 
     kind: str
     text: str

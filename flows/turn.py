@@ -105,9 +105,10 @@ class Turn:
         self.state["prompt"] = int(self.state.get("prompt", 0)) + 1
         SCREENS[name].render(self)
 
-    def again(self, why: str) -> None:
-        """Explain, then ask the same question again (same prompt: its buttons still work)."""
-        self.say(why)
+    def again(self, why: str, kind: str = "notice") -> None:
+        """Explain why the input was not taken, then ask the same question again (same
+        prompt: its buttons still work). kind="text" for a message that is not a refusal."""
+        self.replies.append(Reply(kind, why))
         if self.screen in SCREENS:
             SCREENS[self.screen].render(self)
 

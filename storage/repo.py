@@ -59,6 +59,7 @@ class Loaded:
     person_id: int | None
     assessment_id: int | None
     snapshot: Snapshot
+    unreachable: bool = False
 
 
 class _Statements:
@@ -84,6 +85,7 @@ class _Statements:
             select(
                 ChannelAccount.id,
                 ChannelAccount.person_id,
+                ChannelAccount.unreachable,
                 Conversation.state,
                 Person.full_name,
                 Person.birth_year,
@@ -220,7 +222,7 @@ def load_conversation(
         assessment=assessment,
         area=AreaFlags(difficult=bool(row.difficult)),
     )
-    return Loaded(row.id, row.person_id, row.assessment_id, snapshot)
+    return Loaded(row.id, row.person_id, row.assessment_id, snapshot, bool(row.unreachable))
 
 
 def _result_json(result: ScoreResult) -> dict[str, Any]:
@@ -339,6 +341,12 @@ def save_outcome(
     for effect in outcome.effects:
         _apply_effect(conn, loaded, effect, now)
     sql = _sql(conn)
+    if loaded.unreachable:  # they wrote to us, so messages reach them again
+        conn.execute(
+            update(ChannelAccount)
+            .where(ChannelAccount.id == loaded.account_id)
+            .values(unreachable=False)
+        )
     conn.execute(
         sql.save_state, {"b_account_id": loaded.account_id, "state": outcome.state, "now": now}
     )
@@ -357,17 +365,27 @@ def save_outcome(
     return outbox_id
 
 
-def stored_replies(conn: Connection, channel: str, event_id: str) -> tuple[int, list[Reply]] | None:
+@dataclass(frozen=True)
+class StoredReplies:
+    outbox_id: int
+    replies: list[Reply]
+    delivered: bool
+
+
+def stored_replies(conn: Connection, channel: str, event_id: str) -> StoredReplies | None:
+    """The replies saved for an event processed before, and whether they were delivered."""
     row = (
         conn.execute(
-            select(ProcessedEvent.id, ProcessedEvent.replies).where(
+            select(ProcessedEvent.id, ProcessedEvent.replies, ProcessedEvent.delivered_at).where(
                 ProcessedEvent.channel == channel, ProcessedEvent.event_id == event_id
             )
         )
     ).first()
     if row is None:
         return None
-    return row.id, [Reply.from_dict(r) for r in row.replies]
+    return StoredReplies(
+        row.id, [Reply.from_dict(r) for r in row.replies], row.delivered_at is not None
+    )
 
 
 def mark_delivered(conn: Connection, outbox_ids: Iterable[int], now: datetime) -> None:
@@ -376,6 +394,26 @@ def mark_delivered(conn: Connection, outbox_ids: Iterable[int], now: datetime) -
         conn.execute(
             update(ProcessedEvent).where(ProcessedEvent.id.in_(ids)).values(delivered_at=now)
         )
+
+
+def set_unreachable(conn: Connection, channel: str, external_id: str) -> None:
+    """The channel refuses to deliver to this account (bot blocked, OA unfollowed): nothing
+    more is sent to it until the person writes again."""
+    conn.execute(
+        update(ChannelAccount)
+        .where(ChannelAccount.channel == channel, ChannelAccount.external_id == external_id)
+        .values(unreachable=True)
+    )
+
+
+def is_unreachable(conn: Connection, channel: str, external_id: str) -> bool:
+    return bool(
+        conn.execute(
+            select(ChannelAccount.unreachable).where(
+                ChannelAccount.channel == channel, ChannelAccount.external_id == external_id
+            )
+        ).scalar()
+    )
 
 
 def set_commune_difficult(

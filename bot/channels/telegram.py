@@ -1,0 +1,663 @@
+"""Telegram: updates in (long polling or webhook), Bot API calls out, through
+python-telegram-bot. A thin adapter over the dispatcher: no ConversationHandler and no
+state here beyond what makes the chat look right (which message has live buttons).
+
+Receiving. Each update becomes one `Event` with the update id as its event id, so an update
+that arrives twice (a webhook retry, a poll after a crash) is processed once. The webhook
+answers 200 after the dispatcher has committed the event (a few milliseconds) and before
+anything is sent, so a crash after the 200 loses no answer. Polling confirms a batch to
+Telegram (the next getUpdates offset) only after every update in it has been committed.
+
+Sending. Replies go out through one queue per chat, in order, paced by `Throttle` (overall
+and per-chat message rates), retried on 429 (after `retry_after`), on 5xx and on timeouts
+(with backoff). A 403 means the person blocked the bot: the account is marked unreachable,
+the rest of its queue is dropped, and nothing is retried. A tapped button is answered at
+once; if the tap was taken, its message is edited to show the choice without buttons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+# PTB 22 reports RetryAfter.retry_after as seconds with a deprecation warning, or as a
+# timedelta with this opt-in (the future default). retry_after_seconds() reads both.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import Application, BaseRateLimiter, ContextTypes, TypeHandler
+
+from bot.config import TelegramSettings
+from bot.dispatcher import Delivery, Dispatcher
+from flows.conversation import command_descriptions
+from flows.lang import Lang
+from flows.model import Event, Reply
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_TEXT = 4096  # Bot API limit, in UTF-16 code units
+MAX_CALLBACK_DATA = 64  # bytes
+MAX_TOAST = 200  # answerCallbackQuery text
+MAX_CAPTION = 1024
+# Methods that put a new message in a chat: the ones Telegram's flood limits count.
+_MESSAGES = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
+
+T = TypeVar("T")
+
+
+# --- pacing ----------------------------------------------------------------------------
+
+
+class TokenBucket:
+    """`rate` sends per second after a burst of `burst`. `reserve(now)` books the next
+    slot and says how long to wait for it; slots are handed out in call order."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.stamp: float | None = None
+
+    def reserve(self, now: float) -> float:
+        if self.stamp is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+    def idle(self, now: float) -> bool:
+        """Full again: forgetting this bucket changes nothing."""
+        return self.stamp is None or self.tokens + (now - self.stamp) * self.rate >= self.burst
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    value: Any = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Throttle(BaseRateLimiter[None]):
+    """Keeps new messages within Telegram's limits: `per_second` over all chats and
+    `per_chat` to one chat after a short burst (0 turns either off). Answers to taps and
+    edits are not delayed. On 429 waits `retry_after` and tries again (PTB's contract for
+    rate limiters: every other error goes back to the caller)."""
+
+    CHAT_BURST = 3.0
+    MAX_RETRY_AFTER = 3
+
+    def __init__(
+        self,
+        per_second: float,
+        per_chat: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.overall = TokenBucket(per_second, per_second) if per_second else None
+        self.per_chat = per_chat
+        self.chats: dict[int | str, TokenBucket] = {}
+        self.clock, self.sleep = clock, sleep
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        self.chats.clear()
+
+    def delay(self, endpoint: str, chat_id: int | str | None) -> float:
+        """Book a slot for this request; the seconds to wait before making it."""
+        if endpoint not in _MESSAGES:
+            return 0.0
+        now = self.clock()
+        wait = self.overall.reserve(now) if self.overall else 0.0
+        if self.per_chat and chat_id is not None:
+            bucket = self.chats.get(chat_id)
+            if bucket is None:
+                if len(self.chats) > 10_000:
+                    self.chats = {k: b for k, b in self.chats.items() if not b.idle(now)}
+                bucket = self.chats[chat_id] = TokenBucket(self.per_chat, self.CHAT_BURST)
+            wait = max(wait, bucket.reserve(now))
+        return wait
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        wait = self.delay(endpoint, data.get("chat_id"))
+        if wait > 0:
+            await self.sleep(wait)
+        for attempt in range(1, self.MAX_RETRY_AFTER + 1):
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == self.MAX_RETRY_AFTER:
+                    raise
+                seconds = retry_after_seconds(exc)
+                log.warning("Telegram asks to wait %.0f s before %s", seconds, endpoint)
+                await self.sleep(seconds + 0.1)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --- rendering -------------------------------------------------------------------------
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split a long message into parts Telegram accepts, at a paragraph, line or word
+    boundary when there is one in the second half of a part."""
+    parts: list[str] = []
+    while _utf16(text) > limit:
+        end = min(len(text), limit)
+        while _utf16(text[:end]) > limit:
+            end -= 1
+        cut = end
+        for sep in ("\n\n", "\n", " "):
+            at = text.rfind(sep, 0, end)
+            if at > end // 2:
+                cut = at
+                break
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    parts.append(text)
+    return [p for p in parts if p.strip()] or [text or "…"]
+
+
+def callback_data(prompt: int | None, option_id: str) -> str:
+    """What a button carries: the question it belongs to and the option."""
+    data = f"{prompt if prompt is not None else ''}|{option_id}"
+    if len(data.encode()) > MAX_CALLBACK_DATA:
+        raise ValueError(f"callback data over {MAX_CALLBACK_DATA} bytes: {data!r}")
+    return data
+
+
+def parse_callback_data(data: str | None) -> tuple[int | None, str]:
+    """The inverse of callback_data. Anything else (forged or from an older version of the
+    bot) gives no prompt, which the flows treat as an old button."""
+    prompt, sep, option = (data or "").partition("|")
+    if not sep or not prompt.isdigit():
+        return None, (data or "")[:MAX_CALLBACK_DATA]
+    return int(prompt), option
+
+
+def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup:
+    """Short labels two to a row (provinces, yes/no), longer ones one to a row."""
+    buttons = [
+        InlineKeyboardButton(o.label[:100], callback_data=callback_data(reply.prompt, o.id))
+        for o in reply.options
+    ]
+    width = 2 if len(buttons) > 3 and all(len(o.label) <= 24 for o in reply.options) else 1
+    return InlineKeyboardMarkup([buttons[i : i + width] for i in range(0, len(buttons), width)])
+
+
+def chosen_label(query: CallbackQuery) -> str | None:
+    """The label of the button that was tapped, read from the message it sits under."""
+    message = query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            if button.callback_data == query.data:
+                return button.text.removeprefix("✓ ")
+    return None
+
+
+def lang_of_user(language_code: str | None, langs: Mapping[str, Lang], default: str) -> Lang:
+    code = (language_code or "")[:2].lower()
+    return langs.get(code) or langs[default]
+
+
+# --- the channel -----------------------------------------------------------------------
+
+
+class Blocked(Exception):
+    """Telegram answered 403: the person blocked the bot (or deleted their account)."""
+
+
+@dataclass
+class _Job:
+    chat_id: int
+    user_id: str
+    delivery: Delivery
+    query: CallbackQuery | None = None
+
+
+class TelegramChannel:
+    """Owns the PTB Application. `routes()` gives the webhook route for the web server;
+    `start()` / `stop()` run it."""
+
+    POLL_TIMEOUT = 25  # seconds a getUpdates long poll waits for news
+    MAX_ATTEMPTS = 6  # per API call, for 5xx and timeouts
+    FIRST_BACKOFF = 0.5
+    MAX_BACKOFF = 30.0
+    STOP_GRACE = 10.0  # seconds to finish sending on shutdown
+
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        dispatcher: Dispatcher,
+        langs: Mapping[str, Lang],
+        default_lang: str,
+        read_timeout: float = 10.0,
+    ) -> None:
+        self.settings, self.dispatcher = settings, dispatcher
+        self.langs, self.default_lang = langs, default_lang
+        base = settings.api_base_url
+        self.app = (
+            Application.builder()
+            .token(settings.token)
+            .base_url(f"{base}/bot")
+            .base_file_url(f"{base}/file/bot")
+            .updater(None)  # polling and the webhook are ours: see the module docstring
+            .read_timeout(read_timeout)
+            .rate_limiter(Throttle(settings.max_per_second, settings.max_per_chat_per_second))
+            .build()
+        )
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self.app.add_error_handler(self._on_error)
+        self.mode = "webhook" if settings.webhook_url else "polling"
+        self._queues: dict[int, list[_Job]] = {}
+        self._senders: dict[int, asyncio.Task[None]] = {}
+        self._live: OrderedDict[int, int] = OrderedDict()  # chat → message with live buttons
+        self._reply_keyboard: set[int] = set()  # chats showing the share-phone keyboard
+        self._poller: asyncio.Task[None] | None = None
+        self._offset: int | None = None
+        self._stopping = asyncio.Event()
+        self.health: dict[str, Any] = {"mode": self.mode, "ok": False}
+
+    # --- lifecycle ---
+
+    def routes(self) -> list[web.RouteDef]:
+        if self.mode != "webhook":
+            return []
+        return [web.post(self.settings.webhook_path, self._webhook)]
+
+    async def start(self) -> None:
+        """Check the token (getMe), publish the command menus, then poll or set the
+        webhook. Raises InvalidToken when Telegram rejects the token."""
+        await self.app.initialize()
+        bot = self.app.bot
+        log.info("Telegram bot @%s (%s mode)", bot.username, self.mode)
+        await self._set_commands()
+        self.health.update(ok=True, bot=bot.username, since=time.time())
+        if self.mode == "webhook":
+            await self._with_retries(
+                lambda: bot.set_webhook(
+                    self.settings.webhook_url,
+                    secret_token=self.settings.webhook_secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+            )
+        else:
+            await self._with_retries(lambda: bot.delete_webhook(drop_pending_updates=False))
+            self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+            if self._offset is not None:  # confirm the last batch, so it is not sent again
+                try:
+                    await self.app.bot.get_updates(offset=self._offset, timeout=0, limit=1)
+                except TelegramError as exc:
+                    log.info("could not confirm the last updates (%s); they will be deduped", exc)
+        if self._senders:
+            _, late = await asyncio.wait(list(self._senders.values()), timeout=self.STOP_GRACE)
+            for task in late:
+                task.cancel()
+        await self.app.shutdown()
+
+    async def _set_commands(self) -> None:
+        for code, lang in self.langs.items():
+            commands = [BotCommand(name, text[:256]) for name, text in command_descriptions(lang)]
+            language = None if code == self.default_lang else code
+            try:
+                await self.app.bot.set_my_commands(commands, language_code=language)
+            except TelegramError as exc:  # a menu is a nicety: never keep the bot from starting
+                log.warning("setMyCommands (%s) failed: %s", code, exc)
+
+    # --- receiving ---
+
+    async def _poll(self) -> None:
+        bot, backoff = self.app.bot, 1.0
+        while not self._stopping.is_set():
+            try:
+                updates = await bot.get_updates(
+                    offset=self._offset,
+                    timeout=self.POLL_TIMEOUT,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+            except InvalidToken:
+                log.error("Telegram no longer accepts the bot token; polling stopped")
+                self.health.update(ok=False, error="invalid token")
+                return
+            except (Conflict, NetworkError, RetryAfter) as exc:
+                # Conflict: another process polls with this token, or a webhook is set.
+                log.warning("getUpdates failed (%s); trying again in %.0f s", exc, backoff)
+                self.health.update(ok=False, error=type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.MAX_BACKOFF)
+                continue
+            backoff = 1.0
+            self.health.update(ok=True, last_poll=time.time(), error=None)
+            if updates:
+                await self._process_batch(updates)
+                self._offset = updates[-1].update_id + 1
+
+    async def _process_batch(self, updates: tuple[Update, ...]) -> None:
+        """Each chat's updates in order; different chats at the same time."""
+        by_chat: dict[int, list[Update]] = {}
+        for update in updates:
+            chat = update.effective_chat
+            by_chat.setdefault(chat.id if chat else -update.update_id, []).append(update)
+
+        async def in_order(batch: list[Update]) -> None:
+            for update in batch:
+                await self.app.process_update(update)
+
+        await asyncio.gather(*(in_order(b) for b in by_chat.values()))
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.settings.webhook_secret.encode()):
+            return web.Response(status=403, text="wrong secret token")
+        try:
+            data = json.loads(await request.read())
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update")
+            update = Update.de_json(data, self.app.bot)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("webhook: rejected a malformed update (%s)", type(exc).__name__)
+            return web.Response(status=400, text="malformed update")
+        self.health.update(ok=True, last_update=time.time())
+        await self.app.process_update(update)  # committed before Telegram hears 200
+        return web.Response(text="ok")
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("Telegram update failed", exc_info=context.error)
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None or user.is_bot:
+            return
+        if update.my_chat_member is not None:
+            await self._membership(update)
+            return
+        if chat.type != ChatType.PRIVATE:
+            await self._group(update)
+            return
+        event = self._event(update)
+        if event is None:
+            return
+        delivery = await self.dispatcher.handle(CHANNEL, str(user.id), event)
+        self._enqueue(_Job(chat.id, str(user.id), delivery, update.callback_query))
+
+    def _event(self, update: Update) -> Event | None:
+        event_id = str(update.update_id)
+        query = update.callback_query
+        if query is not None:
+            prompt, option = parse_callback_data(query.data)
+            return Event("option", option=option, prompt=prompt, event_id=event_id)
+        message = update.message
+        if message is None:
+            return None
+        if message.contact is not None:
+            own = message.contact.user_id is not None and message.contact.user_id == (
+                message.from_user.id if message.from_user else None
+            )
+            return Event(
+                "contact",
+                phone=message.contact.phone_number,
+                contact_is_own=own,
+                event_id=event_id,
+            )
+        if message.text is not None:
+            return Event.from_text(message.text, event_id=event_id)
+        return Event("unsupported", event_id=event_id)  # photo, sticker, voice, location...
+
+    async def _membership(self, update: Update) -> None:
+        change = update.my_chat_member
+        assert change is not None
+        status = change.new_chat_member.status
+        if change.chat.type == ChatType.PRIVATE:
+            if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
+                # The person blocked the bot: don't wait for a failed send to find out.
+                await self.dispatcher.mark_unreachable(CHANNEL, str(change.from_user.id))
+            return
+        if status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR):
+            await self._group(update)
+
+    async def _group(self, update: Update) -> None:
+        """In a group the bot only says where to find it, and only when addressed."""
+        message, query = update.effective_message, update.callback_query
+        addressed = (
+            update.my_chat_member is not None
+            or query is not None
+            or (message is not None and (message.text or "").startswith("/"))
+        )
+        if not addressed or update.effective_chat is None:
+            return
+        user = update.effective_user
+        t = lang_of_user(user.language_code if user else None, self.langs, self.default_lang)
+        text = t._(
+            "I only talk in private chats, so that your answers stay private. "
+            "Write to me here: {link}"
+        ).format(link=f"https://t.me/{self.app.bot.username}")
+        try:
+            if query is not None:
+                await self.app.bot.answer_callback_query(query.id)
+            await self._with_retries(
+                lambda: self.app.bot.send_message(update.effective_chat.id, text)
+            )
+        except TelegramError as exc:
+            log.info("could not answer in a group: %s", exc)
+
+    # --- sending ---
+
+    def _enqueue(self, job: _Job) -> None:
+        """Append to the chat's queue (synchronously, so a chat's jobs keep the order in
+        which the dispatcher produced them) and make sure its sender runs."""
+        self._queues.setdefault(job.chat_id, []).append(job)
+        if job.chat_id not in self._senders:
+            task = asyncio.create_task(self._drain(job.chat_id), name=f"tg-send-{job.chat_id}")
+            self._senders[job.chat_id] = task
+
+    async def _drain(self, chat_id: int) -> None:
+        try:
+            while self._queues.get(chat_id):
+                job = self._queues[chat_id].pop(0)
+                try:
+                    await self._deliver(job)
+                except Blocked:
+                    log.info("a person blocked the bot; their account is marked unreachable")
+                    self._queues.pop(chat_id, None)
+                    self._live.pop(chat_id, None)
+                    await self.dispatcher.mark_unreachable(CHANNEL, job.user_id)
+                except Exception:
+                    log.exception("sending to a chat failed; the replies stay in the outbox")
+        finally:
+            self._queues.pop(chat_id, None)
+            self._senders.pop(chat_id, None)
+
+    async def _deliver(self, job: _Job) -> None:
+        delivery, query = job.delivery, job.query
+        replies = list(delivery.replies)
+        if delivery.duplicate and delivery.delivered:
+            return  # sent the first time round
+        side: list[asyncio.Task[Any]] = []
+        if query is not None:
+            tapped = query.message.message_id if isinstance(query.message, Message) else None
+            if tapped is not None and self._live.get(job.chat_id) == tapped:
+                del self._live[job.chat_id]  # its buttons go with the answer or stay stale
+            notices = [r for r in replies if r.kind == "notice"]
+            toast = notices[0].text if notices and len(notices[0].text) <= MAX_TOAST else None
+            side.append(asyncio.create_task(self._answer_query(query, toast)))
+            if toast is not None:
+                replies.remove(notices[0])
+            elif not notices:  # the tap was taken: show the choice, take the buttons away
+                side.append(asyncio.create_task(self._show_choice(job.chat_id, query)))
+        lang = self.langs.get(delivery.lang or "") or self.langs[self.default_lang]
+        try:
+            for reply in replies:
+                await self._send(job.chat_id, reply, lang, side)
+        finally:
+            await asyncio.gather(*side, return_exceptions=True)
+        await self.dispatcher.mark_delivered([delivery.outbox_id])
+
+    async def _answer_query(self, query: CallbackQuery, text: str | None) -> None:
+        try:
+            await self.app.bot.answer_callback_query(query.id, text=text)
+        except BadRequest as exc:  # e.g. "query is too old" after a restart: harmless
+            log.debug("answerCallbackQuery: %s", exc)
+        except TelegramError as exc:
+            log.info("answerCallbackQuery failed: %s", exc)
+
+    async def _show_choice(self, chat_id: int, query: CallbackQuery) -> None:
+        message = query.message
+        if not isinstance(message, Message):
+            return  # too old for Telegram to show us: nothing to edit
+        label = chosen_label(query)
+        text = message.text or ""
+        if label:
+            text = split_text(text, MAX_TEXT - _utf16(label) - 10)[0] + f"\n\n✓ {label}"
+        try:
+            await self._with_retries(
+                lambda: self.app.bot.edit_message_text(
+                    text or "✓", chat_id=chat_id, message_id=message.message_id, reply_markup=None
+                )
+            )
+        except BadRequest as exc:  # not modified, or too old to edit
+            log.debug("editMessageText: %s", exc)
+        except TelegramError as exc:
+            log.info("could not show the choice: %s", exc)
+
+    async def _retire_buttons(self, chat_id: int, old: int) -> None:
+        """Take the buttons off the last question that still has them (answered by typing),
+        so only the current question can be tapped."""
+        try:
+            await self.app.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=old, reply_markup=None
+            )
+        except TelegramError as exc:
+            log.debug("editMessageReplyMarkup: %s", exc)
+
+    async def _send(
+        self, chat_id: int, reply: Reply, lang: Lang, side: list[asyncio.Task[Any]]
+    ) -> None:
+        bot = self.app.bot
+        if reply.kind == "file":
+            data = reply.file_data or b""
+            await self._with_retries(
+                lambda: bot.send_document(
+                    chat_id,
+                    InputFile(data, filename=reply.file_name),
+                    caption=reply.text[:MAX_CAPTION] or None,
+                )
+            )
+            return
+        parts = split_text(reply.text)
+        markup: Any = None
+        if reply.kind == "ask_phone":
+            share = KeyboardButton("📱 " + lang._("Share my phone number"), request_contact=True)
+            markup = ReplyKeyboardMarkup(
+                [[share], *([KeyboardButton(o.label)] for o in reply.options)],
+                resize_keyboard=True,
+                one_time_keyboard=True,
+            )
+        elif reply.options:
+            markup = inline_keyboard(reply)
+            old = self._live.pop(chat_id, None)
+            if old is not None:
+                side.append(asyncio.create_task(self._retire_buttons(chat_id, old)))
+        if chat_id in self._reply_keyboard and reply.kind != "ask_phone":
+            # Take the share-phone keyboard away with the first message that can carry it.
+            self._reply_keyboard.discard(chat_id)
+            if markup is None:
+                markup = ReplyKeyboardRemove()
+            else:
+                head, sep, tail = parts[-1].rpartition("\n\n")
+                if sep:
+                    parts[-1:] = [head, tail]
+                await self._send_text(chat_id, parts.pop(0), ReplyKeyboardRemove())
+                if not parts:
+                    parts = ["…"]
+        for part in parts[:-1]:
+            await self._send_text(chat_id, part, None)
+        sent = await self._send_text(chat_id, parts[-1], markup)
+        if reply.kind == "ask_phone":
+            self._reply_keyboard.add(chat_id)
+        elif reply.options and sent is not None:
+            self._live[chat_id] = sent.message_id
+            self._live.move_to_end(chat_id)
+            while len(self._live) > 100_000:
+                self._live.popitem(last=False)
+
+    async def _send_text(self, chat_id: int, text: str, markup: Any) -> Message | None:
+        try:
+            return await self._with_retries(
+                lambda: self.app.bot.send_message(chat_id, text, reply_markup=markup)
+            )
+        except BadRequest as exc:  # would fail again the same way: skip this message
+            log.error("Telegram refused a message (%s)", exc)
+            return None
+
+    async def _with_retries(self, call: Callable[[], Awaitable[T]]) -> T:
+        """5xx and timeouts: try again with backoff. 403: Blocked. Others: raised."""
+        backoff = self.FIRST_BACKOFF
+        for attempt in range(1, self.MAX_ATTEMPTS + 1):
+            try:
+                return await call()
+            except Forbidden as exc:
+                raise Blocked() from exc
+            except BadRequest:
+                raise
+            except RetryAfter as exc:  # the throttle already waited MAX_RETRY_AFTER times
+                if attempt == self.MAX_ATTEMPTS:
+                    raise
+                await asyncio.sleep(retry_after_seconds(exc) + 0.1)
+            except NetworkError as exc:  # includes TimedOut and 5xx answers
+                if attempt == self.MAX_ATTEMPTS:
+                    raise
+                log.warning("Telegram call failed (%s); retrying in %.1f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.MAX_BACKOFF)
+        raise AssertionError("unreachable")  # pragma: no cover

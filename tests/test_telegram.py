@@ -1,0 +1,598 @@
+"""The Telegram channel end to end: the real python-telegram-bot stack talks HTTP to a fake
+Bot API server on 127.0.0.1 (tests/fake_telegram.py), in polling and in webhook mode, with
+a real database behind the dispatcher."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from bot.channels.telegram import (
+    MAX_CALLBACK_DATA,
+    TelegramChannel,
+    Throttle,
+    TokenBucket,
+    callback_data,
+    parse_callback_data,
+    split_text,
+)
+from bot.config import TelegramSettings
+from bot.dispatcher import Dispatcher
+from bot.server import WebServer
+from storage.db import Database
+from storage.models import Answer, Assessment, ChannelAccount, Person
+from tests.fake_telegram import BOT_USER, FakeTelegram, FakeUser
+
+SECRET = "test-secret_123"
+
+
+class RunningBot:
+    """Our bot (PTB application + web server) pointed at the fake Bot API."""
+
+    read_timeout = 10.0
+
+    def __init__(self, tg: FakeTelegram, dispatcher: Dispatcher, core, webhook: bool) -> None:
+        self.tg, self.dispatcher, self.core, self.webhook = tg, dispatcher, core, webhook
+
+    async def start(self) -> RunningBot:
+        settings = TelegramSettings(
+            token=self.tg.token,
+            api_base_url=self.tg.url,
+            webhook_url="http://127.0.0.1:1/telegram/hook" if self.webhook else "",
+            webhook_secret=SECRET if self.webhook else "",
+            max_per_second=0,
+            max_per_chat_per_second=0,
+        )
+        self.channel = TelegramChannel(
+            settings,
+            self.dispatcher,
+            self.core.langs,
+            self.core.default_lang,
+            read_timeout=self.read_timeout,
+        )
+        self.channel.FIRST_BACKOFF = 0.01  # retries without waiting seconds in tests
+        self.server = WebServer(self.dispatcher.db, [("telegram", self.channel)], "127.0.0.1", 0)
+        port = await self.server.start()
+        if self.webhook:
+            self.channel.settings = dataclasses.replace(
+                settings, webhook_url=f"http://127.0.0.1:{port}/telegram/hook"
+            )
+        await self.channel.start()
+        return self
+
+    async def stop(self) -> None:
+        await self.channel.stop()
+        await self.server.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+
+@pytest.fixture
+async def tg():
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def sqlite_dispatcher(tmp_path, core, clock):
+    db = Database(f"sqlite:///{tmp_path / 'tg.sqlite3'}")
+    await db.migrate()
+    yield Dispatcher(db, core, clock)
+    await db.dispose()
+
+
+@pytest.fixture(params=["polling", "webhook"])
+async def bot(request, tg, sqlite_dispatcher, core):
+    running = await RunningBot(tg, sqlite_dispatcher, core, request.param == "webhook").start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def polling_bot(tg, sqlite_dispatcher, core):
+    running = await RunningBot(tg, sqlite_dispatcher, core, webhook=False).start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def webhook_bot(tg, sqlite_dispatcher, core):
+    running = await RunningBot(tg, sqlite_dispatcher, core, webhook=True).start()
+    yield running
+    await running.stop()
+
+
+async def register(user: FakeUser) -> None:
+    await user.send("/start")
+    await user.send("Nguyễn Thị Hoa")
+    await user.send("1984")
+    await user.tap("Nữ")
+    await user.tap("Nông dân")
+    await user.send("ha noi")
+    await user.send("hoan kiem")
+    await user.send("Tổ 5")
+    await user.share_contact()
+    await user.tap("Đúng rồi")
+
+
+async def rows(db: Database, statement):
+    return await db.run(lambda conn: conn.execute(statement).all())
+
+
+# --- the whole journey -----------------------------------------------------------------
+
+
+async def _whole_assessment(tg: FakeTelegram, bot: RunningBot, db: Database) -> None:
+    user = FakeUser(tg, 501)
+    await register(user)
+    assert "Bạn muốn làm gì tiếp?" in user.last["text"]
+    await user.tap("Bắt đầu tự chấm điểm")
+    for n in range(1, 11):
+        question = user.keyboard_message
+        assert question["text"].startswith(f"Câu {n}/10")
+        label = user.labels()[n % 4]  # a mix of answers
+        await user.tap(label)
+        # The answered question now shows the choice and has no buttons left.
+        answered = user.chat.messages[question["message_id"]]
+        assert "reply_markup" not in answered
+        assert answered["text"].endswith("✓ " + label)
+    assert "Hãy xem lại các câu trả lời" in user.keyboard_message["text"]
+    texts = await user.tap("Gửi kết quả")
+    assert any("Kết quả tự đánh giá năm 2026" in t for t in texts)
+    # Only the menu still has buttons: every earlier question was answered or retired.
+    assert [m for m in user.bot_messages if "reply_markup" in m] == [user.keyboard_message]
+    (status,) = (await rows(db, select(Assessment.status)))[0]
+    assert status == "submitted"
+    assert len(await rows(db, select(Answer.indicator))) == 10
+    # Every API call succeeded and every button fits Telegram's 64 bytes.
+    assert all(c.status == 200 for c in tg.calls)
+    for call in tg.calls_to("sendMessage"):
+        markup = call.params.get("reply_markup") or {}
+        for row in markup.get("inline_keyboard", []):
+            assert all(len(b["callback_data"].encode()) <= MAX_CALLBACK_DATA for b in row)
+
+
+async def test_whole_assessment(bot, tg):
+    await _whole_assessment(tg, bot, bot.dispatcher.db)
+    if bot.webhook:
+        assert tg.webhook_deliveries and all(d.status == 200 for d in tg.webhook_deliveries)
+    else:
+        assert tg.calls_to("getUpdates")
+
+
+async def test_whole_assessment_on_both_databases(tg, dispatcher, core):
+    """The same journey on SQLite and PostgreSQL (the `dispatcher` fixture runs both)."""
+    running = await RunningBot(tg, dispatcher, core, webhook=True).start()
+    try:
+        await _whole_assessment(tg, running, dispatcher.db)
+    finally:
+        await running.stop()
+
+
+async def test_a_restart_loses_nothing(tg, sqlite_dispatcher, core):
+    user = FakeUser(tg, 502)
+    first = await RunningBot(tg, sqlite_dispatcher, core, webhook=False).start()
+    await user.send("/start")
+    await user.send("Trần Văn Bình")
+    await first.stop()
+    second = await RunningBot(tg, sqlite_dispatcher, core, webhook=False).start()
+    try:
+        texts = await user.send("1990")
+        assert "Giới tính" in texts[-1]
+    finally:
+        await second.stop()
+
+
+async def test_commands_menu_in_vietnamese_and_english(bot, tg):
+    default, english = tg.commands[None], tg.commands["en"]
+    assert [c["command"] for c in default] == [
+        "start",
+        "help",
+        "language",
+        "result",
+        "restart",
+        "delete",
+    ]
+    assert default[0]["description"] == "bắt đầu, hoặc làm tiếp từ chỗ đã dừng"
+    assert english[0]["description"] == "start, or continue where you stopped"
+
+
+async def test_deep_link_fills_in_the_commune(bot, tg):
+    user = FakeUser(tg, 503)
+    await user.send("/start c70")
+    await user.send("Lê Thị Cúc")
+    await user.send("1970")
+    await user.tap("Nữ")
+    texts = await user.tap("Nông dân")
+    # Province and commune came from the link: the next question is the village.
+    assert "thôn, xóm" in texts[-1]
+
+
+async def test_unknown_deep_link_gives_a_normal_start(bot, tg):
+    user = FakeUser(tg, 504)
+    texts = await user.send("/start not-a-commune")
+    assert "Họ và tên của bạn là gì?" in texts[-1]
+
+
+# --- buttons ---------------------------------------------------------------------------
+
+
+async def test_a_stale_button_gets_a_notice_and_the_current_question(bot, tg):
+    user = FakeUser(tg, 505)
+    await register(user)
+    await user.tap("Bắt đầu tự chấm điểm")
+    first = dict(user.keyboard_message)  # what an out-of-date phone would still show
+    await user.tap(user.labels()[0])
+    current = user.keyboard_message
+    assert current["text"].startswith("Câu 2/10")
+    texts = await user.tap(user.labels(first)[1], message=first)
+    assert "câu hỏi trước" in user.toast()
+    assert texts[-1].startswith("Câu 2/10")  # asked again
+    # The old tap changed nothing: question 1 keeps its first answer.
+    answers = await rows(bot.dispatcher.db, select(Answer.indicator, Answer.option_index))
+    assert answers == [("1.1", 0)]
+    # Only the newest copy of the question keeps its buttons.
+    assert "reply_markup" not in user.chat.messages[current["message_id"]]
+
+
+@pytest.mark.parametrize("data", ["garbage", "99999|a0", "|a1", "x" * MAX_CALLBACK_DATA])
+async def test_forged_callback_data_changes_nothing(bot, tg, data):
+    user = FakeUser(tg, 506)
+    await user.send("/start")
+    await user.send("Phạm Văn Dũng")
+    await user.send("1980")
+    texts = await user.tap_data(data)
+    assert user.toast()
+    assert texts[-1] == "Giới tính của bạn:"
+    assert not await rows(bot.dispatcher.db, select(Person.id))
+
+
+async def test_a_typed_answer_retires_the_buttons_it_answers(bot, tg):
+    user = FakeUser(tg, 507)
+    await user.send("/start")
+    await user.send("Phạm Văn Dũng")
+    await user.send("1980")
+    gender = user.keyboard_message
+    await user.send("nam")
+    assert "reply_markup" not in user.chat.messages[gender["message_id"]]
+    assert "Nhóm 1: Nông dân" in user.labels()
+
+
+async def test_short_labels_sit_two_to_a_row(bot, tg):
+    user = FakeUser(tg, 508)
+    await user.send("/start")
+    await user.send("Phạm Văn Dũng")
+    await user.send("1980")
+    await user.tap("Nam")
+    await user.tap("Nông dân")
+    rows_ = user.keyboard_message["reply_markup"]["inline_keyboard"]
+    assert len(rows_[0]) == 2 and rows_[0][0]["text"] == "Thành phố Hà Nội"
+
+
+# --- phone -----------------------------------------------------------------------------
+
+
+async def _to_phone(user: FakeUser) -> None:
+    await user.send("/start")
+    await user.send("Hoàng Thị Én")
+    await user.send("1995")
+    await user.tap("Nữ")
+    await user.tap("Công nhân")
+    await user.send("ha noi")
+    await user.send("hoan kiem")
+    await user.send("Tổ 1")
+
+
+async def test_phone_is_shared_with_a_button_and_the_keyboard_goes_away(bot, tg):
+    user = FakeUser(tg, 509)
+    await _to_phone(user)
+    keyboard = user.chat_keyboard
+    assert keyboard["keyboard"][0][0]["request_contact"] is True
+    assert keyboard["keyboard"][0][0]["text"] == "📱 Chia sẻ số điện thoại"
+    assert keyboard["keyboard"][1][0]["text"] == "Bỏ qua"
+    texts = await user.share_contact("+84 912 345 678")
+    assert user.chat_keyboard is None
+    assert "• Số điện thoại: 0912345678" in "\n".join(texts)
+    assert "Thông tin đã đúng chưa?" in user.keyboard_message["text"]
+
+
+async def test_someone_elses_contact_is_refused(bot, tg):
+    user = FakeUser(tg, 510)
+    await _to_phone(user)
+    texts = await user.share_contact("+84987654321", own=False)
+    assert any("số điện thoại của chính bạn" in t for t in texts)
+    assert user.chat_keyboard is not None  # asked again, with the button
+    texts = await user.share_contact("+84912345678")
+    assert "0912345678" in "\n".join(texts)
+
+
+async def test_skip_on_the_phone_keyboard(bot, tg):
+    user = FakeUser(tg, 511)
+    await _to_phone(user)
+    texts = await user.send("Bỏ qua")
+    assert "• Số điện thoại: —" in "\n".join(texts)
+
+
+# --- odd input -------------------------------------------------------------------------
+
+
+async def test_a_huge_message_gets_a_short_answer(bot, tg):
+    user = FakeUser(tg, 512)
+    await user.send("/start")
+    texts = await user.send("a" * 4096)
+    assert any("quá dài" in t for t in texts)
+    assert texts[-1] == "Họ và tên của bạn là gì?"
+
+
+async def test_unknown_commands_and_stickers(bot, tg):
+    user = FakeUser(tg, 513)
+    await user.send("/start")
+    texts = await user.send("/frobnicate now")
+    assert any("/frobnicate" in t for t in texts)
+    sticker = {"file_id": "x", "file_unique_id": "y", "type": "regular", "width": 1}
+    sticker.update(height=1, is_animated=False, is_video=False)
+    texts = await user.send_content(sticker=sticker)
+    assert any("chỉ đọc được chữ" in t for t in texts)
+    assert texts[-1] == "Họ và tên của bạn là gì?"
+
+
+async def test_duplicate_update_is_processed_once(bot, tg):
+    user = FakeUser(tg, 514)
+    await user.send("/start")
+    message = tg.user_message(user.id, user.user, text="Vũ Văn Giang")
+    update = {"update_id": 777001, "message": message}
+    await tg.push(dict(update))
+    await user.settle(before=2)
+    count = len(user.bot_messages)
+    await tg.push(dict(update))  # Telegram retries: same update_id
+    await user.settle()
+    assert len(user.bot_messages) == count
+    assert len(tg.calls_to("sendMessage", user.id)) == count
+
+
+async def test_group_chats_are_pointed_to_a_private_chat(bot, tg):
+    group = tg.chat(-100123, "supergroup", "Thôn 5")
+    member = {"id": 515, "is_bot": False, "first_name": "Hùng", "language_code": "en"}
+    before = len(tg.calls_to("sendMessage"))
+    # Plain chatter in the group is ignored...
+    await tg.push({"message": tg.user_message(group.id, member, text="hello everyone")})
+    # ...a command gets one pointer to the private chat, in the person's language.
+    await tg.push({"message": tg.user_message(group.id, member, text="/start")})
+    probe = FakeUser(tg, 515)
+    probe.chat = group
+    await probe.settle(before=0)
+    sent = tg.calls_to("sendMessage")[before:]
+    assert len(sent) == 1 and sent[0].params["chat_id"] == group.id
+    assert "only talk in private chats" in sent[0].params["text"]
+    assert "https://t.me/cdht_test_bot" in sent[0].params["text"]
+    assert not await rows(bot.dispatcher.db, select(ChannelAccount.id))
+
+
+async def test_being_added_to_a_group_is_answered_once(bot, tg):
+    group = tg.chat(-100124, "group", "Hội khuyến học")
+    adder = {"id": 516, "is_bot": False, "first_name": "Lan"}
+    change = {
+        "chat": {"id": group.id, "type": "group", "title": group.title},
+        "from": adder,
+        "date": 0,
+        "old_chat_member": {"status": "left", "user": BOT_USER},
+        "new_chat_member": {"status": "member", "user": BOT_USER},
+    }
+    await tg.push({"my_chat_member": change})
+    probe = FakeUser(tg, 516)
+    probe.chat = group
+    await probe.settle(before=0)
+    assert "Tôi chỉ trò chuyện riêng" in group.messages[1]["text"]
+
+
+# --- sending: limits, retries, blocked -------------------------------------------------
+
+
+async def test_429_waits_retry_after_then_sends(polling_bot, tg):
+    user = FakeUser(tg, 520)
+    tg.fail("sendMessage", 429, retry_after=1, description="Too Many Requests: retry after 1")
+    await user.send("/start")
+    attempts = tg.calls_to("sendMessage", user.id)
+    assert [c.status for c in attempts[:2]] == [429, 200]
+    assert attempts[1].at - attempts[0].at >= 1.0
+    assert user.last["text"] == "Họ và tên của bạn là gì?"
+
+
+async def test_5xx_is_retried_with_backoff(polling_bot, tg):
+    user = FakeUser(tg, 521)
+    tg.fail("sendMessage", 500, times=2, description="Internal Server Error")
+    texts = await user.send("/start")
+    assert [c.status for c in tg.calls_to("sendMessage", user.id)[:3]] == [500, 500, 200]
+    assert texts[-1] == "Họ và tên của bạn là gì?"
+
+
+async def test_a_timeout_is_retried(tg, sqlite_dispatcher, core):
+    running = RunningBot(tg, sqlite_dispatcher, core, webhook=False)
+    running.read_timeout = 0.3
+    await running.start()
+    try:
+        user = FakeUser(tg, 522)
+        tg.fail("sendMessage", 504, delay=1.0)  # answers long after the bot gave up
+        texts = await user.send("/start")
+        assert [c.status for c in tg.calls_to("sendMessage", user.id)[:2]] == [504, 200]
+        assert texts[-1] == "Họ và tên của bạn là gì?"
+    finally:
+        await running.stop()
+
+
+async def test_blocked_by_the_user(polling_bot, tg):
+    user = FakeUser(tg, 523)
+    await user.send("/start")
+    tg.fail("sendMessage", 403, times=5, description="Forbidden: bot was blocked by the user")
+    before = len(tg.calls_to("sendMessage", user.id))
+    await user.send("Đỗ Thị Hạnh", wait=False)
+    await user.settle()
+    # One attempt, no retry, and the account is marked unreachable.
+    assert len(tg.calls_to("sendMessage", user.id)) == before + 1
+    db = polling_bot.dispatcher.db
+    assert await polling_bot.dispatcher.is_unreachable("telegram", str(user.id))
+    # Writing again (after unblocking) makes the account reachable, and nothing was lost.
+    tg.failures.clear()
+    texts = await user.send("1985")
+    assert not await polling_bot.dispatcher.is_unreachable("telegram", str(user.id))
+    assert "Giới tính" in texts[-1]
+    assert await rows(db, select(ChannelAccount.unreachable)) == [(False,)]
+
+
+async def test_blocking_the_bot_marks_the_account_at_once(polling_bot, tg):
+    user = FakeUser(tg, 524)
+    await user.send("/start")
+    change = {
+        "chat": {"id": user.id, "type": "private"},
+        "from": user.user,
+        "date": 0,
+        "old_chat_member": {"status": "member", "user": BOT_USER},
+        "new_chat_member": {"status": "kicked", "user": BOT_USER, "until_date": 0},
+    }
+    await tg.push({"my_chat_member": change})
+    for _ in range(50):
+        if await polling_bot.dispatcher.is_unreachable("telegram", str(user.id)):
+            break
+        await user.settle()
+    assert await polling_bot.dispatcher.is_unreachable("telegram", str(user.id))
+
+
+async def test_replies_that_could_not_be_sent_go_out_when_the_update_comes_again(webhook_bot, tg):
+    """Telegram re-sends an update it thinks failed; if our replies never got out, the
+    retry sends them (from the outbox) without processing the answer twice."""
+    user = FakeUser(tg, 525)
+    await user.send("/start")
+    tg.fail("sendMessage", 500, times=TelegramChannel.MAX_ATTEMPTS)
+    message = tg.user_message(user.id, user.user, text="Bùi Văn Khoa")
+    update = {"update_id": 778001, "message": message}
+    await tg.push(dict(update))
+    await user.settle()
+    count = len(user.bot_messages)
+    await tg.push(dict(update))
+    await user.settle(before=count)
+    assert user.last["text"].startswith("Bạn sinh năm nào?")
+    delivered = [
+        c
+        for c in tg.calls_to("sendMessage", user.id)
+        if c.status == 200 and c.params["text"].startswith("Bạn sinh năm nào?")
+    ]
+    assert len(delivered) == 1
+
+
+# --- webhook ---------------------------------------------------------------------------
+
+
+async def test_webhook_checks_the_secret_and_the_body(webhook_bot, tg):
+    user = FakeUser(tg, 530)
+    update = {"update_id": 5, "message": tg.user_message(user.id, user.user, text="/start")}
+    assert (await tg.post_webhook(update, secret=None)).status == 403
+    assert (await tg.post_webhook(update, secret="wrong")).status == 403
+    assert (await tg.post_webhook(None, secret=SECRET, raw=b"{not json")).status == 400
+    assert (await tg.post_webhook([1, 2], secret=SECRET)).status == 400
+    assert (await tg.post_webhook({"message": {}}, secret=SECRET)).status == 400
+    assert not tg.calls_to("sendMessage", user.id)  # none of them was processed
+    assert (await tg.post_webhook(update, secret=SECRET)).status == 200
+    await user.settle(before=0)
+    assert user.last["text"] == "Họ và tên của bạn là gì?"
+
+
+async def test_webhook_answers_before_the_replies_are_sent(webhook_bot, tg):
+    user = FakeUser(tg, 531)
+    tg.delays["sendMessage"] = 1.5  # a slow Bot API
+    await user.send("/start", wait=False)
+    assert user.last_delivery.status == 200
+    assert user.last_delivery.seconds < 1.0
+    await user.settle(before=1)  # the welcome, then (1.5 s later) the question
+    assert user.last["text"] == "Họ và tên của bạn là gì?"
+
+
+async def test_healthz(bot, tg):
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{bot.url}/healthz") as resp:
+            body = await resp.json()
+    assert resp.status == 200
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["telegram"]["bot"] == "cdht_test_bot"
+
+
+# --- pure parts ------------------------------------------------------------------------
+
+
+def test_callback_data_round_trip_and_limit():
+    assert parse_callback_data(callback_data(12, "edit_birth_year")) == (12, "edit_birth_year")
+    assert parse_callback_data("nonsense") == (None, "nonsense")
+    assert parse_callback_data(None) == (None, "")
+    with pytest.raises(ValueError, match="64 bytes"):
+        callback_data(1, "x" * 70)
+
+
+def test_split_text_keeps_every_character_within_the_limit():
+    paragraph = "Câu trả lời của bạn. " * 40
+    text = "\n\n".join([paragraph] * 20)
+    parts = split_text(text)
+    assert len(parts) > 1
+    assert all(len(p.encode("utf-16-le")) // 2 <= 4096 for p in parts)
+    assert "".join(parts).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace(
+        "\n", ""
+    )
+    assert split_text("short") == ["short"]
+    emoji = split_text("😀" * 3000)  # 2 UTF-16 units each
+    assert [len(p) for p in emoji] == [2048, 952]
+
+
+def test_token_bucket_paces_after_the_burst():
+    bucket = TokenBucket(rate=30, burst=30)
+    waits = [bucket.reserve(now=0.0) for _ in range(32)]
+    assert waits[:30] == [0.0] * 30
+    assert waits[30] == pytest.approx(1 / 30) and waits[31] == pytest.approx(2 / 30)
+    assert bucket.reserve(now=10.0) == 0.0  # refilled
+
+
+def test_throttle_limits_messages_per_chat_but_not_answers_to_taps():
+    now = [0.0]
+    throttle = Throttle(per_second=30, per_chat=1, clock=lambda: now[0])
+    waits = [throttle.delay("sendMessage", 42) for _ in range(5)]
+    assert waits[:3] == [0.0, 0.0, 0.0]  # a short burst is fine
+    assert waits[3] == pytest.approx(1.0) and waits[4] == pytest.approx(2.0)
+    assert throttle.delay("sendMessage", 43) == 0.0  # another chat is not held up
+    assert throttle.delay("answerCallbackQuery", 42) == 0.0
+    assert throttle.delay("editMessageText", 42) == 0.0
+    off = Throttle(per_second=0, per_chat=0)
+    assert all(off.delay("sendMessage", 1) == 0.0 for _ in range(100))
+
+
+def test_settings_read_the_telegram_variables():
+    from bot.config import Settings, SettingsError
+
+    settings = Settings.from_env(
+        {
+            "TELEGRAM_BOT_TOKEN": "123:abc",
+            "TELEGRAM_WEBHOOK_URL": "https://bot.example.vn/tg",
+            "PORT": "9000",
+        }
+    )
+    assert settings.port == 9000
+    assert settings.telegram.webhook_path == "/tg"
+    assert len(settings.telegram.webhook_secret) == 64  # derived from the token
+    assert "123:abc" not in repr(settings)
+    assert Settings.from_env({}).telegram is None
+    for bad in (
+        {"TELEGRAM_BOT_TOKEN": "nonsense"},
+        {"TELEGRAM_BOT_TOKEN": "1:a", "TELEGRAM_WEBHOOK_URL": "bot.example.vn"},
+        {
+            "TELEGRAM_BOT_TOKEN": "1:a",
+            "TELEGRAM_WEBHOOK_URL": "https://x",
+            "TELEGRAM_WEBHOOK_SECRET": "a b",
+        },
+        {"TELEGRAM_BOT_TOKEN": "1:a", "TELEGRAM_MAX_MESSAGES_PER_SECOND": "fast"},
+        {"PORT": "http"},
+    ):
+        with pytest.raises(SettingsError):
+            Settings.from_env(bad)
