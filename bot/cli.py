@@ -158,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the chat readable
+    # The HTTP and Bot API libraries log every request URL (it holds the bot token) and, at
+    # DEBUG, the messages themselves: personal data. Never below WARNING, whatever the level.
+    for name in ("httpx", "httpcore", "telegram", "aiohttp.access"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
     command = args.command or "run"
     try:
         if command == "criteria-check":

@@ -41,9 +41,13 @@ class Delivery:
 
 
 class Dispatcher:
+    FLUSH_DELAY = 0.2  # seconds: deliveries noted meanwhile are written in one transaction
+
     def __init__(self, db: Database, core: Core, clock: Clock) -> None:
         self.db, self.core, self.clock = db, core, clock
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+        self._delivered: list[int] = []  # sent, not yet written down
+        self._flusher: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def _one_at_a_time(self, key: tuple[str, str]) -> AsyncIterator[None]:
@@ -88,7 +92,7 @@ class Dispatcher:
                     stored.outbox_id,
                     tuple(stored.replies),
                     duplicate=True,
-                    delivered=stored.delivered,
+                    delivered=stored.delivered or stored.outbox_id in self._delivered,
                 )
             except Exception:
                 # Never leave a person without an answer; nothing was saved, so the state
@@ -107,6 +111,29 @@ class Dispatcher:
 
     async def is_unreachable(self, channel: str, external_id: str) -> bool:
         return await self.db.run(lambda conn: repo.is_unreachable(conn, channel, external_id))
+
+    def delivered(self, outbox_id: int | None) -> None:
+        """Note that a delivery's replies went out. Written in batches shortly after (one
+        transaction for many instead of one per message); `flush()` writes them now."""
+        if outbox_id is None:
+            return
+        self._delivered.append(outbox_id)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        while self._delivered:
+            await asyncio.sleep(self.FLUSH_DELAY)
+            await self.flush()
+
+    async def flush(self) -> None:
+        ids, self._delivered = self._delivered, []
+        if ids:
+            try:
+                await self.mark_delivered(ids)
+            except Exception:
+                # Not fatal: an update Telegram sends again would have its replies re-sent.
+                log.exception("could not record %d deliveries", len(ids))
 
     async def mark_delivered(self, outbox_ids: Iterable[int]) -> None:
         ids = [i for i in outbox_ids if i is not None]

@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,7 @@ class FakeTelegram:
         self.token = token
         self.record = record  # the benchmark turns the call log off
         self.calls: list[Call] = []
+        self.counts: Counter[str] = Counter()  # calls per method, also when not recording
         self.chats: dict[int, Chat] = {}
         self.pending: list[dict[str, Any]] = []
         self.update_ids = itertools.count(1000)
@@ -123,6 +125,7 @@ class FakeTelegram:
             return self._error(401, "Unauthorized")
         params = await self._params(request)
         call = Call(method, params, time.monotonic())
+        self.counts[method] += 1
         if self.record:
             self.calls.append(call)
         if method in self.delays:

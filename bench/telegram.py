@@ -1,0 +1,316 @@
+"""Benchmark of the Telegram channel through the real PTB stack against a fake Bot API.
+
+    make bench-telegram      # or: .venv/bin/python -m bench.telegram [--users 500]
+
+This process plays Telegram: the fake Bot API server of the tests (tests/fake_telegram.py)
+and USERS people who all start at once and each go through registration and a whole
+assessment (22 updates), answering as soon as the bot's reply is complete. The bot runs in
+its own process, talking HTTP to the fake, in turn:
+
+  ours      `cdht run` (polling) on a fresh SQLite file: every answer committed before the
+            update is confirmed, replies paced per chat, taps answered and edited;
+  ours-webhook  the same with the fake POSTing updates to our webhook;
+  naive     bench/naive_telegram_bot.py, state in a dict, `run_polling()` with PTB's
+            defaults (updates one at a time): the bot most PTB users write first;
+  naive-concurrent  the same with concurrent_updates(True).
+
+Telegram's own outbound limits are switched off in the bot (TELEGRAM_MAX_MESSAGES_* = 0):
+the point is the bot's capacity, and the fake is not Telegram.
+
+A calibration run with one person first counts how many messages each step produces; in
+the load run a step is complete when that many have arrived. Latency is from the update
+being handed to Telegram's side (getUpdates queue or webhook POST) to the last message of
+the reply. At the end every chat must hold exactly the calibrated number of messages
+(0 lost, 0 duplicated) and end with the result. Results: printed and in bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from tests.fake_telegram import FakeTelegram
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+TOKEN = "424242:BENCH-token"
+USERS = 500
+STEP_LIMIT = 60.0  # seconds: a step taking longer counts as a lost reply
+
+# (kind, value): typed text, or the index of the button to tap on the latest keyboard.
+SCRIPT: list[tuple[str, Any]] = [
+    ("text", "/start"),
+    ("text", "NAME"),
+    ("text", "1984"),
+    ("tap", 1),  # gender
+    ("tap", 0),  # group
+    ("text", "ha noi"),
+    ("text", "hoan kiem"),
+    ("text", "Tổ 5"),
+    ("text", "Bỏ qua"),  # phone
+    ("tap", 0),  # confirm
+    ("tap", 0),  # start self-scoring
+    *[("tap", n % 4) for n in range(10)],
+    ("tap", 0),  # submit
+]
+RESULT_MARK = "Kết quả tự đánh giá"
+
+
+def _letters(n: int) -> str:
+    word = ""
+    while True:
+        n, digit = divmod(n, 26)
+        word = chr(ord("a") + digit) + word
+        if n == 0:
+            return word.capitalize()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Users:
+    """Closed-loop people: each waits for the whole reply before the next step."""
+
+    def __init__(self, tg: FakeTelegram) -> None:
+        self.tg = tg
+        self.sent: dict[int, int] = {}
+        self.waiting: dict[int, tuple[int, asyncio.Future[float]]] = {}
+        tg.on_bot_message = self._on_bot_message
+
+    def _on_bot_message(self, chat_id: int, method: str) -> None:
+        if method != "sendMessage":
+            return
+        count = self.sent[chat_id] = self.sent.get(chat_id, 0) + 1
+        waiting = self.waiting.get(chat_id)
+        if waiting and count >= waiting[0] and not waiting[1].done():
+            waiting[1].set_result(time.perf_counter())
+
+    def _update(self, uid: int, user: dict, kind: str, value: Any) -> dict:
+        tg = self.tg
+        if kind == "text":
+            text = f"Người Thử {_letters(uid)}" if value == "NAME" else value
+            content: dict[str, Any] = {"text": text}
+            if text.startswith("/"):
+                content["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
+            return {"message": tg.user_message(uid, user, **content)}
+        chat = tg.chats[uid]
+        message = next(
+            m
+            for m in reversed(chat.messages.values())
+            if m["from"]["is_bot"] and "reply_markup" in m
+        )
+        button = [b for row in message["reply_markup"]["inline_keyboard"] for b in row][value]
+        return {
+            "callback_query": {
+                "id": str(next(tg.callback_ids)),
+                "from": user,
+                "message": {k: v for k, v in message.items() if not k.startswith("_")},
+                "chat_instance": f"ci{uid}",
+                "data": button["callback_data"],
+            }
+        }
+
+    async def calibrate(self, uid: int) -> list[int]:
+        """One person, slowly: how many messages each step produces."""
+        user = {"id": uid, "is_bot": False, "first_name": "Thử", "language_code": "vi"}
+        self.tg.chat(uid)
+        counts = []
+        for kind, value in SCRIPT:
+            before = self.sent.get(uid, 0)
+            await self.tg.push(self._update(uid, user, kind, value))
+            last = -1
+            while last != self.sent.get(uid, 0):  # quiet for 0.4 s: the reply is complete
+                last = self.sent.get(uid, 0)
+                await asyncio.sleep(0.4)
+            counts.append(self.sent.get(uid, 0) - before)
+        if 0 in counts:
+            raise RuntimeError(f"the bot did not answer every step: {counts}")
+        return counts
+
+    async def person(self, uid: int, counts: list[int], latencies: list[float]) -> bool:
+        user = {"id": uid, "is_bot": False, "first_name": "Thử", "language_code": "vi"}
+        self.tg.chat(uid)
+        loop = asyncio.get_running_loop()
+        for (kind, value), count in zip(SCRIPT, counts, strict=True):
+            future: asyncio.Future[float] = loop.create_future()
+            self.waiting[uid] = (self.sent.get(uid, 0) + count, future)
+            update = self._update(uid, user, kind, value)
+            start = time.perf_counter()
+            await self.tg.push(update)
+            try:
+                done = await asyncio.wait_for(future, STEP_LIMIT)
+            except TimeoutError:
+                return False
+            latencies.append(done - start)
+        return True
+
+
+async def run_case(name: str, users: int, workdir: Path) -> dict[str, Any]:
+    tg = FakeTelegram(token=TOKEN, record=False)
+    await tg.start()
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": tg.url,
+        "TELEGRAM_MAX_MESSAGES_PER_SECOND": "0",
+        "TELEGRAM_MAX_MESSAGES_PER_CHAT_PER_SECOND": "0",
+        "DATABASE_URL": f"sqlite:///{workdir / (name + '.sqlite3')}",
+        "CDHT_HOST": "127.0.0.1",
+        "CDHT_CAMPAIGN_YEAR": "2026",
+        "CDHT_LOG_LEVEL": "WARNING",
+        "PORT": "0",
+    }
+    env.pop("TELEGRAM_WEBHOOK_URL", None)
+    if name.startswith("ours"):
+        command = [sys.executable, "-m", "bot", "run"]
+        if name == "ours-webhook":
+            port = _free_port()
+            env["PORT"] = str(port)
+            env["TELEGRAM_WEBHOOK_URL"] = f"http://127.0.0.1:{port}/telegram"
+            env["TELEGRAM_WEBHOOK_SECRET"] = "bench"
+    else:
+        command = [sys.executable, "-m", "bench.naive_telegram_bot"]
+        if name == "naive-concurrent":
+            command.append("--concurrent")
+    proc = await asyncio.create_subprocess_exec(
+        *command, env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL
+    )
+    try:
+        for _ in range(300):  # ready: polling, or the webhook is set
+            if tg.counts["getUpdates"] or tg.webhook:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise RuntimeError(f"{name}: the bot did not start")
+        driver = Users(tg)
+        counts = await driver.calibrate(1)
+        latencies: list[float] = []
+        calls_before = sum(tg.counts.values()) - tg.counts["getUpdates"]
+        cpu_before, fake_before = _cpu_seconds(proc.pid), time.process_time()
+        start = time.perf_counter()
+        finished = await asyncio.gather(
+            *(driver.person(10_000 + n, counts, latencies) for n in range(users))
+        )
+        wall = time.perf_counter() - start
+        cpu = _cpu_seconds(proc.pid) - cpu_before
+        fake_cpu = time.process_time() - fake_before
+        await asyncio.sleep(1.0)  # anything late or doubled arrives now
+        expected = sum(counts)
+        chats = [tg.chats[10_000 + n] for n in range(users)]
+        lost = sum(1 for ok in finished if not ok)
+        extra = sum(max(0, driver.sent.get(c.id, 0) - expected) for c in chats)
+        missing = sum(max(0, expected - driver.sent.get(c.id, 0)) for c in chats)
+        no_result = sum(
+            1
+            for c in chats
+            if not any(RESULT_MARK in m.get("text", "") for m in c.messages.values())
+        )
+        updates = users * len(SCRIPT)
+        api_calls = sum(tg.counts.values()) - tg.counts["getUpdates"] - calls_before
+        rss = _peak_rss_mb(proc.pid)
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT if name.startswith("naive") else signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+        await tg.stop()
+    return {
+        "bot": name,
+        "users": users,
+        "updates": updates,
+        "wall_s": round(wall, 2),
+        "updates_per_s": round(updates / wall, 1),
+        "p50_ms": round(percentile(latencies, 50) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+        "max_ms": round(max(latencies) * 1000, 1),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 1),
+        "api_calls_per_update": round(api_calls / updates, 2),
+        "messages_per_person": expected,
+        "bot_cpu_ms_per_update": round(cpu / updates * 1000, 3),
+        "bot_cpu_share": round(cpu / wall, 2),
+        "fake_cpu_share": round(fake_cpu / wall, 2),
+        "bot_peak_rss_mb": round(rss, 1),
+        "stuck_people": lost,
+        "missing_messages": missing,
+        "duplicated_messages": extra,
+        "chats_without_result": no_result,
+    }
+
+
+async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
+    results = []
+    with TemporaryDirectory() as tmp:
+        for name in args.bots:
+            result = await run_case(name, args.users, Path(tmp))
+            print(json.dumps(result), flush=True)
+            results.append(result)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=USERS)
+    parser.add_argument(
+        "--bots",
+        nargs="+",
+        default=["ours", "ours-webhook", "naive", "naive-concurrent"],
+        choices=["ours", "ours-webhook", "naive", "naive-concurrent"],
+    )
+    args = parser.parse_args()
+    results = asyncio.run(main_async(args))
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS / f"telegram-{stamp}.json"
+    machine = {
+        "date": stamp,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
+    out.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+    print(f"written to {out.relative_to(ROOT)}")
+    ours = next((r for r in results if r["bot"] == "ours"), None)
+    naive = next((r for r in results if r["bot"] == "naive"), None)
+    if ours and naive:
+        print(
+            f"ours {ours['updates_per_s']}/s p99 {ours['p99_ms']} ms vs naive "
+            f"{naive['updates_per_s']}/s p99 {naive['p99_ms']} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
