@@ -41,7 +41,7 @@ def keyboard(labels: list[str], prefix: str) -> InlineKeyboardMarkup:
         [
             [InlineKeyboardButton(label, callback_data=f"{prefix}:{i}")]
             for i, label in enumerate(labels)
-        ]  # fmt: skip
+        ]
     )
 
 
