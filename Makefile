@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench messages clean
+.PHONY: run test lint format bench bench-telegram messages clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.12 for example).")'
@@ -35,6 +35,10 @@ format: $(STAMP)
 ## bench: the dispatcher benchmark on SQLite and PostgreSQL (figures go in docs/PERFORMANCE.md)
 bench: $(STAMP)
 	$(BIN)/python -m bench.dispatcher
+
+## bench-telegram: 500 people through the real PTB stack against a fake Bot API, ours vs a naive bot
+bench-telegram: $(STAMP)
+	$(BIN)/python -m bench.telegram
 
 ## messages: re-extract user-facing strings and merge them into locales/*/messages.po
 messages: $(STAMP)

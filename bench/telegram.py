@@ -17,6 +17,11 @@ its own process, talking HTTP to the fake, in turn:
 Telegram's own outbound limits are switched off in the bot (TELEGRAM_MAX_MESSAGES_* = 0):
 the point is the bot's capacity, and the fake is not Telegram.
 
+Each bot is measured twice: flat out (everyone answers the moment the reply is complete:
+the most updates per second, and a latency that is mostly queueing, 500 people / rate by
+Little's law) and paced (people pause between steps, 0.5-1.5x a mean chosen so that
+together they offer 300 updates/s: the latency at the target load).
+
 A calibration run with one person first counts how many messages each step produces; in
 the load run a step is complete when that many have arrived. Latency is from the update
 being handed to Telegram's side (getUpdates queue or webhook POST) to the last message of
@@ -31,6 +36,7 @@ import asyncio
 import json
 import os
 import platform
+import random
 import signal
 import socket
 import statistics
@@ -159,11 +165,17 @@ class Users:
             raise RuntimeError(f"the bot did not answer every step: {counts}")
         return counts
 
-    async def person(self, uid: int, counts: list[int], latencies: list[float]) -> bool:
+    async def person(
+        self, uid: int, counts: list[int], latencies: list[float], think: float = 0.0
+    ) -> bool:
+        """`think`: mean seconds a person pauses before each step (0: none)."""
         user = {"id": uid, "is_bot": False, "first_name": "Thử", "language_code": "vi"}
         self.tg.chat(uid)
         loop = asyncio.get_running_loop()
+        rnd = random.Random(uid)
         for (kind, value), count in zip(SCRIPT, counts, strict=True):
+            if think:
+                await asyncio.sleep(rnd.uniform(0.5, 1.5) * think)
             future: asyncio.Future[float] = loop.create_future()
             self.waiting[uid] = (self.sent.get(uid, 0) + count, future)
             update = self._update(uid, user, kind, value)
@@ -177,7 +189,9 @@ class Users:
         return True
 
 
-async def run_case(name: str, users: int, workdir: Path) -> dict[str, Any]:
+async def run_case(name: str, users: int, workdir: Path, rate: float = 0.0) -> dict[str, Any]:
+    """rate: offered updates/s (people pause between steps so that, together, they send
+    about this many); 0: everyone answers at once, flat out."""
     tg = FakeTelegram(token=TOKEN, record=False)
     await tg.start()
     env = {
@@ -220,8 +234,9 @@ async def run_case(name: str, users: int, workdir: Path) -> dict[str, Any]:
         calls_before = sum(tg.counts.values()) - tg.counts["getUpdates"]
         cpu_before, fake_before = _cpu_seconds(proc.pid), time.process_time()
         start = time.perf_counter()
+        think = users / rate if rate else 0.0
         finished = await asyncio.gather(
-            *(driver.person(10_000 + n, counts, latencies) for n in range(users))
+            *(driver.person(10_000 + n, counts, latencies, think) for n in range(users))
         )
         wall = time.perf_counter() - start
         cpu = _cpu_seconds(proc.pid) - cpu_before
@@ -251,6 +266,7 @@ async def run_case(name: str, users: int, workdir: Path) -> dict[str, Any]:
     return {
         "bot": name,
         "users": users,
+        "offered_per_s": rate or "flat out",
         "updates": updates,
         "wall_s": round(wall, 2),
         "updates_per_s": round(updates / wall, 1),
@@ -274,10 +290,11 @@ async def run_case(name: str, users: int, workdir: Path) -> dict[str, Any]:
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     results = []
     with TemporaryDirectory() as tmp:
-        for name in args.bots:
-            result = await run_case(name, args.users, Path(tmp))
-            print(json.dumps(result), flush=True)
-            results.append(result)
+        for rate in args.rates:
+            for name in args.bots:
+                result = await run_case(name, args.users, Path(tmp), rate)
+                print(json.dumps(result), flush=True)
+                results.append(result)
     return results
 
 
@@ -289,6 +306,13 @@ def main() -> None:
         nargs="+",
         default=["ours", "ours-webhook", "naive", "naive-concurrent"],
         choices=["ours", "ours-webhook", "naive", "naive-concurrent"],
+    )
+    parser.add_argument(
+        "--rates",
+        nargs="+",
+        type=float,
+        default=[0.0, 300.0],
+        help="offered updates/s; 0 = flat out (default: 0 and 300)",
     )
     args = parser.parse_args()
     results = asyncio.run(main_async(args))
@@ -303,12 +327,11 @@ def main() -> None:
     }
     out.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
     print(f"written to {out.relative_to(ROOT)}")
-    ours = next((r for r in results if r["bot"] == "ours"), None)
-    naive = next((r for r in results if r["bot"] == "naive"), None)
-    if ours and naive:
+    for r in results:
         print(
-            f"ours {ours['updates_per_s']}/s p99 {ours['p99_ms']} ms vs naive "
-            f"{naive['updates_per_s']}/s p99 {naive['p99_ms']} ms"
+            f"{r['bot']:>17} offered {r['offered_per_s']}: {r['updates_per_s']} updates/s, "
+            f"p99 {r['p99_ms']} ms, {r['api_calls_per_update']} calls/update, "
+            f"lost {r['missing_messages']}, duplicated {r['duplicated_messages']}"
         )
 
 

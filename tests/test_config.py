@@ -38,7 +38,9 @@ def test_bad_values_say_what_to_fix(key, value):
 def test_dotenv_file_is_read_but_the_environment_wins(tmp_path, monkeypatch):
     (tmp_path / ".env").write_text("CDHT_LANGUAGE=en\nCDHT_CAMPAIGN_YEAR=2027\n")
     monkeypatch.setenv("CDHT_CAMPAIGN_YEAR", "2026")
-    monkeypatch.delenv("CDHT_LANGUAGE", raising=False)
+    # setenv first, so that the value .env puts into os.environ is undone after the test
+    monkeypatch.setenv("CDHT_LANGUAGE", "vi")
+    monkeypatch.delenv("CDHT_LANGUAGE")
     settings = Settings.from_env(dotenv=tmp_path / ".env")
     assert (settings.language, settings.campaign_year) == ("en", 2026)
 

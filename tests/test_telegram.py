@@ -616,6 +616,7 @@ async def _run_bot_process(tg: FakeTelegram, tmp_path, token: str):
         "CDHT_HOST": "127.0.0.1",
         "PORT": "0",
         "CDHT_CAMPAIGN_YEAR": "2026",
+        "CDHT_LANGUAGE": "vi",
     }
     env.pop("TELEGRAM_WEBHOOK_URL", None)
     return await asyncio.create_subprocess_exec(
