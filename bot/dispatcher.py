@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.engine import Connection
 
@@ -111,6 +112,13 @@ class Dispatcher:
 
     async def is_unreachable(self, channel: str, external_id: str) -> bool:
         return await self.db.run(lambda conn: repo.is_unreachable(conn, channel, external_id))
+
+    async def undelivered(self, channel: str, max_age: timedelta) -> list[tuple[str, Delivery]]:
+        """Recent replies of this channel that were never marked sent, with the external id
+        of the account each is for: a channel sends them again when it starts."""
+        since = self.clock.now() - max_age
+        rows = await self.db.run(lambda conn: repo.undelivered(conn, channel, since))
+        return [(ext, Delivery(s.outbox_id, tuple(s.replies))) for ext, s in rows]
 
     def delivered(self, outbox_id: int | None) -> None:
         """Note that a delivery's replies went out. Written in batches shortly after (one

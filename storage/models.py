@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -139,7 +140,18 @@ class ProcessedEvent(Base):
     saved in the same transaction as the state (the outbox)."""
 
     __tablename__ = "processed_events"
-    __table_args__ = (UniqueConstraint("channel", "event_id", name="uq_processed_events_event"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "event_id", name="uq_processed_events_event"),
+        # Replies not (yet) known to be sent: a channel re-sends recent ones when it starts.
+        # Partial, so it holds only the few rows in flight, not every event ever.
+        Index(
+            "ix_processed_events_undelivered",
+            "channel",
+            "created_at",
+            sqlite_where=text("delivered_at IS NULL"),
+            postgresql_where=text("delivered_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(

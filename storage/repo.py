@@ -388,6 +388,30 @@ def stored_replies(conn: Connection, channel: str, event_id: str) -> StoredRepli
     )
 
 
+def undelivered(
+    conn: Connection, channel: str, since: datetime, limit: int = 1000
+) -> list[tuple[str, StoredReplies]]:
+    """Replies produced since `since` and never marked delivered (the process stopped
+    between committing an event and sending its answer), for reachable accounts, oldest
+    first, with the account's external id."""
+    rows = conn.execute(
+        select(ProcessedEvent.id, ProcessedEvent.replies, ChannelAccount.external_id)
+        .join(ChannelAccount, ChannelAccount.id == ProcessedEvent.account_id)
+        .where(
+            ProcessedEvent.channel == channel,
+            ProcessedEvent.delivered_at.is_(None),
+            ProcessedEvent.created_at >= since,
+            ChannelAccount.unreachable.is_(False),
+        )
+        .order_by(ProcessedEvent.id)
+        .limit(limit)
+    ).all()
+    return [
+        (row.external_id, StoredReplies(row.id, [Reply.from_dict(r) for r in row.replies], False))
+        for row in rows
+    ]
+
+
 def mark_delivered(conn: Connection, outbox_ids: Iterable[int], now: datetime) -> None:
     ids: Sequence[int] = list(outbox_ids)
     if ids:

@@ -492,6 +492,25 @@ async def test_replies_that_could_not_be_sent_go_out_when_the_update_comes_again
     assert len(delivered) == 1
 
 
+async def test_answers_not_sent_before_a_stop_go_out_at_the_next_start(tg, sqlite_dispatcher, core):
+    user = FakeUser(tg, 526)
+    first = await RunningBot(tg, sqlite_dispatcher, core, webhook=False).start()
+    await user.send("/start")
+    tg.fail("sendMessage", 502, times=TelegramChannel.MAX_ATTEMPTS)  # Telegram is down
+    await user.send("Bùi Thị Lan", wait=False)
+    await user.settle()
+    count = len(user.bot_messages)
+    await first.stop()
+    second = await RunningBot(tg, sqlite_dispatcher, core, webhook=False).start()
+    await user.settle(before=count)
+    await second.stop()
+    assert user.last["text"].startswith("Bạn sinh năm nào?")
+    third = await RunningBot(tg, sqlite_dispatcher, core, webhook=False).start()
+    await user.settle()
+    await third.stop()
+    assert len(user.bot_messages) == count + 1  # sent once, not at every start
+
+
 # --- webhook ---------------------------------------------------------------------------
 
 

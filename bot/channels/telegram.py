@@ -306,6 +306,7 @@ class TelegramChannel:
     FIRST_BACKOFF = 0.5
     MAX_BACKOFF = 30.0
     STOP_GRACE = 10.0  # seconds to finish sending on shutdown
+    RESEND_WITHIN = timedelta(minutes=10)  # older unsent answers are left alone at start
 
     def __init__(
         self,
@@ -356,6 +357,7 @@ class TelegramChannel:
         log.info("Telegram bot @%s (%s mode)", bot.username, self.mode)
         await self._set_commands()
         self.health.update(ok=True, bot=bot.username, since=time.time())
+        await self._resend_undelivered()
         if self.mode == "webhook":
             await self._with_retries(
                 lambda: bot.set_webhook(
@@ -384,6 +386,16 @@ class TelegramChannel:
                 task.cancel()
         await self.dispatcher.flush()
         await self.app.shutdown()
+
+    async def _resend_undelivered(self) -> None:
+        """Answers committed but not sent when the bot last stopped (a crash between the
+        two) go out now, if they are recent enough still to make sense."""
+        pending = await self.dispatcher.undelivered(CHANNEL, self.RESEND_WITHIN)
+        for external_id, delivery in pending:
+            if external_id.lstrip("-").isdigit():
+                self._enqueue(_Job(int(external_id), external_id, delivery))
+        if pending:
+            log.info("re-sending %d answers not sent before the last stop", len(pending))
 
     async def _set_commands(self) -> None:
         for code, lang in self.langs.items():
@@ -527,8 +539,8 @@ class TelegramChannel:
             await self._with_retries(
                 lambda: self.app.bot.send_message(update.effective_chat.id, text)
             )
-        except TelegramError as exc:
-            log.info("could not answer in a group: %s", exc)
+        except (TelegramError, Blocked) as exc:  # removed from the group meanwhile, say
+            log.info("could not answer in a group: %s", type(exc).__name__)
 
     # --- sending ---
 
