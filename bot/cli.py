@@ -90,10 +90,12 @@ async def _serve(settings: Settings) -> int:
         log.info("stopping")
         return 0
     finally:
-        if telegram in started:
-            await telegram.stop()
+        # The server first: no new webhook updates (Telegram keeps them and retries), and
+        # the ones being handled finish. Then the channel sends what is queued.
         if server in started:
             await server.stop()
+        if telegram in started:
+            await telegram.stop()
         await db.dispose()
 
 

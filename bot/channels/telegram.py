@@ -339,6 +339,7 @@ class TelegramChannel:
         self._reply_keyboard: set[int] = set()  # chats showing the share-phone keyboard
         self._poller: asyncio.Task[None] | None = None
         self._offset: int | None = None
+        self._in_batch = False
         self._stopping = asyncio.Event()
         self.health: dict[str, Any] = {"mode": self.mode, "ok": False}
 
@@ -373,7 +374,8 @@ class TelegramChannel:
     async def stop(self) -> None:
         self._stopping.set()
         if self._poller is not None:
-            self._poller.cancel()
+            if not self._in_batch:  # waiting for news: stop now; else finish the batch first
+                self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
             if self._offset is not None:  # confirm the last batch, so it is not sent again
                 try:
@@ -431,7 +433,11 @@ class TelegramChannel:
             backoff = 1.0
             self.health.update(ok=True, last_poll=time.time(), error=None)
             if updates:
-                await self._process_batch(updates)
+                self._in_batch = True
+                try:
+                    await self._process_batch(updates)
+                finally:
+                    self._in_batch = False
                 self._offset = updates[-1].update_id + 1
 
     async def _process_batch(self, updates: tuple[Update, ...]) -> None:
@@ -456,7 +462,7 @@ class TelegramChannel:
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
             update = Update.de_json(data, self.app.bot)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except Exception as exc:  # anything PTB cannot read as an update
             log.warning("webhook: rejected a malformed update (%s)", type(exc).__name__)
             return web.Response(status=400, text="malformed update")
         self.health.update(ok=True, last_update=time.time())
