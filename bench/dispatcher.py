@@ -38,6 +38,7 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from bench.common import letters, percentile
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core import load_core
@@ -52,23 +53,13 @@ PG_ADMIN_URL = os.environ.get("CDHT_TEST_POSTGRES_URL", "postgresql://127.0.0.1:
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _letters(n: int) -> str:
-    """A name part from a number: names may not contain digits."""
-    word = ""
-    while True:
-        n, digit = divmod(n, 26)
-        word = chr(ord("a") + digit) + word
-        if n == 0:
-            return word.capitalize()
-
-
 def script(n: int) -> list[str]:
     """What citizen n types: registration, then a whole assessment, then submit."""
     rnd = random.Random(n)
     communes = ["hoan kiem", "ba dinh", "tay ho", "cau giay", "long bien"]
     lines = [
         "/start",
-        f"Người Thử {_letters(n)}",
+        f"Người Thử {letters(n)}",
         str(rnd.randint(1950, 2005)),
         str(rnd.randint(1, 3)),
     ]
@@ -84,11 +75,6 @@ def script(n: int) -> list[str]:
     lines += [str(rnd.randint(1, 4)) for _ in range(10)]
     lines += ["1"]  # submit
     return lines
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def run_citizens(

@@ -47,6 +47,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+from bench.common import letters, percentile
 from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,20 +73,6 @@ SCRIPT: list[tuple[str, Any]] = [
     ("tap", 0),  # submit
 ]
 RESULT_MARK = "Kết quả tự đánh giá"
-
-
-def _letters(n: int) -> str:
-    word = ""
-    while True:
-        n, digit = divmod(n, 26)
-        word = chr(ord("a") + digit) + word
-        if n == 0:
-            return word.capitalize()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -126,7 +113,7 @@ class Users:
     def _update(self, uid: int, user: dict, kind: str, value: Any) -> dict:
         tg = self.tg
         if kind == "text":
-            text = f"Người Thử {_letters(uid)}" if value == "NAME" else value
+            text = f"Người Thử {letters(uid)}" if value == "NAME" else value
             content: dict[str, Any] = {"text": text}
             if text.startswith("/"):
                 content["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]

@@ -41,11 +41,8 @@ class WebServer:
         """Listen; returns the port (useful with port 0, which picks a free one)."""
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server  # aiohttp keeps the listening sockets there
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else self.port
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        self.port = self._runner.addresses[0][1]
         log.info("web server on %s:%s (/healthz)", self.host, self.port)
         return self.port
 

@@ -257,16 +257,9 @@ class FakeTelegram:
         return data
 
     def _bot_message(self, chat_id: int, markup: dict | None = None, **content: Any) -> dict:
-        chat = self.chat(chat_id)
-        message = {
-            "message_id": next(chat.next_id),
-            "from": BOT_USER,
-            "chat": self._chat_json(chat),
-            "date": int(time.time()),
-            **{k: v for k, v in content.items() if v is not None},
-        }
+        content = {k: v for k, v in content.items() if v is not None}
+        message = self.user_message(chat_id, BOT_USER, **content)
         self._set_markup(message, markup)
-        chat.messages[message["message_id"]] = message
         self._notify(chat_id, "sendMessage")
         return message
 
@@ -292,6 +285,7 @@ class FakeTelegram:
         return message
 
     def user_message(self, chat_id: int, user: dict, **content: Any) -> dict:
+        """A new message in a chat, from a person (or from the bot, with BOT_USER)."""
         chat = self.chat(chat_id)
         message = {
             "message_id": next(chat.next_id),

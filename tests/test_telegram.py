@@ -114,15 +114,20 @@ async def webhook_bot(tg, sqlite_dispatcher, core):
     await running.stop()
 
 
-async def register(user: FakeUser) -> None:
+async def to_phone(user: FakeUser, name: str = "Nguyễn Thị Hoa", group: str = "Nông dân") -> None:
+    """Registration up to the phone question."""
     await user.send("/start")
-    await user.send("Nguyễn Thị Hoa")
+    await user.send(name)
     await user.send("1984")
     await user.tap("Nữ")
-    await user.tap("Nông dân")
+    await user.tap(group)
     await user.send("ha noi")
     await user.send("hoan kiem")
     await user.send("Tổ 5")
+
+
+async def register(user: FakeUser) -> None:
+    await to_phone(user)
     await user.share_contact()
     await user.tap("Đúng rồi")
 
@@ -284,20 +289,9 @@ async def test_short_labels_sit_two_to_a_row(bot, tg):
 # --- phone -----------------------------------------------------------------------------
 
 
-async def _to_phone(user: FakeUser) -> None:
-    await user.send("/start")
-    await user.send("Hoàng Thị Én")
-    await user.send("1995")
-    await user.tap("Nữ")
-    await user.tap("Công nhân")
-    await user.send("ha noi")
-    await user.send("hoan kiem")
-    await user.send("Tổ 1")
-
-
 async def test_phone_is_shared_with_a_button_and_the_keyboard_goes_away(bot, tg):
     user = FakeUser(tg, 509)
-    await _to_phone(user)
+    await to_phone(user, "Hoàng Thị Én", "Công nhân")
     keyboard = user.chat_keyboard
     assert keyboard["keyboard"][0][0]["request_contact"] is True
     assert keyboard["keyboard"][0][0]["text"] == "📱 Chia sẻ số điện thoại"
@@ -310,7 +304,7 @@ async def test_phone_is_shared_with_a_button_and_the_keyboard_goes_away(bot, tg)
 
 async def test_someone_elses_contact_is_refused(bot, tg):
     user = FakeUser(tg, 510)
-    await _to_phone(user)
+    await to_phone(user, "Hoàng Thị Én", "Công nhân")
     texts = await user.share_contact("+84987654321", own=False)
     assert any("số điện thoại của chính bạn" in t for t in texts)
     assert user.chat_keyboard is not None  # asked again, with the button
@@ -320,7 +314,7 @@ async def test_someone_elses_contact_is_refused(bot, tg):
 
 async def test_skip_on_the_phone_keyboard(bot, tg):
     user = FakeUser(tg, 511)
-    await _to_phone(user)
+    await to_phone(user, "Hoàng Thị Én", "Công nhân")
     texts = await user.send("Bỏ qua")
     assert "• Số điện thoại: —" in "\n".join(texts)
 
