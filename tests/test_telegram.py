@@ -361,8 +361,9 @@ async def test_group_chats_are_pointed_to_a_private_chat(bot, tg):
     group = tg.chat(-100123, "supergroup", "Thôn 5")
     member = {"id": 515, "is_bot": False, "first_name": "Hùng", "language_code": "en"}
     before = len(tg.calls_to("sendMessage"))
-    # Plain chatter in the group is ignored...
+    # Plain chatter in the group, and commands for other bots, are ignored...
     await tg.push({"message": tg.user_message(group.id, member, text="hello everyone")})
+    await tg.push({"message": tg.user_message(group.id, member, text="/start@other_bot")})
     # ...a command gets one pointer to the private chat, in the person's language.
     await tg.push({"message": tg.user_message(group.id, member, text="/start")})
     probe = FakeUser(tg, 515)

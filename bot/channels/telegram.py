@@ -526,10 +526,12 @@ class TelegramChannel:
     async def _group(self, update: Update) -> None:
         """In a group the bot only says where to find it, and only when addressed."""
         message, query = update.effective_message, update.callback_query
+        command = (message.text or "").split(maxsplit=1)[0] if message is not None else ""
+        _, at, bot_name = command.partition("@")
         addressed = (
             update.my_chat_member is not None
             or query is not None
-            or (message is not None and (message.text or "").startswith("/"))
+            or (command.startswith("/") and (not at or bot_name == self.app.bot.username))
         )
         if not addressed or update.effective_chat is None:
             return
