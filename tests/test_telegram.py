@@ -673,3 +673,13 @@ async def test_cdht_run_with_a_wrong_token_says_so(tg, tmp_path):
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert "Telegram rejected TELEGRAM_BOT_TOKEN" in err.decode()
+
+
+async def test_cdht_run_without_the_bot_api_says_so_and_exits_cleanly(tmp_path):
+    closed = FakeTelegram()
+    closed.url = "http://127.0.0.1:9"  # nothing listens there
+    proc = await _run_bot_process(closed, tmp_path, "999:any")
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1
+    assert "Cannot reach the Telegram Bot API" in err.decode()
+    assert "Unclosed" not in err.decode() and "Traceback" not in err.decode()

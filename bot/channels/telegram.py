@@ -319,14 +319,18 @@ class TelegramChannel:
         self.settings, self.dispatcher = settings, dispatcher
         self.langs, self.default_lang = langs, default_lang
         base = settings.api_base_url
+        self._requests = (
+            AiohttpRequest(connections=32, read_timeout=read_timeout),
+            AiohttpRequest(connections=1, read_timeout=read_timeout),  # getUpdates
+        )
         self.app = (
             Application.builder()
             .token(settings.token)
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
             .updater(None)  # polling and the webhook are ours: see the module docstring
-            .request(AiohttpRequest(connections=32, read_timeout=read_timeout))
-            .get_updates_request(AiohttpRequest(connections=1, read_timeout=read_timeout))
+            .request(self._requests[0])
+            .get_updates_request(self._requests[1])
             .rate_limiter(Throttle(settings.max_per_second, settings.max_per_chat_per_second))
             .build()
         )
@@ -388,6 +392,8 @@ class TelegramChannel:
                 task.cancel()
         await self.dispatcher.flush()
         await self.app.shutdown()
+        for request in self._requests:  # also when start() failed half-way, before PTB knew
+            await request.shutdown()
 
     async def _resend_undelivered(self) -> None:
         """Answers committed but not sent when the bot last stopped (a crash between the
