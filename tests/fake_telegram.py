@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp import web
 
 JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "entities", "link_preview_options"}
+IN_WEBHOOK_ANSWER = "in webhook answer: "  # prefix in `counts` for those methods
 BOT_USER = {"id": 7000001, "is_bot": True, "first_name": "CDHT", "username": "cdht_test_bot"}
 
 
@@ -319,11 +320,23 @@ class FakeTelegram:
         body = raw if raw is not None else json.dumps(update).encode()
         started = time.monotonic()
         async with self._session.post(self.webhook["url"], data=body, headers=headers) as resp:
-            await resp.read()
+            answer = await resp.read()
         update_id = update.get("update_id", -1) if isinstance(update, dict) else -1
         delivery = WebhookDelivery(update_id, resp.status, time.monotonic() - started)
         self.webhook_deliveries.append(delivery)
+        if resp.status == 200 and resp.content_type == "application/json":
+            await self._method_in_response(json.loads(answer))
         return delivery
+
+    async def _method_in_response(self, params: dict[str, Any]) -> None:
+        """Telegram runs a Bot API method given in the answer to a webhook call."""
+        method = params.pop("method")
+        self.counts[f"{IN_WEBHOOK_ANSWER}{method}"] += 1
+        if self.record:
+            self.calls.append(
+                Call(method, {**params, "in_webhook_response": True}, time.monotonic())
+            )
+        await getattr(self, f"_api_{method}")(params)
 
 
 class _ApiError(Exception):

@@ -171,10 +171,15 @@ async def _whole_assessment(tg: FakeTelegram, bot: RunningBot, db: Database) -> 
 
 async def test_whole_assessment(bot, tg):
     await _whole_assessment(tg, bot, bot.dispatcher.db)
+    answers = tg.calls_to("answerCallbackQuery")
+    assert len(answers) == 15  # every tap was answered once (spinner gone)
     if bot.webhook:
         assert tg.webhook_deliveries and all(d.status == 200 for d in tg.webhook_deliveries)
+        # ...in the HTTP answer to the webhook call: one Bot API request fewer per tap.
+        assert all(c.params.get("in_webhook_response") for c in answers)
     else:
         assert tg.calls_to("getUpdates")
+        assert not any(c.params.get("in_webhook_response") for c in answers)
 
 
 async def test_whole_assessment_on_both_databases(tg, dispatcher, core):

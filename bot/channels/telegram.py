@@ -295,6 +295,14 @@ class _Job:
     user_id: str
     delivery: Delivery
     query: CallbackQuery | None = None
+    answered: bool = False  # the tap was answered in the webhook's response
+
+
+def tap_notice(delivery: Delivery) -> str | None:
+    """What to show as the answer to a tapped button: the first notice, if it is short
+    enough for Telegram's answer (else it goes out as a message)."""
+    notice = next((r.text for r in delivery.replies if r.kind == "notice"), None)
+    return notice if notice is not None and len(notice) <= MAX_TOAST else None
 
 
 class TelegramChannel:
@@ -344,6 +352,7 @@ class TelegramChannel:
         self._poller: asyncio.Task[None] | None = None
         self._offset: int | None = None
         self._in_batch = False
+        self._answer_in_response: dict[int, dict[str, Any] | None] = {}  # webhook update → call
         self._stopping = asyncio.Event()
         self.health: dict[str, Any] = {"mode": self.mode, "ok": False}
 
@@ -472,8 +481,12 @@ class TelegramChannel:
             log.warning("webhook: rejected a malformed update (%s)", type(exc).__name__)
             return web.Response(status=400, text="malformed update")
         self.health.update(ok=True, last_update=time.time())
-        await self.app.process_update(update)  # committed before Telegram hears 200
-        return web.Response(text="ok")
+        self._answer_in_response[update.update_id] = None
+        try:
+            await self.app.process_update(update)  # committed before Telegram hears 200
+        finally:
+            answer = self._answer_in_response.pop(update.update_id, None)
+        return web.json_response(answer) if answer else web.Response(text="ok")
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("Telegram update failed", exc_info=context.error)
@@ -492,7 +505,19 @@ class TelegramChannel:
         if event is None:
             return
         delivery = await self.dispatcher.handle(CHANNEL, str(user.id), event)
-        self._enqueue(_Job(chat.id, str(user.id), delivery, update.callback_query))
+        query, answered = update.callback_query, False
+        if query is not None and update.update_id in self._answer_in_response:
+            # Webhook: the tap is answered in the HTTP response to Telegram (a Bot API
+            # feature), one call fewer per tap than answerCallbackQuery on its own.
+            answer: dict[str, Any] = {
+                "method": "answerCallbackQuery",
+                "callback_query_id": query.id,
+            }
+            if (toast := tap_notice(delivery)) is not None:
+                answer["text"] = toast
+            self._answer_in_response[update.update_id] = answer
+            answered = True
+        self._enqueue(_Job(chat.id, str(user.id), delivery, query, answered))
 
     def _event(self, update: Update) -> Event | None:
         event_id = str(update.update_id)
@@ -594,8 +619,9 @@ class TelegramChannel:
             if tapped is not None and self._live.get(job.chat_id) == tapped:
                 del self._live[job.chat_id]  # its buttons go with the answer or stay stale
             notices = [r for r in replies if r.kind == "notice"]
-            toast = notices[0].text if notices and len(notices[0].text) <= MAX_TOAST else None
-            side.append(asyncio.create_task(self._answer_query(query, toast)))
+            toast = tap_notice(delivery)
+            if not job.answered:
+                side.append(asyncio.create_task(self._answer_query(query, toast)))
             if toast is not None:
                 replies.remove(notices[0])
             elif not notices:  # the tap was taken: show the choice, take the buttons away
