@@ -195,7 +195,7 @@ async def run_case(name: str, users: int, workdir: Path, rate: float = 0.0) -> d
         "TELEGRAM_API_BASE_URL": tg.url,
         "TELEGRAM_MAX_MESSAGES_PER_SECOND": "0",
         "TELEGRAM_MAX_MESSAGES_PER_CHAT_PER_SECOND": "0",
-        "DATABASE_URL": f"sqlite:///{workdir / (name + '.sqlite3')}",
+        "DATABASE_URL": f"sqlite:///{workdir / f'{name}-{rate:g}.sqlite3'}",
         "CDHT_HOST": "127.0.0.1",
         "CDHT_CAMPAIGN_YEAR": "2026",
         "CDHT_LOG_LEVEL": "WARNING",

@@ -220,7 +220,12 @@ class FakeTelegram:
         document = params["document"]
         return self._bot_message(
             params["chat_id"],
-            document={"file_name": document["filename"], "file_size": len(document["data"])},
+            document={
+                "file_id": f"doc{len(self.calls)}",
+                "file_unique_id": f"u{len(self.calls)}",
+                "file_name": document["filename"],
+                "file_size": len(document["data"]),
+            },
             caption=params.get("caption"),
         )
 

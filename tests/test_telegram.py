@@ -688,3 +688,18 @@ async def test_cdht_run_without_the_bot_api_says_so_and_exits_cleanly(tmp_path):
     assert proc.returncode == 1
     assert "Cannot reach the Telegram Bot API" in err.decode()
     assert "Unclosed" not in err.decode() and "Traceback" not in err.decode()
+
+
+async def test_files_go_through_the_aiohttp_transport(tg):
+    """Documents (reports for admins) are multipart uploads: PTB's Bot on our transport."""
+    from telegram import Bot, InputFile
+
+    from bot.channels.telegram_http import AiohttpRequest
+
+    bot = Bot(tg.token, base_url=f"{tg.url}/bot", request=AiohttpRequest())
+    async with bot:
+        sent = await bot.send_document(
+            600, InputFile(b"x" * 5000, filename="báo cáo.xlsx"), caption="Báo cáo tháng 11"
+        )
+    assert sent.document.file_name == "báo cáo.xlsx" and sent.document.file_size == 5000
+    assert tg.chats[600].messages[sent.message_id]["caption"] == "Báo cáo tháng 11"

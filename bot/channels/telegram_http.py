@@ -67,7 +67,9 @@ class AiohttpRequest(BaseRequest):
         data: aiohttp.FormData | dict[str, str] | None = None
         if request_data is not None:
             if request_data.contains_files:
-                form = aiohttp.FormData()
+                # Raw UTF-8 file names, as browsers and httpx send them: quoted ones would
+                # reach people as "b%C3%A1o%20c%C3%A1o.xlsx".
+                form = aiohttp.FormData(quote_fields=False)
                 for key, value in request_data.json_parameters.items():
                     form.add_field(key, value)
                 for name, (filename, content, mimetype) in request_data.multipart_data.items():
