@@ -257,6 +257,24 @@ async def test_a_stale_button_gets_a_notice_and_the_current_question(bot, tg):
     assert "reply_markup" not in user.chat.messages[current["message_id"]]
 
 
+async def test_a_double_tap_counts_once_and_says_nothing(bot, tg):
+    user = FakeUser(tg, 519)
+    await register(user)
+    await user.tap("Bắt đầu tự chấm điểm")
+    question = dict(user.keyboard_message)  # the phone still shows the buttons...
+    label = user.labels()[0]
+    await user.tap(label)
+    count = len(user.bot_messages)
+    data = next(b["callback_data"] for b in user.buttons(question) if b["text"] == label)
+    await user.tap_data(data, question, wait=False)  # ...so the finger lands twice
+    await user.settle()
+    assert len(user.bot_messages) == count
+    assert user.toast() is None and user.last_query_id in tg.answered  # spinner stopped
+    assert "Câu 2/10 ·" in user.keyboard_message["text"]
+    answers = await rows(bot.dispatcher.db, select(Answer.indicator, Answer.option_index))
+    assert answers == [("1.1", 0)]
+
+
 @pytest.mark.parametrize("data", ["garbage", "99999|a0", "|a1", "x" * MAX_CALLBACK_DATA])
 async def test_forged_callback_data_changes_nothing(bot, tg, data):
     user = FakeUser(tg, 506)

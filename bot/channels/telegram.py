@@ -348,6 +348,8 @@ class TelegramChannel:
         self._queues: dict[int, list[_Job]] = {}
         self._senders: dict[int, asyncio.Task[None]] = {}
         self._live: OrderedDict[int, int] = OrderedDict()  # chat → message with live buttons
+        # chat → (message, button) of the last tap taken, to recognise a double tap
+        self._taken: OrderedDict[int, tuple[int, str | None]] = OrderedDict()
         self._reply_keyboard: set[int] = set()  # chats showing the share-phone keyboard
         self._poller: asyncio.Task[None] | None = None
         self._offset: int | None = None
@@ -501,11 +503,23 @@ class TelegramChannel:
         if chat.type != ChatType.PRIVATE:
             await self._group(update)
             return
+        query = update.callback_query
+        tapped = query.message.message_id if query and isinstance(query.message, Message) else None
+        if tapped is not None and self._taken.get(chat.id) == (tapped, query.data):
+            # The same button again, on a question whose answer was just taken (a double
+            # tap, before the buttons went away): nothing to say, nothing to ask again.
+            await self._answer_query(query, None)
+            return
         event = self._event(update)
         if event is None:
             return
         delivery = await self.dispatcher.handle(CHANNEL, str(user.id), event)
-        query, answered = update.callback_query, False
+        answered = False
+        if tapped is not None and not any(r.kind == "notice" for r in delivery.replies):
+            self._taken[chat.id] = (tapped, query.data)
+            self._taken.move_to_end(chat.id)
+            while len(self._taken) > 100_000:
+                self._taken.popitem(last=False)
         if query is not None and update.update_id in self._answer_in_response:
             # Webhook: the tap is answered in the HTTP response to Telegram (a Bot API
             # feature), one call fewer per tap than answerCallbackQuery on its own.
