@@ -1,6 +1,7 @@
 """Telegram: updates in (long polling or webhook), Bot API calls out, through
 python-telegram-bot. A thin adapter over the dispatcher: no ConversationHandler and no
-state here beyond what makes the chat look right (which message has live buttons).
+state here beyond what makes the chat look right (which message has live buttons, which
+tap was taken last), and which may be forgotten at a restart.
 
 Receiving. Each update becomes one `Event` with the update id as its event id, so an update
 that arrives twice (a webhook retry, a poll after a crash) is processed once. The webhook
@@ -12,7 +13,9 @@ Sending. Replies go out through one queue per chat, in order, paced by `Throttle
 and per-chat message rates), retried on 429 (after `retry_after`), on 5xx and on timeouts
 (with backoff). A 403 means the person blocked the bot: the account is marked unreachable,
 the rest of its queue is dropped, and nothing is retried. A tapped button is answered at
-once; if the tap was taken, its message is edited to show the choice without buttons.
+once (by webhook, inside the HTTP answer to Telegram); if the tap was taken, its message is
+edited to show the choice without buttons. Answers committed but never sent (the process
+stopped in between) go out when the channel starts again.
 """
 
 from __future__ import annotations
