@@ -11,11 +11,15 @@ mapping, JSON decoding) is PTB's own.
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+_TOKEN_IN_URL = re.compile(r"/bot\d+:[\w-]+")
 
 
 class AiohttpRequest(BaseRequest):
@@ -86,4 +90,6 @@ class AiohttpRequest(BaseRequest):
         except TimeoutError as exc:
             raise TimedOut() from exc
         except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+            # Some aiohttp errors quote the URL, and the URL holds the bot token.
+            message = _TOKEN_IN_URL.sub("/bot<token>", str(exc))
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {message}") from exc
