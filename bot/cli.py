@@ -42,7 +42,7 @@ async def _serve(settings: Settings) -> int:
     """Run the configured channels and the web server until SIGINT or SIGTERM."""
     import signal
 
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import BadRequest, InvalidToken, NetworkError
 
     from bot.channels.telegram import TelegramChannel
     from bot.core import load_core
@@ -77,6 +77,9 @@ async def _serve(settings: Settings) -> int:
             print(
                 "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather.", file=sys.stderr
             )
+            return 2
+        except BadRequest as exc:  # e.g. a webhook URL Telegram will not use
+            print(f"Telegram refused the set-up: {exc.message}", file=sys.stderr)
             return 2
         except NetworkError as exc:
             print(f"Cannot reach the Telegram Bot API ({exc}).", file=sys.stderr)

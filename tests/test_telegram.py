@@ -644,7 +644,7 @@ def test_settings_read_the_telegram_variables():
 # --- `cdht run` as a person with a bot token runs it ------------------------------------
 
 
-async def _run_bot_process(tg: FakeTelegram, tmp_path, token: str):
+async def _run_bot_process(tg: FakeTelegram, tmp_path, token: str, **extra: str):
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": token,
@@ -656,6 +656,7 @@ async def _run_bot_process(tg: FakeTelegram, tmp_path, token: str):
         "CDHT_LANGUAGE": "vi",
     }
     env.pop("TELEGRAM_WEBHOOK_URL", None)
+    env.update(extra)
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -721,3 +722,13 @@ async def test_files_go_through_the_aiohttp_transport(tg):
         )
     assert sent.document.file_name == "báo cáo.xlsx" and sent.document.file_size == 5000
     assert tg.chats[600].messages[sent.message_id]["caption"] == "Báo cáo tháng 11"
+
+
+async def test_cdht_run_with_a_webhook_telegram_refuses_says_so(tg, tmp_path):
+    tg.fail("setWebhook", 400, description="Bad Request: bad webhook: HTTPS url must be provided")
+    proc = await _run_bot_process(
+        tg, tmp_path, tg.token, TELEGRAM_WEBHOOK_URL="http://bot.example.vn/telegram"
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert "Telegram refused the set-up: Bad webhook: https url" in err.decode()
