@@ -80,6 +80,7 @@ class FakeTelegram:
         self.answered: dict[str, str | None] = {}  # callback query id → toast text
         self.changed = asyncio.Condition()
         self.on_bot_message: Any = None  # callback(chat_id, method) for the benchmark
+        self.bot_idle: Any = None  # () -> bool: the bot under test says it has nothing to do
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.url = ""
@@ -430,7 +431,7 @@ class FakeUser:
             seen = len(tg.calls)
         while True:
             await asyncio.sleep(self.QUIET)
-            if len(tg.calls) == seen:
+            if len(tg.calls) == seen and (tg.bot_idle is None or tg.bot_idle()):
                 return
             seen = len(tg.calls)
 

@@ -59,6 +59,7 @@ class RunningBot:
             read_timeout=self.read_timeout,
         )
         self.channel.FIRST_BACKOFF = 0.01  # retries without waiting seconds in tests
+        self.tg.bot_idle = lambda: self.channel.idle  # replies are complete when it is idle
         self.server = WebServer(self.dispatcher.db, [("telegram", self.channel)], "127.0.0.1", 0)
         port = await self.server.start()
         if self.webhook:

@@ -361,6 +361,11 @@ class TelegramChannel:
         self._stopping = asyncio.Event()
         self.health: dict[str, Any] = {"mode": self.mode, "ok": False}
 
+    @property
+    def idle(self) -> bool:
+        """No polled batch being processed and nothing waiting to be sent."""
+        return not self._in_batch and not self._senders
+
     # --- lifecycle ---
 
     def routes(self) -> list[web.RouteDef]:
