@@ -301,6 +301,19 @@ class _Job:
     answered: bool = False  # the tap was answered in the webhook's response
 
 
+def tap_taken(delivery: Delivery) -> bool:
+    """A tap was taken when the flow had nothing to object (no notice)."""
+    return not any(r.kind == "notice" for r in delivery.replies)
+
+
+def remember(recent: OrderedDict[int, T], chat_id: int, value: T, keep: int = 100_000) -> None:
+    """Per-chat display state, bounded: the chats heard from longest ago are forgotten."""
+    recent[chat_id] = value
+    recent.move_to_end(chat_id)
+    while len(recent) > keep:
+        recent.popitem(last=False)
+
+
 def tap_notice(delivery: Delivery) -> str | None:
     """What to show as the answer to a tapped button: the first notice, if it is short
     enough for Telegram's answer (else it goes out as a message)."""
@@ -523,11 +536,8 @@ class TelegramChannel:
             return
         delivery = await self.dispatcher.handle(CHANNEL, str(user.id), event)
         answered = False
-        if tapped is not None and not any(r.kind == "notice" for r in delivery.replies):
-            self._taken[chat.id] = (tapped, query.data)
-            self._taken.move_to_end(chat.id)
-            while len(self._taken) > 100_000:
-                self._taken.popitem(last=False)
+        if tapped is not None and tap_taken(delivery):
+            remember(self._taken, chat.id, (tapped, query.data))
         if query is not None and update.update_id in self._answer_in_response:
             # Webhook: the tap is answered in the HTTP response to Telegram (a Bot API
             # feature), one call fewer per tap than answerCallbackQuery on its own.
@@ -640,13 +650,12 @@ class TelegramChannel:
             tapped = query.message.message_id if isinstance(query.message, Message) else None
             if tapped is not None and self._live.get(job.chat_id) == tapped:
                 del self._live[job.chat_id]  # its buttons go with the answer or stay stale
-            notices = [r for r in replies if r.kind == "notice"]
             toast = tap_notice(delivery)
             if not job.answered:
                 side.append(asyncio.create_task(self._answer_query(query, toast)))
-            if toast is not None:
-                replies.remove(notices[0])
-            elif not notices:  # the tap was taken: show the choice, take the buttons away
+            if toast is not None:  # shown with the answer to the tap, not as a message
+                replies.remove(next(r for r in replies if r.kind == "notice"))
+            elif tap_taken(delivery):  # show the choice, take the buttons away
                 side.append(asyncio.create_task(self._show_choice(job.chat_id, query)))
         lang = self.langs.get(delivery.lang or "") or self.langs[self.default_lang]
         try:
@@ -738,10 +747,7 @@ class TelegramChannel:
         if reply.kind == "ask_phone":
             self._reply_keyboard.add(chat_id)
         elif reply.options and sent is not None:
-            self._live[chat_id] = sent
-            self._live.move_to_end(chat_id)
-            while len(self._live) > 100_000:
-                self._live.popitem(last=False)
+            remember(self._live, chat_id, sent)
 
     async def _send_text(self, chat_id: int, text: str, markup: Any) -> int | None:
         """Send one message; its id. Through `do_api_request`, which hands back Telegram's
