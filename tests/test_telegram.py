@@ -17,13 +17,14 @@ from sqlalchemy import select
 
 from bot.channels.telegram import (
     MAX_CALLBACK_DATA,
+    MAX_TEXT,
     TelegramChannel,
     Throttle,
     TokenBucket,
     callback_data,
     parse_callback_data,
-    split_text,
 )
+from bot.channels.text import split_text
 from bot.config import TelegramSettings
 from bot.dispatcher import Dispatcher
 from bot.server import WebServer
@@ -580,14 +581,14 @@ def test_callback_data_round_trip_and_limit():
 def test_split_text_keeps_every_character_within_the_limit():
     paragraph = "Câu trả lời của bạn. " * 40
     text = "\n\n".join([paragraph] * 20)
-    parts = split_text(text)
+    parts = split_text(text, MAX_TEXT)
     assert len(parts) > 1
     assert all(len(p.encode("utf-16-le")) // 2 <= 4096 for p in parts)
     assert "".join(parts).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace(
         "\n", ""
     )
-    assert split_text("short") == ["short"]
-    emoji = split_text("😀" * 3000)  # 2 UTF-16 units each
+    assert split_text("short", MAX_TEXT) == ["short"]
+    emoji = split_text("😀" * 3000, MAX_TEXT)  # 2 UTF-16 units each
     assert [len(p) for p in emoji] == [2048, 952]
 
 

@@ -21,7 +21,6 @@ stopped in between) go out when the channel starts again.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hmac
 import json
 import logging
@@ -66,6 +65,7 @@ from telegram.ext import Application, BaseRateLimiter, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
 from bot.channels.telegram_http import AiohttpRequest
+from bot.channels.text import merge_replies, split_text, utf16_len
 from bot.config import TelegramSettings
 from bot.dispatcher import Delivery, Dispatcher
 from flows.conversation import command_descriptions
@@ -191,55 +191,6 @@ class Throttle(BaseRateLimiter[None]):
 
 
 # --- rendering -------------------------------------------------------------------------
-
-
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split a long message into parts Telegram accepts, at a paragraph, line or word
-    boundary when there is one in the second half of a part."""
-    parts: list[str] = []
-    while _utf16(text) > limit:
-        end = min(len(text), limit)
-        while _utf16(text[:end]) > limit:
-            end -= 1
-        cut = end
-        for sep in ("\n\n", "\n", " "):
-            at = text.rfind(sep, 0, end)
-            if at > end // 2:
-                cut = at
-                break
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    parts.append(text)
-    return [p for p in parts if p.strip()] or [text or "…"]
-
-
-def merge_replies(replies: list[Reply]) -> list[Reply]:
-    """One message instead of several in a row ("Thank you!" then the next question): fewer
-    notifications, fewer calls against the flood limits. Texts join the message after them
-    as long as it fits in one Telegram message; files stay on their own."""
-    merged: list[Reply] = []
-    pending: list[str] = []
-    for reply in replies:
-        if reply.kind == "file":
-            merged.extend(Reply("text", text) for text in pending)
-            pending = []
-            merged.append(reply)
-            continue
-        joined = "\n\n".join([*pending, reply.text])
-        if pending and _utf16(joined) > MAX_TEXT:
-            merged.extend(Reply("text", text) for text in pending)
-            joined = reply.text
-        pending = []
-        if reply.kind in ("text", "notice"):
-            pending = [joined]
-        else:
-            merged.append(dataclasses.replace(reply, text=joined))
-    merged.extend(Reply("text", text) for text in pending)
-    return merged
 
 
 def callback_data(prompt: int | None, option_id: str) -> str:
@@ -659,7 +610,7 @@ class TelegramChannel:
                 side.append(asyncio.create_task(self._show_choice(job.chat_id, query)))
         lang = self.langs.get(delivery.lang or "") or self.langs[self.default_lang]
         try:
-            for reply in merge_replies(replies):
+            for reply in merge_replies(replies, MAX_TEXT):
                 await self._send(job.chat_id, reply, lang, side)
         finally:
             await asyncio.gather(*side, return_exceptions=True)
@@ -680,7 +631,7 @@ class TelegramChannel:
         label = chosen_label(query)
         text = message.text or ""
         if label:
-            text = split_text(text, MAX_TEXT - _utf16(label) - 10)[0] + f"\n\n✓ {label}"
+            text = split_text(text, MAX_TEXT - utf16_len(label) - 10)[0] + f"\n\n✓ {label}"
         try:
             args = {"chat_id": chat_id, "message_id": message.message_id, "text": text or "✓"}
             await self._with_retries(  # raw, like _send_text: the answer is not needed
@@ -715,7 +666,7 @@ class TelegramChannel:
                 )
             )
             return
-        parts = split_text(reply.text)
+        parts = split_text(reply.text, MAX_TEXT)
         markup: Any = None
         if reply.kind == "ask_phone":
             share = KeyboardButton("📱 " + lang._("Share my phone number"), request_contact=True)
