@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     UniqueConstraint,
     text,
@@ -172,3 +173,63 @@ class CommuneFlag(Base):
     commune_code: Mapped[int] = mapped_column(Integer, primary_key=True)
     difficult: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InboundEvent(Base):
+    """The inbox: a webhook delivery accepted (answered 200) and not yet handled. Written
+    before the answer, so a crash after it loses nothing; removed once the dispatcher has
+    committed the event (which de-duplicates from then on). The key de-duplicates
+    deliveries that arrive again meanwhile (Zalo retries when an answer is late)."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("channel", "event_key", name="uq_inbound_events_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    event_key: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChannelToken(Base):
+    """A channel's API credentials that change over time (Zalo's access token and its
+    single-use refresh token), shared by every bot process."""
+
+    __tablename__ = "channel_tokens"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    access_token: Mapped[str] = mapped_column(String(2048))
+    refresh_token: Mapped[str] = mapped_column(String(2048))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # sha256 of the refresh token configured when this row was seeded: a different one in
+    # the settings means the operator authorised the app again, and it replaces ours.
+    seed: Mapped[str] = mapped_column(String(64))
+    # A process refreshing holds this lease; others wait for its result instead of spending
+    # the single-use refresh token a second time.
+    refreshing_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MessagingWindow(Base):
+    """When a person last wrote to us on a channel with messaging windows (Zalo: replies are
+    free for 48 hours after it, at most 8), and how many messages went out since."""
+
+    __tablename__ = "messaging_windows"
+    __table_args__ = (PrimaryKeyConstraint("channel", "external_id"),)
+
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_in_window: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProactiveQuota(Base):
+    """Messages sent outside the free window, per channel and month (Vietnam time)."""
+
+    __tablename__ = "proactive_quota"
+    __table_args__ = (PrimaryKeyConstraint("channel", "month"),)
+
+    channel: Mapped[str] = mapped_column(String(16))
+    month: Mapped[str] = mapped_column(String(7))  # "2026-11"
+    used: Mapped[int] = mapped_column(Integer, default=0)
