@@ -10,6 +10,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
@@ -42,19 +43,26 @@ async def _serve(settings: Settings) -> int:
     """Run the configured channels and the web server until SIGINT or SIGTERM."""
     import signal
 
-    from telegram.error import BadRequest, InvalidToken, NetworkError
-
-    from bot.channels.telegram import TelegramChannel
     from bot.core import load_core
     from bot.dispatcher import Dispatcher
     from bot.server import WebServer
 
-    assert settings.telegram is not None
     core = load_core(settings)
     db = await _open_db(settings)
-    dispatcher = Dispatcher(db, core, SystemClock())
-    telegram = TelegramChannel(settings.telegram, dispatcher, core.langs, core.default_lang)
-    server = WebServer(db, [("telegram", telegram)], settings.host, settings.port)
+    clock = SystemClock()
+    dispatcher = Dispatcher(db, core, clock)
+    channels: list[tuple[str, Any]] = []
+    if settings.telegram is not None:
+        from bot.channels.telegram import TelegramChannel
+
+        telegram = TelegramChannel(settings.telegram, dispatcher, core.langs, core.default_lang)
+        channels.append(("telegram", telegram))
+    if settings.zalo is not None:
+        from bot.channels.zalo import ZaloChannel
+
+        zalo = ZaloChannel(settings.zalo, dispatcher, core.langs, core.default_lang, clock)
+        channels.append(("zalo", zalo))
+    server = WebServer(db, channels, settings.host, settings.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -70,22 +78,16 @@ async def _serve(settings: Settings) -> int:
             )
             return 2
         started.append(server)
-        started.append(telegram)
-        try:
-            await telegram.start()
-        except InvalidToken:
-            print(
-                "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather.", file=sys.stderr
-            )
-            return 2
-        except BadRequest as exc:  # e.g. a webhook URL Telegram will not use
-            print(f"Telegram refused the set-up: {exc.message}", file=sys.stderr)
-            return 2
-        except NetworkError as exc:
-            print(f"Cannot reach the Telegram Bot API ({exc}).", file=sys.stderr)
-            return 1
+        for name, channel in channels:
+            started.append(channel)
+            failure = await _start_channel(name, channel)
+            if failure is not None:
+                message, code = failure
+                print(message, file=sys.stderr)
+                return code
+        running = " and ".join(f"{name.title()} ({channel.mode})" for name, channel in channels)
         print(
-            f"The bot is running on Telegram ({telegram.mode}); health at "
+            f"The bot is running on {running}; health at "
             f"http://{settings.host}:{server.port}/healthz. Stop with Ctrl+C.",
             flush=True,
         )
@@ -93,13 +95,41 @@ async def _serve(settings: Settings) -> int:
         log.info("stopping")
         return 0
     finally:
-        # The server first: no new webhook updates (Telegram keeps them and retries), and
-        # the ones being handled finish. Then the channel sends what is queued.
+        # The server first: no new webhook calls (Telegram and Zalo keep them and retry),
+        # and the ones being handled finish. Then the channels send what is queued.
         if server in started:
             await server.stop()
-        if telegram in started:
-            await telegram.stop()
+        for _, channel in channels:
+            if channel in started:
+                await channel.stop()
         await db.dispose()
+
+
+async def _start_channel(name: str, channel: Any) -> tuple[str, int] | None:
+    """Start one channel; on failure, the message for the operator and the exit code."""
+    if name == "telegram":
+        from telegram.error import BadRequest, InvalidToken, NetworkError
+
+        try:
+            await channel.start()
+        except InvalidToken:
+            return "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather.", 2
+        except BadRequest as exc:  # e.g. a webhook URL Telegram will not use
+            return f"Telegram refused the set-up: {exc.message}", 2
+        except NetworkError as exc:
+            return f"Cannot reach the Telegram Bot API ({exc}).", 1
+        return None
+    from bot.channels.zalo import SetupError
+
+    try:
+        await channel.start()
+    except SetupError as exc:
+        return (
+            f"Zalo: no access token ({exc}). Check ZALO_APP_ID and ZALO_APP_SECRET, and set "
+            "ZALO_REFRESH_TOKEN to a new refresh token from the OA authorisation.",
+            2,
+        )
+    return None
 
 
 async def _migrate(settings: Settings) -> None:
@@ -165,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the chat readable
     # The HTTP and Bot API libraries log every request URL (it holds the bot token) and, at
     # DEBUG, the messages themselves: personal data. Never below WARNING, whatever the level.
-    for name in ("httpx", "httpcore", "telegram", "aiohttp.access"):
+    for name in ("httpx", "httpcore", "telegram", "aiohttp.access", "aiohttp.client"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
     command = args.command or "run"
     try:
@@ -181,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_flag_commune(settings, args.code, not args.off))
         elif command == "chat":
             asyncio.run(_chat(settings, args.user))
-        elif settings.telegram is not None:
+        elif settings.telegram is not None or settings.zalo is not None:
             return asyncio.run(_serve(settings))
         else:  # run with no channel configured: the terminal chat
             asyncio.run(_chat(settings, "local"))

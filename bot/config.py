@@ -18,6 +18,8 @@ from flows.lang import LANGUAGES, LOCAL_TZ
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/cdht.sqlite3"
 TELEGRAM_API = "https://api.telegram.org"
+ZALO_API = "https://openapi.zalo.me"
+ZALO_OAUTH = "https://oauth.zaloapp.com"
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
@@ -43,6 +45,21 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True)
+class ZaloSettings:
+    """The Zalo Official Account channel is on when an app id is set. Zalo pushes events
+    to our webhook; we answer through the OA API with a token we refresh ourselves."""
+
+    app_id: str
+    app_secret: str = field(repr=False)
+    oa_secret_key: str = field(repr=False)
+    refresh_token: str = field(default="", repr=False)  # the first one; then the database's
+    api_base_url: str = ZALO_API
+    oauth_base_url: str = ZALO_OAUTH
+    webhook_path: str = "/zalo/webhook"
+    monthly_quota: int = 1000  # proactive messages a month (a verified OA's free allowance)
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     language: str = "vi"
@@ -52,6 +69,7 @@ class Settings:
     port: int = 8080  # the web server for webhooks and /healthz
     host: str = "0.0.0.0"
     telegram: TelegramSettings | None = None
+    zalo: ZaloSettings | None = None
 
     @staticmethod
     def from_env(env: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -84,6 +102,7 @@ class Settings:
             port=int(port_text),
             host=env.get("CDHT_HOST", "").strip() or "0.0.0.0",
             telegram=_telegram(env),
+            zalo=_zalo(env),
         )
 
 
@@ -134,4 +153,44 @@ def _telegram(env: dict[str, str]) -> TelegramSettings | None:
         webhook_secret=secret,
         max_per_second=_rate(env, "TELEGRAM_MAX_MESSAGES_PER_SECOND", 30.0),
         max_per_chat_per_second=_rate(env, "TELEGRAM_MAX_MESSAGES_PER_CHAT_PER_SECOND", 1.0),
+    )
+
+
+def _base_url(env: dict[str, str], key: str, default: str) -> str:
+    base = env.get(key, "").strip().rstrip("/") or default
+    if urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).netloc:
+        raise SettingsError(f"{key}={base!r} must be an address starting with https://.")
+    return base
+
+
+def _zalo(env: dict[str, str]) -> ZaloSettings | None:
+    app_id = env.get("ZALO_APP_ID", "").strip()
+    if not app_id:
+        return None
+    missing = [
+        key for key in ("ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY") if not env.get(key, "").strip()
+    ]
+    if missing:
+        raise SettingsError(
+            f"ZALO_APP_ID is set but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'}"
+            " not: both are on the app's page at developers.zalo.me (the OA Secret Key is under "
+            "Webhook)."
+        )
+    path = env.get("ZALO_WEBHOOK_PATH", "").strip() or "/zalo/webhook"
+    if not path.startswith("/") or path == "/healthz":
+        raise SettingsError(f"ZALO_WEBHOOK_PATH={path!r} must be a path such as /zalo/webhook.")
+    quota_text = env.get("ZALO_MONTHLY_QUOTA", "").strip() or "1000"
+    if not quota_text.isdigit():
+        raise SettingsError(
+            f"ZALO_MONTHLY_QUOTA={quota_text!r} must be a number of messages, such as 1000."
+        )
+    return ZaloSettings(
+        app_id=app_id,
+        app_secret=env["ZALO_APP_SECRET"].strip(),
+        oa_secret_key=env["ZALO_OA_SECRET_KEY"].strip(),
+        refresh_token=env.get("ZALO_REFRESH_TOKEN", "").strip(),
+        api_base_url=_base_url(env, "ZALO_API_BASE_URL", ZALO_API),
+        oauth_base_url=_base_url(env, "ZALO_OAUTH_BASE_URL", ZALO_OAUTH),
+        webhook_path=path,
+        monthly_quota=int(quota_text),
     )

@@ -1,0 +1,475 @@
+"""Zalo Official Account: signed webhook events in, OA API v3 messages out. A thin adapter
+over the dispatcher, like the Telegram channel.
+
+Receiving. Zalo POSTs each event to our webhook with `X-ZEvent-Signature`, and gives up on
+a webhook that takes more than about 2 seconds. So the handler only checks the signature
+over the raw bytes, stores the event in the inbox (one insert, which also opens the
+person's free messaging window) and answers 200; the event is handled right after, off the
+request. A crash after the 200 loses nothing: the inbox is handled again at the next start.
+The message id de-duplicates: a delivery that comes again while waiting is dropped by the
+inbox, one that comes after by the dispatcher (its answer is not sent twice).
+
+Sending. Zalo has no inline keyboards: a question's options become `oa.query.hide` buttons,
+which send their payload back as a message from the person; the payload names the question
+and the option, so an old button is recognised as old. The numbered list is in the text as
+well ("type 1, 2 or 3"), for clients that do not show buttons. Every message is booked
+against the person's messaging window first (free within 48 hours of their last message,
+at most 8), else against the monthly proactive quota, and not sent when neither allows it.
+One queue per person keeps their messages in order; 5xx and timeouts are retried with
+backoff, error -216 refreshes the access token once and retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.text import merge_replies, split_text
+from bot.channels.zalo_api import (
+    TOKEN_EXPIRED,
+    TokenUnavailable,
+    Unavailable,
+    ZaloApi,
+    ZaloError,
+    ZaloTokens,
+)
+from bot.clock import Clock
+from bot.config import ZaloSettings
+from bot.dispatcher import Delivery, Dispatcher
+from flows.lang import Lang
+from flows.model import Event, Reply
+from flows.windows import Cost, WindowRules
+from storage import channels as store
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo"
+SIGNATURE_HEADER = "X-ZEvent-Signature"
+MAX_TEXT = 2000  # characters in one OA text message
+MAX_BUTTONS = 5
+MAX_BUTTON_TITLE = 100
+BUTTON_PREFIX = "#cdht|"
+# Events a person causes that we answer; everything else (delivery and read receipts,
+# messages the OA itself sent, anonymous chats) is acknowledged and ignored.
+_UNSUPPORTED = frozenset(
+    {
+        "user_send_image",
+        "user_send_gif",
+        "user_send_sticker",
+        "user_send_audio",
+        "user_send_video",
+        "user_send_file",
+        "user_send_link",
+        "user_send_location",
+        "user_send_business_card",
+    }
+)
+
+
+class SetupError(Exception):
+    """Zalo refused our credentials: the bot cannot work until the operator fixes them."""
+
+
+# --- pure helpers ------------------------------------------------------------------------
+
+
+def signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
+    """X-ZEvent-Signature: "mac=" + sha256(app_id + raw body + timestamp + OA secret key)."""
+    digest = hashlib.sha256(app_id.encode() + body + timestamp.encode() + oa_secret_key.encode())
+    return "mac=" + digest.hexdigest()
+
+
+def button_payload(prompt: int | None, option_id: str, label: str) -> str:
+    """What a button sends back: the question, the option and its label (to show it)."""
+    return f"{BUTTON_PREFIX}{'' if prompt is None else prompt}|{option_id}|{label[:200]}"
+
+
+def parse_button(text: str) -> tuple[int | None, str, str] | None:
+    """The inverse of button_payload, or None for ordinary text."""
+    if not text.startswith(BUTTON_PREFIX):
+        return None
+    prompt, _, rest = text[len(BUTTON_PREFIX) :].partition("|")
+    option, _, label = rest.partition("|")
+    return (int(prompt) if prompt.isdigit() else None), option[:64], label
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A webhook event we act on: whose, its de-duplication key, and what to do."""
+
+    user_id: str
+    key: str
+    event: Event | None  # None: the person unfollowed the OA
+    label: str | None = None  # a tapped button's label
+    opens_window: bool = True
+
+
+def _id(value: Any) -> str:
+    return str(value).strip() if value is not None else ""
+
+
+def incoming(data: Mapping[str, Any]) -> Incoming | None:
+    """Translate a verified webhook event; None for events we ignore."""
+    name = _id(data.get("event_name"))
+    stamp = _id(data.get("timestamp"))
+    sender = _id((data.get("sender") or {}).get("id"))
+    message = data.get("message") or {}
+    msg_id = _id(message.get("msg_id")) if isinstance(message, Mapping) else ""
+    if name in ("follow", "unfollow"):
+        user = _id((data.get("follower") or {}).get("id")) or sender
+        if not user:
+            return None
+        key = f"{name}:{user}:{stamp}"
+        if name == "unfollow":
+            return Incoming(user, key, None, opens_window=False)
+        return Incoming(user, key, Event.from_text("/start", event_id=key))
+    if not sender or not (name.startswith("user_") and isinstance(message, Mapping)):
+        return None
+    key = msg_id or f"{name}:{sender}:{stamp}"
+    if name == "user_send_text":
+        text = str(message.get("text") or "")
+        tapped = parse_button(text)
+        if tapped is not None:
+            prompt, option, label = tapped
+            event = Event("option", text=label, option=option, prompt=prompt, event_id=key)
+            return Incoming(sender, key, event, label=label)
+        return Incoming(sender, key, Event.from_text(text, event_id=key))
+    if name == "user_submit_info":  # the person shared their details with the OA
+        phone = _id((data.get("info") or {}).get("phone"))
+        if phone:
+            return Incoming(sender, key, Event("contact", phone=phone, event_id=key))
+        return Incoming(sender, key, Event("unsupported", event_id=key))
+    if name in _UNSUPPORTED:
+        return Incoming(sender, key, Event("unsupported", event_id=key))
+    return None
+
+
+def _choices(lang: Lang, count: int) -> str:
+    numbers = [str(n) for n in range(1, count + 1)]
+    if count == 1:
+        return "1"
+    return lang._("{numbers} or {last}").format(numbers=", ".join(numbers[:-1]), last=numbers[-1])
+
+
+def _with_list(reply: Reply, lang: Lang) -> Reply:
+    """An options reply with its numbered list written out, for typing the number."""
+    lines = [f"{n}. {o.label}" for n, o in enumerate(reply.options, start=1)]
+    if len(reply.options) <= MAX_BUTTONS:
+        hint = lang._("Tap a button or type {choices}.").format(
+            choices=_choices(lang, len(reply.options))
+        )
+    else:
+        hint = lang._("Type the number of your answer, from 1 to {count}.").format(
+            count=len(reply.options)
+        )
+    return Reply(
+        reply.kind,
+        "\n\n".join([reply.text, "\n".join(lines), hint]),
+        reply.options,
+        reply.prompt,
+    )
+
+
+def render(replies: Sequence[Reply], lang: Lang) -> list[dict[str, Any]]:
+    """Replies → OA message objects (the `message` of a /v3.0/oa/message/cs request)."""
+    shaped = [_with_list(r, lang) if r.options else r for r in replies]
+    messages: list[dict[str, Any]] = []
+    for reply in merge_replies(shaped, MAX_TEXT):
+        parts = split_text(reply.text, MAX_TEXT)
+        messages.extend({"text": part} for part in parts[:-1])
+        last: dict[str, Any] = {"text": parts[-1]}
+        if reply.options and len(reply.options) <= MAX_BUTTONS:
+            last["attachment"] = {
+                "type": "template",
+                "payload": {
+                    "buttons": [
+                        {
+                            "title": f"{n}. {o.label}"[:MAX_BUTTON_TITLE],
+                            "type": "oa.query.hide",
+                            "payload": button_payload(reply.prompt, o.id, o.label),
+                        }
+                        for n, o in enumerate(reply.options, start=1)
+                    ]
+                },
+            }
+        if reply.kind == "file":
+            log.warning("files are not sent on Zalo yet; sending the caption only")
+        messages.append(last)
+    return messages
+
+
+def tap_taken(delivery: Delivery) -> bool:
+    """A tap was taken when the flow had nothing to object (no notice)."""
+    return not any(r.kind == "notice" for r in delivery.replies)
+
+
+# --- the channel -------------------------------------------------------------------------
+
+
+@dataclass
+class _Job:
+    user_id: str
+    delivery: Delivery
+    label: str | None = None  # the tapped button, shown back as "✓ label" when taken
+    attempts: int = field(default=0)
+
+
+class ZaloChannel:
+    """`routes()` gives the webhook route for the web server; `start()` / `stop()` run the
+    rest. `cost(user)` and `send(user, replies)` are for messages not answering a message
+    (reminders)."""
+
+    mode = "webhook"
+    MAX_ATTEMPTS = 6  # per message, for 5xx, timeouts and a missing token
+    FIRST_BACKOFF = 0.5
+    MAX_BACKOFF = 30.0
+    STOP_GRACE = 10.0
+    RESEND_WITHIN = timedelta(minutes=10)  # older unsent answers are left alone at start
+    FLUSH_DELAY = 0.2  # seconds: inbox rows handled meanwhile are removed in one go
+
+    def __init__(
+        self,
+        settings: ZaloSettings,
+        dispatcher: Dispatcher,
+        langs: Mapping[str, Lang],
+        default_lang: str,
+        clock: Clock,
+        timeout: float = 10.0,
+    ) -> None:
+        self.settings, self.dispatcher, self.clock = settings, dispatcher, clock
+        self.langs, self.default_lang = langs, default_lang
+        self.db = dispatcher.db
+        self.api = ZaloApi(settings, timeout=timeout)
+        self.tokens = ZaloTokens(self.db, self.api, clock)
+        self.rules = WindowRules(monthly_quota=settings.monthly_quota)
+        self._workers: set[asyncio.Task[None]] = set()
+        self._queues: dict[str, list[_Job]] = {}
+        self._senders: dict[str, asyncio.Task[None]] = {}
+        self._handled: list[int] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self.not_sent = 0  # messages dropped: no free window and no quota left
+        self.health: dict[str, Any] = {"mode": self.mode, "ok": False}
+
+    @property
+    def idle(self) -> bool:
+        """Nothing being handled or waiting to be sent."""
+        return not self._workers and not self._senders
+
+    def _update_health(self) -> None:
+        self.health.update(
+            ok=self.tokens.error is None,
+            token=self.tokens.error or "ok",
+            not_sent_without_quota=self.not_sent,
+        )
+
+    # --- lifecycle ---
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(self.settings.webhook_path, self._webhook)]
+
+    async def start(self) -> None:
+        """Get an access token, then finish what the last run left: answers not sent and
+        events not handled. Raises SetupError when Zalo refuses the credentials."""
+        try:
+            await self.tokens.access_token()
+        except TokenUnavailable as exc:
+            if exc.__cause__ is None or isinstance(exc.__cause__, ZaloError):
+                raise SetupError(str(exc)) from exc
+            log.warning("Zalo is not reachable now (%s); the bot retries when it sends", exc)
+        self._update_health()
+        pending = await self.dispatcher.undelivered(CHANNEL, self.RESEND_WITHIN)
+        for user_id, delivery in pending:
+            self._enqueue(_Job(user_id, delivery))
+        waiting = await self.db.run(lambda conn: store.waiting(conn, CHANNEL))
+        for inbound in waiting:
+            self._spawn(inbound)
+        if pending or waiting:
+            log.info(
+                "Zalo: %d answers re-sent and %d events handled that the last run left",
+                len(pending),
+                len(waiting),
+            )
+
+    async def stop(self) -> None:
+        if self._workers:
+            await asyncio.wait(list(self._workers), timeout=self.STOP_GRACE)
+        if self._senders:
+            _, late = await asyncio.wait(list(self._senders.values()), timeout=self.STOP_GRACE)
+            for task in late:
+                task.cancel()
+        await self._flush()
+        await self.dispatcher.flush()
+        await self.api.close()
+
+    # --- receiving ---
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            # Ids are 64-bit: kept as the digits received (parse_int=str), never as floats.
+            data = json.loads(body, parse_int=str, parse_float=str)
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response({"error": "malformed JSON"}, status=400)
+        if not isinstance(data, dict):
+            return web.json_response({"error": "not an event"}, status=400)
+        expected = signature(
+            _id(data.get("app_id")), body, _id(data.get("timestamp")), self.settings.oa_secret_key
+        )
+        given = request.headers.get(SIGNATURE_HEADER, "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return web.json_response({"error": "bad signature"}, status=401)
+        if _id(data.get("app_id")) != self.settings.app_id:
+            return web.json_response({"ignored": "another app"})
+        event = incoming(data)
+        if event is None:
+            return web.json_response({"ignored": _id(data.get("event_name"))[:40]})
+        now = self.clock.now()
+        opens = event.user_id if event.opens_window else None
+        stored = await self.db.run(
+            lambda conn: store.accept(conn, CHANNEL, event.key[:128], data, now, opens)
+        )
+        if stored is not None:
+            self._spawn(store.Inbound(stored, data))
+        return web.json_response({"ok": True})
+
+    def _spawn(self, inbound: store.Inbound) -> None:
+        task = asyncio.create_task(self._handle(inbound))
+        self._workers.add(task)
+        task.add_done_callback(self._workers.discard)
+
+    async def _handle(self, inbound: store.Inbound) -> None:
+        try:
+            event = incoming(inbound.payload)
+            if event is None:
+                pass
+            elif event.event is None:  # unfollowed: nothing more can reach them
+                self._queues.pop(event.user_id, None)
+                await self.dispatcher.mark_unreachable(CHANNEL, event.user_id)
+            else:
+                delivery = await self.dispatcher.handle(CHANNEL, event.user_id, event.event)
+                self._enqueue(_Job(event.user_id, delivery, event.label))
+            self._handled.append(inbound.id)
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.create_task(self._flush_soon())
+        except Exception:  # it stays in the inbox and is handled at the next start
+            log.exception("a Zalo event could not be handled")
+
+    async def _flush_soon(self) -> None:
+        while self._handled:
+            await asyncio.sleep(self.FLUSH_DELAY)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        ids, self._handled = self._handled, []
+        if ids:
+            try:
+                await self.db.run(lambda conn: store.handled(conn, ids))
+            except Exception:  # harmless: handled again at the next start, and deduped
+                log.exception("could not clear %d handled Zalo events", len(ids))
+
+    # --- sending ---
+
+    async def cost(self, user_id: str) -> Cost:
+        """What a message to this person would cost now: free, quota, or cannot be sent."""
+        now = self.clock.now()
+        found = await self.db.run(
+            lambda conn: store.window(conn, CHANNEL, user_id, self.rules, now)
+        )
+        return found.cost
+
+    def send(self, user_id: str, replies: Iterable[Reply], lang: str | None = None) -> None:
+        """Queue messages to a person, after whatever they are waiting for already."""
+        self._enqueue(_Job(user_id, Delivery(None, tuple(replies), lang=lang)))
+
+    def _enqueue(self, job: _Job) -> None:
+        self._queues.setdefault(job.user_id, []).append(job)
+        if job.user_id not in self._senders:
+            task = asyncio.create_task(self._drain(job.user_id))
+            self._senders[job.user_id] = task
+
+    async def _drain(self, user_id: str) -> None:
+        try:
+            while self._queues.get(user_id):
+                job = self._queues[user_id].pop(0)
+                try:
+                    await self._deliver(job)
+                except Exception:
+                    log.exception("sending on Zalo failed; the replies stay in the outbox")
+        finally:
+            self._queues.pop(user_id, None)
+            self._senders.pop(user_id, None)
+
+    async def _deliver(self, job: _Job) -> None:
+        delivery = job.delivery
+        if delivery.duplicate and delivery.delivered:
+            return  # sent the first time round
+        replies = list(delivery.replies)
+        if job.label and replies and tap_taken(delivery):
+            # The button's text is hidden from the chat: show what was chosen.
+            first = replies[0]
+            replies[0] = dataclasses.replace(first, text=f"✓ {job.label}\n\n{first.text}")
+        lang = self.langs.get(delivery.lang or "") or self.langs[self.default_lang]
+        messages = render(replies, lang)
+        now = self.clock.now()
+        costs = await self.db.run(
+            lambda conn: [
+                store.reserve(conn, CHANNEL, job.user_id, self.rules, now) for _ in messages
+            ]
+        )
+        for message, cost in zip(messages, costs, strict=True):
+            if cost is Cost.NONE:
+                self.not_sent += 1
+                self._update_health()
+                log.warning(
+                    "a Zalo message was not sent: the person's free window is closed and "
+                    "the monthly proactive quota (%d) is spent",
+                    self.rules.monthly_quota,
+                )
+                break
+            body = {"recipient": {"user_id": job.user_id}, "message": message}
+            try:
+                await self._send(body)
+            except ZaloError as exc:
+                log.error("Zalo refused a message (error %s: %s)", exc.code, exc.message)
+        self.dispatcher.delivered(delivery.outbox_id)
+
+    async def _send(self, body: dict[str, Any]) -> str:
+        """Send one message with retries; raises ZaloError when Zalo refuses it for good,
+        Unavailable/TokenUnavailable when it kept failing."""
+        backoff = self.FIRST_BACKOFF
+        refreshed = False
+        for attempt in range(1, self.MAX_ATTEMPTS + 1):
+            token = ""
+            try:
+                token = await self.tokens.access_token()
+                message_id = await self.api.send(token, body)
+                self._update_health()
+                return message_id
+            except ZaloError as exc:
+                if exc.code != TOKEN_EXPIRED or refreshed:
+                    raise
+                refreshed = True  # once per message: a second -216 is not a stale token
+                try:
+                    await self.tokens.refresh(stale=token)
+                except TokenUnavailable:
+                    pass  # reported; retried below like any other failure
+                self._update_health()
+                continue
+            except (Unavailable, TokenUnavailable) as exc:
+                self._update_health()
+                if attempt == self.MAX_ATTEMPTS:
+                    raise
+                log.warning("Zalo call failed (%s); retrying in %.1f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.MAX_BACKOFF)
+        raise Unavailable("gave up")  # pragma: no cover - the loop returns or raises

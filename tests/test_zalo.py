@@ -1,0 +1,640 @@
+"""The Zalo OA channel through its real stack: signed webhook calls over HTTP into our
+aiohttp server, and the OA API and OAuth calls over HTTP to a fake Zalo on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import signal
+import sys
+from datetime import timedelta
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from bot.channels.zalo import (
+    MAX_TEXT,
+    SetupError,
+    ZaloChannel,
+    button_payload,
+    parse_button,
+    render,
+    signature,
+)
+from bot.channels.zalo_api import ZaloApi, ZaloTokens
+from bot.config import ZaloSettings
+from bot.dispatcher import Dispatcher
+from bot.server import WebServer
+from flows.model import Option, Reply
+from flows.windows import Cost
+from storage import channels as store
+from storage.db import Database
+from storage.models import (
+    Answer,
+    Assessment,
+    ChannelAccount,
+    ChannelToken,
+    InboundEvent,
+    Person,
+    ProcessedEvent,
+)
+from tests.fake_zalo import (
+    APP_ID,
+    APP_SECRET,
+    FIRST_REFRESH_TOKEN,
+    OA_SECRET_KEY,
+    FakeZalo,
+    ZaloUser,
+    sign,
+)
+
+PATH = "/zalo/webhook"
+
+
+def settings_for(zalo: FakeZalo, **changes) -> ZaloSettings:
+    values = {
+        "app_id": APP_ID,
+        "app_secret": APP_SECRET,
+        "oa_secret_key": OA_SECRET_KEY,
+        "refresh_token": FIRST_REFRESH_TOKEN,
+        "api_base_url": zalo.url,
+        "oauth_base_url": zalo.url,
+        "webhook_path": PATH,
+        **changes,
+    }
+    return ZaloSettings(**values)
+
+
+class RunningBot:
+    """Our Zalo channel and web server, pointed at the fake Zalo."""
+
+    def __init__(self, zalo: FakeZalo, dispatcher: Dispatcher, core, **settings) -> None:
+        self.zalo, self.dispatcher, self.core = zalo, dispatcher, core
+        self.settings = settings_for(zalo, **settings)
+
+    async def start(self) -> RunningBot:
+        self.channel = ZaloChannel(
+            self.settings,
+            self.dispatcher,
+            self.core.langs,
+            self.core.default_lang,
+            self.dispatcher.clock,
+        )
+        self.channel.FIRST_BACKOFF = 0.01  # retries without waiting seconds in tests
+        self.zalo.bot_idle = lambda: self.channel.idle
+        self.server = WebServer(self.dispatcher.db, [("zalo", self.channel)], "127.0.0.1", 0)
+        await self.server.start()
+        await self.channel.start()
+        return self
+
+    async def stop(self) -> None:
+        await self.server.stop()
+        await self.channel.stop()
+
+    @property
+    def webhook(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}{PATH}"
+
+    def user(self, user_id: str) -> ZaloUser:
+        return ZaloUser(self.zalo, self.webhook, user_id)
+
+
+@pytest.fixture
+async def zalo():
+    fake = FakeZalo()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def sqlite_dispatcher(tmp_path, core, clock):
+    db = Database(f"sqlite:///{tmp_path / 'zalo.sqlite3'}")
+    await db.migrate()
+    yield Dispatcher(db, core, clock)
+    await db.dispose()
+
+
+@pytest.fixture
+async def bot(zalo, sqlite_dispatcher, core):
+    running = await RunningBot(zalo, sqlite_dispatcher, core).start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def user(bot):
+    person = bot.user("8459326627466712345")
+    yield person
+    await person.close()
+
+
+async def rows(db: Database, statement):
+    return await db.run(lambda conn: conn.execute(statement).all())
+
+
+async def to_phone(user: ZaloUser) -> None:
+    """Registration up to the phone question, by typing and tapping."""
+    texts = await user.act(user.event("follow"))
+    assert texts[-1].endswith("Họ và tên của bạn là gì?")
+    await user.send("Nguyễn Thị Hoa")
+    await user.send("1984")
+    await user.tap("Nữ")
+    await user.tap("Nông dân")
+    await user.send("ha noi")
+    await user.send("hoan kiem")
+    await user.send("Tổ 5")
+
+
+async def register(user: ZaloUser) -> None:
+    await to_phone(user)
+    await user.send("0912345678")
+    confirm = user.last
+    assert "attachment" not in confirm  # 8 options: more than Zalo's 5 buttons
+    assert "1. Đúng rồi" in confirm["text"] and "từ 1 đến 8" in confirm["text"]
+    await user.send("1")
+
+
+# --- the whole journey -----------------------------------------------------------------
+
+
+async def _whole_assessment(zalo: FakeZalo, user: ZaloUser, db: Database) -> None:
+    await register(user)
+    assert "Bạn muốn làm gì tiếp?" in user.last["text"]
+    texts = await user.tap("Bắt đầu tự chấm điểm")
+    assert texts[0].startswith("✓ 1. Bắt đầu tự chấm điểm") or "✓ Bắt đầu" in texts[0]
+    for n in range(1, 11):
+        question = user.button_message
+        assert f"Câu {n}/10 ·" in question["text"]
+        if n % 3 == 0:  # the numbered fallback: typing the number works too
+            assert "Bấm nút hoặc gõ 1, 2, 3, 4 hoặc 5." in question["text"]
+            texts = await user.send("2")
+        else:
+            label = user.labels()[n % 4]
+            texts = await user.tap(label.split(". ", 1)[1])
+            assert texts[0].startswith("✓ ")  # the hidden tap is shown back
+    assert "Hãy xem lại các câu trả lời" in user.button_message["text"]
+    texts = await user.tap("Gửi kết quả")
+    assert any("Kết quả tự đánh giá năm 2026" in t for t in texts)
+    (status,) = (await rows(db, select(Assessment.status)))[0]
+    assert status == "submitted"
+    assert len(await rows(db, select(Answer.indicator))) == 10
+    ((name, phone),) = await rows(db, select(Person.full_name, Person.phone))
+    assert (name, phone) == ("Nguyễn Thị Hoa", "0912345678")
+    # One token refresh at start, and no API call failed.
+    assert zalo.refreshes == 1
+    assert all(c.status == 200 and c.error == 0 for c in zalo.calls)
+
+
+async def test_whole_registration_and_assessment(bot, zalo, user):
+    await _whole_assessment(zalo, user, bot.dispatcher.db)
+    # 64-bit ids stay exact strings.
+    ((external_id,),) = await rows(bot.dispatcher.db, select(ChannelAccount.external_id))
+    assert external_id == "8459326627466712345"
+    # Every event was handled and the inbox is empty again.
+    await bot.channel._flush()
+    assert await rows(bot.dispatcher.db, select(InboundEvent.id)) == []
+
+
+async def test_whole_assessment_on_both_databases(zalo, dispatcher, core):
+    running = await RunningBot(zalo, dispatcher, core).start()
+    person = running.user("1000000000000000001")
+    try:
+        await _whole_assessment(zalo, person, dispatcher.db)
+    finally:
+        await person.close()
+        await running.stop()
+
+
+async def test_options_are_buttons_with_a_numbered_list(bot, zalo, user):
+    await user.act(user.event("follow"))
+    await user.send("Trần Văn Bình")
+    await user.send("1990")
+    question = user.last
+    assert question["text"].endswith("1. Nam\n2. Nữ\n3. Khác\n\nBấm nút hoặc gõ 1, 2 hoặc 3.")
+    buttons = question["attachment"]["payload"]["buttons"]
+    assert [b["title"] for b in buttons] == ["1. Nam", "2. Nữ", "3. Khác"]
+    assert all(b["type"] == "oa.query.hide" for b in buttons)
+    assert parse_button(buttons[1]["payload"])[1:] == ("female", "Nữ")
+    await user.send("3")  # typed number
+    texts = await user.send("1")
+    # 34 provinces: too many for buttons, a numbered list only.
+    assert "attachment" not in user.last
+    assert "34. " in user.last["text"] and "từ 1 đến 34" in user.last["text"]
+    texts = await user.send("ha noi")  # typing the name works as before
+    assert "Hà Nội" in texts[0]
+
+
+async def test_a_stale_button_gets_a_notice_and_the_current_question(bot, zalo, user):
+    await user.act(user.event("follow"))
+    await user.send("Lê Thị Mai")
+    await user.send("1970")
+    gender = user.button_message
+    await user.tap("Nữ")
+    texts = await user.tap("Nam", gender)  # the old question's button, tapped again
+    assert "câu hỏi trước" in texts[0]
+    assert not texts[0].startswith("✓")
+    assert "nhóm" in texts[-1].lower()  # the current question again (the group)
+
+
+async def test_stickers_and_pictures_get_a_polite_answer(bot, zalo, user):
+    await user.act(user.event("follow"))
+    for name, message in [
+        ("user_send_sticker", {"msg_id": "s1", "attachments": [{"type": "sticker"}]}),
+        ("user_send_image", {"msg_id": "i1", "attachments": [{"type": "image"}]}),
+    ]:
+        texts = await user.act(user.event(name, message=message))
+        assert "Tôi chỉ đọc được chữ" in texts[0]
+        assert texts[-1].endswith("Họ và tên của bạn là gì?")
+
+
+# --- the webhook's checks ------------------------------------------------------------------
+
+
+async def test_a_bad_signature_is_refused_and_nothing_is_stored(bot, zalo, user):
+    event = user.text_event("xin chào")
+    assert await user.post(event, key="not-our-key") == 401
+    assert await user.post(event, signature="mac=") == 401
+    body = json.dumps(event).encode()
+    assert await user.post_raw(body, {}) == 401  # no signature at all
+    good = sign(body, APP_ID, event["timestamp"])
+    # The signature covers the raw bytes: the same JSON re-spaced does not pass.
+    respaced = json.dumps(event, indent=1).encode()
+    assert await user.post_raw(respaced, {"X-ZEvent-Signature": good}) == 401
+    await asyncio.sleep(0.1)
+    assert await rows(bot.dispatcher.db, select(InboundEvent.id)) == []
+    assert await rows(bot.dispatcher.db, select(ProcessedEvent.id)) == []
+    assert user.messages == []
+
+
+async def test_another_apps_events_are_ignored(bot, zalo, user):
+    event = user.text_event("xin chào")
+    event["app_id"] = "999"
+    assert await user.post(event) == 200  # accepted, so Zalo does not retry, but ignored
+    await asyncio.sleep(0.1)
+    assert user.messages == [] and await rows(bot.dispatcher.db, select(InboundEvent.id)) == []
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe", b""])
+async def test_a_malformed_body_is_a_400(bot, user, body):
+    assert await user.post_raw(body, {"X-ZEvent-Signature": "mac=00"}) == 400
+
+
+async def test_receipts_and_unknown_events_are_acknowledged_and_ignored(bot, zalo, user):
+    for name in ("user_received_message", "user_seen_message", "oa_send_text", "whatever"):
+        assert await user.post(user.event(name, message={"msg_id": "r1"})) == 200
+    await asyncio.sleep(0.1)
+    assert user.messages == []
+
+
+async def test_a_duplicate_msg_id_is_processed_once(bot, zalo, user):
+    await user.act(user.event("follow"))
+    event = user.text_event("Phạm Văn Dũng", msg_id="dup-1")
+    texts = await user.act(event)
+    assert texts[-1].startswith("Bạn sinh năm nào?")
+    # Zalo delivers it again (its answer was late): nothing new is sent or saved.
+    assert await user.post(event) == 200
+    await user.post(event)
+    await asyncio.sleep(0.3)
+    await user.settle()
+    assert user.texts_since(len(user.messages) - 1) == texts[-1:]
+    assert len(await rows(bot.dispatcher.db, select(ProcessedEvent.id))) == 2
+    # Concurrent copies of a new message: one handling.
+    twin = user.text_event("1988", msg_id="dup-2")
+    before = len(user.messages)
+    statuses = await asyncio.gather(*(user.post(twin) for _ in range(5)))
+    assert statuses == [200] * 5
+    await user.settle(before)
+    assert len(user.messages) == before + 1
+    assert len(await rows(bot.dispatcher.db, select(ProcessedEvent.id))) == 3
+
+
+# --- follow and unfollow -------------------------------------------------------------------
+
+
+async def test_unfollow_marks_the_account_unreachable_and_stops_messages(bot, zalo, user):
+    await user.act(user.event("follow"))
+    await user.post(user.event("unfollow"))
+    await asyncio.sleep(0.2)
+    assert await bot.dispatcher.is_unreachable("zalo", user.id)
+    assert await bot.channel.cost(user.id) is Cost.NONE
+    bot.channel.send(user.id, [Reply("text", "Nhắc nhở")])
+    await asyncio.sleep(0.2)
+    assert user.messages[-1]["text"] != "Nhắc nhở"
+    # Following again and writing: reachable again.
+    await user.act(user.event("follow"))
+    assert not await bot.dispatcher.is_unreachable("zalo", user.id)
+
+
+# --- tokens ----------------------------------------------------------------------------
+
+
+async def test_an_expired_token_mid_conversation_is_refreshed_once(bot, zalo, user):
+    await user.act(user.event("follow"))
+    await user.send("Đỗ Thị Lan")
+    zalo.expire_access_tokens()  # Zalo now answers -216
+    texts = await user.send("1992")
+    assert texts[-1].startswith("Bạn là:") or "Nam" in texts[-1]
+    assert zalo.refreshes == 2
+    assert zalo.counts["send 200 -216"] == 1
+    # The new tokens are in the database (the old refresh token is spent).
+    ((access, refresh),) = await rows(
+        bot.dispatcher.db, select(ChannelToken.access_token, ChannelToken.refresh_token)
+    )
+    assert (access, refresh) == ("access-2", "refresh-2")
+    assert zalo.refresh_tokens == {"refresh-2"}
+
+
+async def test_a_failed_refresh_is_reported_and_the_bot_recovers(bot, zalo, user, caplog):
+    await user.act(user.event("follow"))
+    bot.channel.tokens.RETRY_AFTER_FAILURE = 0.0
+    zalo.expire_access_tokens()
+    zalo.fail("refresh", status=200, code=-14014, times=1)
+    zalo.fail("refresh", status=502, times=20)
+    bot.channel.MAX_ATTEMPTS = 2
+    with caplog.at_level(logging.ERROR):
+        await user.send("Vũ Văn Nam", wait=False)
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if bot.channel.idle:
+                break
+    assert "Zalo access token refresh failed" in caplog.text
+    assert "Vũ" not in caplog.text  # no personal data in the log
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{bot.server.port}/healthz") as resp:
+            assert resp.status == 503
+            health = await resp.json()
+    assert health["zalo"]["ok"] is False and "refresh failed" in health["zalo"]["token"]
+    # Zalo works again: the next message refreshes, and health is back.
+    zalo.failures.clear()
+    texts = await user.send("1980")
+    assert texts
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{bot.server.port}/healthz") as resp:
+            assert resp.status == 200
+
+
+async def test_two_processes_never_spend_the_refresh_token_twice(zalo, sqlite_dispatcher, clock):
+    db = sqlite_dispatcher.db
+    settings = settings_for(zalo)
+    zalo.refresh_delay = 0.2
+    apis = [ZaloApi(settings), ZaloApi(settings)]
+    first, second = (ZaloTokens(db, api, clock) for api in apis)
+    try:
+        tokens = await asyncio.gather(first.access_token(), second.access_token())
+        assert tokens == ["access-1", "access-1"] and zalo.refreshes == 1
+        zalo.expire_access_tokens()  # both get -216 with the same token at once
+        renewed = await asyncio.gather(first.refresh("access-1"), second.refresh("access-1"))
+        assert renewed == ["access-2", "access-2"] and zalo.refreshes == 2
+    finally:
+        for api in apis:
+            await api.close()
+
+
+async def test_a_new_configured_refresh_token_replaces_the_stored_one(
+    zalo, sqlite_dispatcher, core
+):
+    first = await RunningBot(zalo, sqlite_dispatcher, core).start()
+    await first.stop()
+    zalo.refresh_tokens.add("re-authorised")
+    zalo.expire_access_tokens()
+    again = await RunningBot(zalo, sqlite_dispatcher, core, refresh_token="re-authorised").start()
+    try:
+        assert again.channel.tokens._cached.refresh_token == "refresh-2"
+        assert "re-authorised" not in zalo.refresh_tokens  # spent, replaced by refresh-2
+    finally:
+        await again.stop()
+
+
+async def test_a_refused_refresh_token_at_start_is_a_setup_error(zalo, sqlite_dispatcher, core):
+    running = RunningBot(zalo, sqlite_dispatcher, core, refresh_token="wrong")
+    with pytest.raises(SetupError, match="Invalid refresh token"):
+        await running.start()
+    await running.stop()
+
+
+# --- sending failures, windows and quota ---------------------------------------------
+
+
+async def test_5xx_then_success(bot, zalo, user):
+    await user.act(user.event("follow"))
+    zalo.fail("send", status=502, times=2)
+    texts = await user.send("Hoàng Văn Tư")
+    assert texts == [user.last["text"]] and texts[-1].startswith("Bạn sinh năm nào?")
+    assert zalo.counts["send 502 0"] == 2
+
+
+async def test_a_message_zalo_refuses_is_logged_and_skipped(bot, zalo, user, caplog):
+    await user.act(user.event("follow"))
+    zalo.fail("send", code=-201, times=1)
+    with caplog.at_level(logging.ERROR):
+        await user.send("Ngô Thị Bé", wait=False)
+        await asyncio.sleep(0.3)
+    assert "Zalo refused a message (error -201" in caplog.text
+    texts = await user.send("1999")  # the conversation goes on
+    assert texts
+
+
+async def test_the_window_and_the_monthly_quota(zalo, sqlite_dispatcher, core, clock):
+    running = await RunningBot(zalo, sqlite_dispatcher, core, monthly_quota=2).start()
+    person = running.user("42")
+    channel = running.channel
+    try:
+        assert await channel.cost("42") is Cost.QUOTA  # never wrote: proactive
+        await person.act(person.event("follow"))
+        assert await channel.cost("42") is Cost.FREE
+        # 8 messages in the window are free; the 9th is proactive.
+        for n in range(8 - len(person.messages)):
+            channel.send("42", [Reply("text", f"tin {n}")])
+        await person.settle()
+        assert len(person.messages) == 8
+        assert await channel.cost("42") is Cost.QUOTA
+        # 48 hours later: proactive, from the monthly quota of 2, then nothing.
+        clock.current += timedelta(hours=49)
+        channel.send("42", [Reply("text", "nhắc 1")])
+        channel.send("42", [Reply("options", "nhắc 2", (Option("a", "A"),))])
+        await person.settle()
+        assert [m["text"][:6] for m in person.messages[-2:]] == ["nhắc 1", "nhắc 2"]
+        assert await channel.cost("42") is Cost.NONE
+        before = len(person.messages)
+        channel.send("42", [Reply("text", "nhắc 3")])
+        await asyncio.sleep(0.2)
+        assert len(person.messages) == before  # never over the quota
+        assert channel.health["not_sent_without_quota"] == 1
+        # A message from the person opens the window again.
+        await person.send("/start")
+        assert await channel.cost("42") is Cost.FREE
+        # Next month the quota starts again.
+        clock.current += timedelta(days=31)
+        assert await channel.cost("42") is Cost.QUOTA
+    finally:
+        await person.close()
+        await running.stop()
+
+
+async def test_the_quota_holds_with_concurrent_senders(zalo, dispatcher, clock):
+    """On both databases: 20 bookings at once against a quota of 5 give exactly 5."""
+    db = dispatcher.db
+    from flows.windows import WindowRules
+
+    rules = WindowRules(monthly_quota=5)
+    now = clock.now()
+    costs = await asyncio.gather(
+        *(
+            db.run(lambda conn, n=n: store.reserve(conn, "zalo", f"u{n}", rules, now))
+            for n in range(20)
+        )
+    )
+    assert costs.count(Cost.QUOTA) == 5 and costs.count(Cost.NONE) == 15
+
+
+# --- restarts ----------------------------------------------------------------------------
+
+
+async def test_an_accepted_event_is_handled_after_a_crash(zalo, sqlite_dispatcher, core, clock):
+    """The process died after answering 200 and before handling: the inbox still has it."""
+    person = ZaloUser(zalo, "", "77")
+    event = person.event("follow")
+    db = sqlite_dispatcher.db
+    stored = await db.run(
+        lambda conn: store.accept(conn, "zalo", "follow:77:1", event, clock.now(), "77")
+    )
+    assert stored is not None
+    running = await RunningBot(zalo, sqlite_dispatcher, core).start()
+    try:
+        await person.settle(0)
+        assert person.last["text"].endswith("Họ và tên của bạn là gì?")
+        await running.channel._flush()
+        assert await rows(db, select(InboundEvent.id)) == []
+    finally:
+        await running.stop()
+
+
+async def test_answers_not_sent_before_a_stop_go_out_at_the_next_start(
+    zalo, sqlite_dispatcher, core
+):
+    running = await RunningBot(zalo, sqlite_dispatcher, core).start()
+    person = running.user("78")
+    await person.act(person.event("follow"))
+    zalo.fail("send", status=503, times=100)
+    running.channel.MAX_ATTEMPTS = 1
+    await person.send("Bùi Thị Thu", wait=False)
+    await asyncio.sleep(0.3)
+    await running.stop()
+    zalo.failures.clear()
+    again = await RunningBot(zalo, sqlite_dispatcher, core).start()
+    try:
+        await person.settle(1)
+        assert person.last["text"].startswith("Bạn sinh năm nào?")
+    finally:
+        await person.close()
+        await again.stop()
+
+
+# --- pure helpers ------------------------------------------------------------------------
+
+
+def test_signature_matches_zalos_formula():
+    body = b'{"app_id":"1","timestamp":"2"}'
+    import hashlib
+
+    expected = "mac=" + hashlib.sha256(b"1" + body + b"2" + b"key").hexdigest()
+    assert signature("1", body, "2", "key") == expected
+
+
+def test_button_payload_round_trip():
+    assert parse_button(button_payload(7, "a2", "Thường xuyên")) == (7, "a2", "Thường xuyên")
+    assert parse_button("xin chào") is None
+    assert parse_button("#cdht|x|a1|A") == (None, "a1", "A")
+
+
+def test_long_texts_are_split_and_buttons_stay_on_the_last_part(core):
+    lang = core.langs["vi"]
+    long = Reply(
+        "options", ("Một câu dài. " * 400).strip(), (Option("a", "A"), Option("b", "B")), 3
+    )
+    messages = render([Reply("text", "Cảm ơn!"), long], lang)
+    assert len(messages) >= 3
+    assert all(0 < len(m["text"]) <= MAX_TEXT for m in messages)
+    assert "attachment" not in messages[0] and "attachment" in messages[-1]
+    assert messages[0]["text"].startswith("Cảm ơn!")
+
+
+# --- `cdht run` with Zalo settings -----------------------------------------------------
+
+
+async def test_cdht_run_serves_the_oa(zalo, tmp_path):
+    env = {
+        **os.environ,
+        "ZALO_APP_ID": APP_ID,
+        "ZALO_APP_SECRET": APP_SECRET,
+        "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
+        "ZALO_REFRESH_TOKEN": FIRST_REFRESH_TOKEN,
+        "ZALO_API_BASE_URL": zalo.url,
+        "ZALO_OAUTH_BASE_URL": zalo.url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "CDHT_HOST": "127.0.0.1",
+        "PORT": "0",
+        "CDHT_CAMPAIGN_YEAR": "2026",
+    }
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        assert "running on Zalo (webhook)" in line, line
+        port = int(re.search(r":(\d+)/healthz", line).group(1))
+        person = ZaloUser(zalo, f"http://127.0.0.1:{port}{PATH}", "5550001")
+        texts = await person.act(person.event("follow"))
+        assert texts[-1].endswith("Họ và tên của bạn là gì?")
+        texts = await person.send("Nguyễn Thị Hoa")
+        assert texts[-1].startswith("Bạn sinh năm nào?")
+        await person.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    log = err.decode()
+    assert proc.returncode == 0, log[-2000:]
+    assert "Nguyễn" not in log and "Họ và tên" not in log
+    assert "access-1" not in log and "refresh-" not in log and APP_SECRET not in log
+
+
+async def test_cdht_run_with_a_refused_refresh_token_says_so(zalo, tmp_path):
+    env = {
+        **os.environ,
+        "ZALO_APP_ID": APP_ID,
+        "ZALO_APP_SECRET": APP_SECRET,
+        "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
+        "ZALO_REFRESH_TOKEN": "expired-long-ago",
+        "ZALO_API_BASE_URL": zalo.url,
+        "ZALO_OAUTH_BASE_URL": zalo.url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "CDHT_HOST": "127.0.0.1",
+        "PORT": "0",
+    }
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert "ZALO_REFRESH_TOKEN" in err.decode()
