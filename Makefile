@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-telegram messages clean
+.PHONY: run test lint format bench bench-telegram bench-zalo messages clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.12 for example).")'
@@ -39,6 +39,10 @@ bench: $(STAMP)
 ## bench-telegram: 500 people through the real PTB stack against a fake Bot API, ours vs a naive bot
 bench-telegram: $(STAMP)
 	$(BIN)/python -m bench.telegram
+
+## bench-zalo: 200 followers through signed webhooks and a fake OA API, steady and with a kill -9
+bench-zalo: $(STAMP)
+	$(BIN)/python -m bench.zalo
 
 ## messages: re-extract user-facing strings and merge them into locales/*/messages.po
 messages: $(STAMP)

@@ -49,6 +49,7 @@ async def _serve(settings: Settings) -> int:
 
     core = load_core(settings)
     db = await _open_db(settings)
+    await db.warm_up()
     clock = SystemClock()
     dispatcher = Dispatcher(db, core, clock)
     channels: list[tuple[str, Any]] = []

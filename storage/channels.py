@@ -6,12 +6,12 @@ Plain functions of a Connection, run in a transaction by storage.db.Database.run
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -29,6 +29,65 @@ def _insert(conn: Connection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
+class _Statements:
+    """The statements of the per-message path, built once per dialect with bind
+    parameters (building a SQLAlchemy statement costs more than running it on SQLite)."""
+
+    def __init__(self, dialect: str) -> None:
+        ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self.accept = (
+            ins(InboundEvent)
+            .on_conflict_do_nothing(index_elements=["channel", "event_key"])
+            .returning(InboundEvent.id, InboundEvent.event_key)
+        )
+        window = ins(MessagingWindow)
+        self.open_window = window.on_conflict_do_update(
+            index_elements=["channel", "external_id"],
+            set_={"last_inbound_at": window.excluded.last_inbound_at, "sent_in_window": 0},
+        )
+        self.count_sent = window.on_conflict_do_update(
+            index_elements=["channel", "external_id"],
+            set_={"sent_in_window": window.excluded.sent_in_window},
+        )
+        quota = ins(ProactiveQuota)
+        self.new_month = quota.on_conflict_do_nothing(index_elements=["channel", "month"])
+        self.spend = quota.on_conflict_do_update(
+            index_elements=["channel", "month"],
+            set_={"used": ProactiveQuota.used + quota.excluded.used},
+        )
+        this_window = (
+            MessagingWindow.channel == bindparam("channel"),
+            MessagingWindow.external_id == bindparam("external_id"),
+        )
+        this_month = (
+            ProactiveQuota.channel == bindparam("channel"),
+            ProactiveQuota.month == bindparam("month"),
+        )
+        self.lock_month = select(ProactiveQuota.used).where(*this_month).with_for_update()
+        # Everything a booking needs, in one round trip.
+        self.window = select(
+            select(MessagingWindow.last_inbound_at).where(*this_window).scalar_subquery(),
+            select(MessagingWindow.sent_in_window).where(*this_window).scalar_subquery(),
+            select(ChannelAccount.unreachable)
+            .where(
+                ChannelAccount.channel == bindparam("channel"),
+                ChannelAccount.external_id == bindparam("external_id"),
+            )
+            .scalar_subquery(),
+            select(ProactiveQuota.used).where(*this_month).scalar_subquery(),
+        )
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _sql(conn: Connection) -> _Statements:
+    name = conn.dialect.name
+    if name not in _STATEMENTS:
+        _STATEMENTS[name] = _Statements(name)
+    return _STATEMENTS[name]
+
+
 # --- the inbox -------------------------------------------------------------------------
 
 
@@ -38,33 +97,47 @@ class Inbound:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """One webhook delivery to store: its de-duplication key, the event, and the person
+    whose messaging window it opens (None for events that do not, like unfollow)."""
+
+    key: str
+    payload: dict[str, Any]
+    opens_window_of: str | None = None
+
+
 def accept(
-    conn: Connection,
-    channel: str,
-    event_key: str,
-    payload: dict[str, Any],
-    now: datetime,
-    inbound_from: str | None = None,
-) -> int | None:
-    """Store a delivery before answering it. None if the same key is already waiting (a
-    repeated delivery). With `inbound_from`, the person's messaging window opens again."""
-    stored = conn.execute(
-        _insert(conn)(InboundEvent)
-        .values(channel=channel, event_key=event_key, payload=payload, received_at=now)
-        .on_conflict_do_nothing(index_elements=["channel", "event_key"])
-        .returning(InboundEvent.id)
-    ).scalar_one_or_none()
-    if stored is not None and inbound_from is not None:
-        ins = _insert(conn)(MessagingWindow).values(
-            channel=channel, external_id=inbound_from, last_inbound_at=now, sent_in_window=0
-        )
+    conn: Connection, channel: str, deliveries: Sequence[Delivered], now: datetime
+) -> list[int | None]:
+    """Store deliveries before answering them, each with its inbox id, or None when the
+    same key is already waiting (a repeated delivery). Two statements for any number of
+    them: a burst of webhook calls is stored in one go."""
+    sql = _sql(conn)
+    first: dict[str, int] = {}
+    for n, d in enumerate(deliveries):
+        first.setdefault(d.key, n)
+    fresh = [deliveries[n] for n in sorted(first.values())]
+    ids: dict[str, int] = {}
+    if fresh:
+        rows = conn.execute(
+            sql.accept,
+            [
+                {"channel": channel, "event_key": d.key, "payload": d.payload, "received_at": now}
+                for d in fresh
+            ],
+        ).all()
+        ids = {row.event_key: row.id for row in rows}
+    opened = {d.opens_window_of for d in fresh if d.key in ids and d.opens_window_of}
+    if opened:
         conn.execute(
-            ins.on_conflict_do_update(
-                index_elements=["channel", "external_id"],
-                set_={"last_inbound_at": now, "sent_in_window": 0},
-            )
+            sql.open_window,
+            [
+                {"channel": channel, "external_id": u, "last_inbound_at": now, "sent_in_window": 0}
+                for u in sorted(opened)
+            ],
         )
-    return stored
+    return [ids.get(d.key) if first[d.key] == n else None for n, d in enumerate(deliveries)]
 
 
 def waiting(conn: Connection, channel: str, limit: int = 1000) -> list[Inbound]:
@@ -183,32 +256,24 @@ class Window:
     last_inbound_at: datetime | None
     sent_in_window: int
     quota_used: int
+    reachable: bool = True
 
 
 def _window(
     conn: Connection, channel: str, external_id: str, rules: WindowRules, now: datetime
-) -> tuple[Window, bool]:
-    row = conn.execute(
-        select(MessagingWindow.last_inbound_at, MessagingWindow.sent_in_window).where(
-            MessagingWindow.channel == channel, MessagingWindow.external_id == external_id
-        )
-    ).first()
-    unreachable = conn.execute(
-        select(ChannelAccount.unreachable).where(
-            ChannelAccount.channel == channel, ChannelAccount.external_id == external_id
-        )
-    ).scalar()
-    used = quota_used(conn, channel, now)
-    last, sent = (row.last_inbound_at, row.sent_in_window) if row else (None, 0)
-    cost = send_cost(rules, now, last, sent, used, reachable=not unreachable)
-    return Window(cost, last, sent, used), row is not None
+) -> Window:
+    key = {"channel": channel, "external_id": external_id, "month": quota_month(now)}
+    last, sent, unreachable, used = conn.execute(_sql(conn).window, key).one()
+    sent, used = sent or 0, used or 0
+    cost = send_cost(rules, now, last, sent, used, not unreachable)
+    return Window(cost, last, sent, used, not unreachable)
 
 
 def window(
     conn: Connection, channel: str, external_id: str, rules: WindowRules, now: datetime
 ) -> Window:
     """Whether a message to this person now is free, spends quota, or cannot be sent."""
-    return _window(conn, channel, external_id, rules, now)[0]
+    return _window(conn, channel, external_id, rules, now)
 
 
 def quota_used(conn: Connection, channel: str, now: datetime) -> int:
@@ -223,43 +288,57 @@ def quota_used(conn: Connection, channel: str, now: datetime) -> int:
 
 
 def reserve(
-    conn: Connection, channel: str, external_id: str, rules: WindowRules, now: datetime
-) -> Cost:
-    """Book one message to this person: counted in their window, and in the month's quota
-    when it is proactive. Cost.NONE books nothing (do not send). On PostgreSQL the quota
-    row is locked, so concurrent processes never spend more than the quota."""
-    ins = _insert(conn)
-    if conn.dialect.name == "postgresql":  # lock the month's row first (created if new)
+    conn: Connection,
+    channel: str,
+    external_id: str,
+    rules: WindowRules,
+    now: datetime,
+    count: int = 1,
+) -> list[Cost]:
+    """Book `count` messages to this person, in order: each is counted in their window,
+    and in the month's quota when it is proactive. From the first Cost.NONE on, nothing is
+    booked (do not send those). On PostgreSQL the month's quota row is locked first, so
+    concurrent processes never spend more than the quota together."""
+    sql = _sql(conn)
+    month = quota_month(now)
+    found = _window(conn, channel, external_id, rules, now)
+    costs = _book(rules, now, found, count)
+    if Cost.QUOTA in costs and conn.dialect.name == "postgresql":
+        # Spending quota: lock the month's row (created if new) and count again, so that
+        # concurrent processes never spend more than the quota together. Free replies,
+        # nearly all of them, take no such lock.
+        conn.execute(sql.new_month, {"channel": channel, "month": month, "used": 0})
+        conn.execute(sql.lock_month, {"channel": channel, "month": month})
+        found = _window(conn, channel, external_id, rules, now)
+        costs = _book(rules, now, found, count)
+    booked = [c for c in costs if c is not Cost.NONE]
+    if booked:
         conn.execute(
-            ins(ProactiveQuota)
-            .values(channel=channel, month=quota_month(now), used=0)
-            .on_conflict_do_nothing(index_elements=["channel", "month"])
+            sql.count_sent,
+            {
+                "channel": channel,
+                "external_id": external_id,
+                "last_inbound_at": found.last_inbound_at,
+                "sent_in_window": found.sent_in_window + len(booked),
+            },
         )
-        conn.execute(
-            select(ProactiveQuota.used)
-            .where(ProactiveQuota.channel == channel, ProactiveQuota.month == quota_month(now))
-            .with_for_update()
-        )
-    current, exists = _window(conn, channel, external_id, rules, now)
-    if current.cost is Cost.NONE:
-        return Cost.NONE
-    if exists:
-        conn.execute(
-            update(MessagingWindow)
-            .where(MessagingWindow.channel == channel, MessagingWindow.external_id == external_id)
-            .values(sent_in_window=MessagingWindow.sent_in_window + 1)
-        )
-    else:
-        conn.execute(
-            ins(MessagingWindow).values(
-                channel=channel, external_id=external_id, last_inbound_at=None, sent_in_window=1
-            )
-        )
-    if current.cost is Cost.QUOTA:
-        add = ins(ProactiveQuota).values(channel=channel, month=quota_month(now), used=1)
-        conn.execute(
-            add.on_conflict_do_update(
-                index_elements=["channel", "month"], set_={"used": ProactiveQuota.used + 1}
-            )
-        )
-    return current.cost
+    spent = booked.count(Cost.QUOTA)
+    if spent:
+        conn.execute(sql.spend, {"channel": channel, "month": month, "used": spent})
+    return costs
+
+
+def _book(rules: WindowRules, now: datetime, found: Window, count: int) -> list[Cost]:
+    """The cost of each of `count` messages in a row; Cost.NONE from the first that
+    cannot be sent on."""
+    sent, used = found.sent_in_window, found.quota_used
+    reachable = found.reachable
+    costs: list[Cost] = []
+    for _ in range(count):
+        cost = send_cost(rules, now, found.last_inbound_at, sent, used, reachable)
+        if cost is Cost.NONE:
+            break
+        costs.append(cost)
+        sent += 1
+        used += cost is Cost.QUOTA
+    return costs + [Cost.NONE] * (count - len(costs))

@@ -16,6 +16,7 @@ async driver awaited statement by statement (docs/PERFORMANCE.md has the figures
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -79,6 +80,17 @@ class Database:
     def _transaction(self, fn: Callable[[Connection], T]) -> T:
         with self.engine.begin() as conn:
             return fn(conn)
+
+    async def warm_up(self) -> None:
+        """Open every pooled connection now, not during the first burst of traffic."""
+        if self.is_sqlite:
+            return
+
+        def hold(conn: Connection) -> None:
+            conn.exec_driver_sql("SELECT 1")
+            time.sleep(0.05)  # keep it, so that the next call opens another one
+
+        await asyncio.gather(*(self.run(hold) for _ in range(self._threads._max_workers)))
 
     async def migrate(self) -> None:
         """Create or upgrade the schema to the newest migration."""

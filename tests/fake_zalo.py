@@ -16,7 +16,7 @@ import itertools
 import json
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -69,6 +69,7 @@ class FakeZalo:
         self.refresh_delay = 0.0
         self.changed = asyncio.Condition()
         self.bot_idle: Any = None  # set by tests: a callable saying the bot has nothing to do
+        self.on_message: Any = None  # called with the user id of each message (benchmark)
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -143,6 +144,8 @@ class FakeZalo:
         message_id = f"m{next(self.message_ids)}"
         self.chats.setdefault(user_id, []).append({"message_id": message_id, **message})
         self._log("send", 200, 0)
+        if self.on_message is not None:
+            self.on_message(user_id)
         async with self.changed:
             self.changed.notify_all()
         return web.json_response(
@@ -293,10 +296,3 @@ class ZaloUser:
 
 def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return ((message.get("attachment") or {}).get("payload") or {}).get("buttons", [])
-
-
-@dataclass
-class Timing:
-    status: int
-    seconds: float
-    extra: dict[str, Any] = field(default_factory=dict)

@@ -30,7 +30,7 @@ from bot.config import ZaloSettings
 from bot.dispatcher import Dispatcher
 from bot.server import WebServer
 from flows.model import Option, Reply
-from flows.windows import Cost
+from flows.windows import Cost, WindowRules
 from storage import channels as store
 from storage.db import Database
 from storage.models import (
@@ -479,13 +479,11 @@ async def test_the_window_and_the_monthly_quota(zalo, sqlite_dispatcher, core, c
 async def test_the_quota_holds_with_concurrent_senders(zalo, dispatcher, clock):
     """On both databases: 20 bookings at once against a quota of 5 give exactly 5."""
     db = dispatcher.db
-    from flows.windows import WindowRules
-
     rules = WindowRules(monthly_quota=5)
     now = clock.now()
     costs = await asyncio.gather(
         *(
-            db.run(lambda conn, n=n: store.reserve(conn, "zalo", f"u{n}", rules, now))
+            db.run(lambda conn, n=n: store.reserve(conn, "zalo", f"u{n}", rules, now)[0])
             for n in range(20)
         )
     )
@@ -501,9 +499,11 @@ async def test_an_accepted_event_is_handled_after_a_crash(zalo, sqlite_dispatche
     event = person.event("follow")
     db = sqlite_dispatcher.db
     stored = await db.run(
-        lambda conn: store.accept(conn, "zalo", "follow:77:1", event, clock.now(), "77")
+        lambda conn: store.accept(
+            conn, "zalo", [store.Delivered("follow:77:1", event, "77")], clock.now()
+        )
     )
-    assert stored is not None
+    assert stored[0] is not None
     running = await RunningBot(zalo, sqlite_dispatcher, core).start()
     try:
         await person.settle(0)
@@ -638,3 +638,25 @@ async def test_cdht_run_with_a_refused_refresh_token_says_so(zalo, tmp_path):
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert "ZALO_REFRESH_TOKEN" in err.decode()
+
+
+async def test_a_burst_is_stored_in_one_go_with_repeats_dropped(db, clock):
+    """On both databases: keys repeated in a burst, or already waiting, give None."""
+    now = clock.now()
+    burst = [
+        store.Delivered("m1", {"n": 1}, "u1"),
+        store.Delivered("m2", {"n": 2}, "u1"),
+        store.Delivered("m1", {"n": 1}, "u1"),
+        store.Delivered("f1", {"n": 3}, None),
+    ]
+    ids = await db.run(lambda conn: store.accept(conn, "zalo", burst, now))
+    assert ids[0] is not None and ids[1] is not None and ids[3] is not None
+    assert ids[2] is None and len(set(ids) - {None}) == 3
+    again = await db.run(
+        lambda conn: store.accept(conn, "zalo", [store.Delivered("m2", {}, "u1")], now)
+    )
+    assert again == [None]
+    waiting = await db.run(lambda conn: store.waiting(conn, "zalo"))
+    assert [w.payload["n"] for w in waiting] == [1, 2, 3]
+    window = await db.run(lambda conn: store.window(conn, "zalo", "u1", WindowRules(), now))
+    assert window.last_inbound_at == now and window.cost is Cost.FREE

@@ -235,6 +235,7 @@ class ZaloChannel:
     MAX_BACKOFF = 30.0
     STOP_GRACE = 10.0
     RESEND_WITHIN = timedelta(minutes=10)  # older unsent answers are left alone at start
+    DB_SLOTS = 2  # background transactions in flight at once
     FLUSH_DELAY = 0.2  # seconds: inbox rows handled meanwhile are removed in one go
 
     def __init__(
@@ -256,6 +257,15 @@ class ZaloChannel:
         self._queues: dict[str, list[_Job]] = {}
         self._senders: dict[str, asyncio.Task[None]] = {}
         self._handled: list[int] = []
+        self._accepting: list[tuple[store.Delivered, asyncio.Future[int | None]]] = []
+        self._acceptor: asyncio.Task[None] | None = None
+        # Background database work (handling events, booking messages) waits here rather
+        # than in the database's queue, so a webhook's insert is never stuck behind a
+        # backlog of it: that keeps the answer to Zalo fast under load.
+        self._slots = asyncio.Semaphore(self.DB_SLOTS)
+        # Answers re-sent at start: the same event may also wait in the inbox (handled but
+        # not yet cleared when the last run stopped); its duplicate must not send them again.
+        self._resent: set[int] = set()
         self._flusher: asyncio.Task[None] | None = None
         self.not_sent = 0  # messages dropped: no free window and no quota left
         self.health: dict[str, Any] = {"mode": self.mode, "ok": False}
@@ -289,6 +299,7 @@ class ZaloChannel:
         self._update_health()
         pending = await self.dispatcher.undelivered(CHANNEL, self.RESEND_WITHIN)
         for user_id, delivery in pending:
+            self._resent.add(delivery.outbox_id or 0)
             self._enqueue(_Job(user_id, delivery))
         waiting = await self.db.run(lambda conn: store.waiting(conn, CHANNEL))
         for inbound in waiting:
@@ -333,14 +344,51 @@ class ZaloChannel:
         event = incoming(data)
         if event is None:
             return web.json_response({"ignored": _id(data.get("event_name"))[:40]})
-        now = self.clock.now()
         opens = event.user_id if event.opens_window else None
-        stored = await self.db.run(
-            lambda conn: store.accept(conn, CHANNEL, event.key[:128], data, now, opens)
-        )
+        try:
+            stored = await self._accept(store.Delivered(event.key[:128], data, opens))
+        except Exception:
+            log.exception("could not store a Zalo event; Zalo will deliver it again")
+            return web.json_response({"error": "not stored"}, status=500)
         if stored is not None:
             self._spawn(store.Inbound(stored, data))
         return web.json_response({"ok": True})
+
+    async def _accept(self, item: store.Delivered) -> int | None:
+        """Store one event, together with the others arriving meanwhile: one transaction
+        for a burst of webhook calls (group commit) instead of one each."""
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._accepting.append((item, future))
+        if self._acceptor is None or self._acceptor.done():
+            self._acceptor = asyncio.create_task(self._accept_batches())
+        return await future
+
+    async def _accept_batches(self) -> None:
+        while self._accepting:
+            batch, self._accepting = self._accepting, []
+            items = [item for item, _ in batch]
+            results: list[int | Exception | None]
+            try:
+                results = list(await self._store(items))
+            except Exception:
+                # One event the database refuses must not hold up the others: each alone.
+                results = []
+                for item in items:
+                    try:
+                        results.extend(await self._store([item]))
+                    except Exception as exc:
+                        results.append(exc)
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+    async def _store(self, items: list[store.Delivered]) -> list[int | None]:
+        now = self.clock.now()
+        return await self.db.run(lambda conn: store.accept(conn, CHANNEL, items, now))
 
     def _spawn(self, inbound: store.Inbound) -> None:
         task = asyncio.create_task(self._handle(inbound))
@@ -356,7 +404,8 @@ class ZaloChannel:
                 self._queues.pop(event.user_id, None)
                 await self.dispatcher.mark_unreachable(CHANNEL, event.user_id)
             else:
-                delivery = await self.dispatcher.handle(CHANNEL, event.user_id, event.event)
+                async with self._slots:
+                    delivery = await self.dispatcher.handle(CHANNEL, event.user_id, event.event)
                 self._enqueue(_Job(event.user_id, delivery, event.label))
             self._handled.append(inbound.id)
             if self._flusher is None or self._flusher.done():
@@ -411,8 +460,8 @@ class ZaloChannel:
 
     async def _deliver(self, job: _Job) -> None:
         delivery = job.delivery
-        if delivery.duplicate and delivery.delivered:
-            return  # sent the first time round
+        if delivery.duplicate and (delivery.delivered or delivery.outbox_id in self._resent):
+            return  # sent the first time round, or being re-sent since the start
         replies = list(delivery.replies)
         if job.label and replies and tap_taken(delivery):
             # The button's text is hidden from the chat: show what was chosen.
@@ -421,11 +470,12 @@ class ZaloChannel:
         lang = self.langs.get(delivery.lang or "") or self.langs[self.default_lang]
         messages = render(replies, lang)
         now = self.clock.now()
-        costs = await self.db.run(
-            lambda conn: [
-                store.reserve(conn, CHANNEL, job.user_id, self.rules, now) for _ in messages
-            ]
-        )
+        async with self._slots:
+            costs = await self.db.run(
+                lambda conn: store.reserve(
+                    conn, CHANNEL, job.user_id, self.rules, now, len(messages)
+                )
+            )
         for message, cost in zip(messages, costs, strict=True):
             if cost is Cost.NONE:
                 self.not_sent += 1
