@@ -93,6 +93,17 @@ class Settings:
         port_text = env.get("PORT", "").strip() or "8080"
         if not (port_text.isdigit() and int(port_text) <= 65535):
             raise SettingsError(f"PORT={port_text!r} must be a port number such as 8080.")
+        telegram, zalo = _telegram(env), _zalo(env)
+        if (
+            telegram
+            and zalo
+            and telegram.webhook_url
+            and telegram.webhook_path == zalo.webhook_path
+        ):
+            raise SettingsError(
+                f"TELEGRAM_WEBHOOK_URL and ZALO_WEBHOOK_PATH both use {zalo.webhook_path}: "
+                "give each channel its own path."
+            )
         return Settings(
             database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
             language=language,
@@ -101,8 +112,8 @@ class Settings:
             log_level=env.get("CDHT_LOG_LEVEL", "INFO").strip().upper() or "INFO",
             port=int(port_text),
             host=env.get("CDHT_HOST", "").strip() or "0.0.0.0",
-            telegram=_telegram(env),
-            zalo=_zalo(env),
+            telegram=telegram,
+            zalo=zalo,
         )
 
 

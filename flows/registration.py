@@ -359,7 +359,7 @@ def _ask_phone(turn: Turn) -> None:
     turn.ask(
         t._(
             "Your phone number lets the commune contact you about your title (optional). "
-            "Share it with the button, type it, or tap Skip."
+            "Type it, or tap Skip."
         ),
         [Option("skip", t._("Skip"))],
         kind="ask_phone",

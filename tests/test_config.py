@@ -56,3 +56,48 @@ def test_dotenv_file_is_read_but_the_environment_wins(tmp_path, monkeypatch):
 )
 def test_database_urls_pick_the_async_driver(given, used):
     assert normalise_url(given) == used
+
+
+ZALO = {
+    "ZALO_APP_ID": "4318470961230485121",
+    "ZALO_APP_SECRET": "s",
+    "ZALO_OA_SECRET_KEY": "k",
+    "ZALO_REFRESH_TOKEN": "r",
+}
+
+
+def test_zalo_is_on_with_an_app_id_and_has_defaults():
+    assert Settings.from_env({}).zalo is None
+    zalo = Settings.from_env(ZALO).zalo
+    assert zalo is not None
+    assert (zalo.app_id, zalo.webhook_path, zalo.monthly_quota) == (
+        "4318470961230485121",
+        "/zalo/webhook",
+        1000,
+    )
+    assert zalo.api_base_url == "https://openapi.zalo.me"
+    assert zalo.oauth_base_url == "https://oauth.zaloapp.com"
+    assert "app_secret" not in repr(zalo) and "'r'" not in repr(zalo)  # secrets stay out of logs
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"ZALO_APP_SECRET": ""}, "ZALO_APP_SECRET"),
+        ({"ZALO_OA_SECRET_KEY": " "}, "ZALO_OA_SECRET_KEY"),
+        ({"ZALO_WEBHOOK_PATH": "zalo"}, "ZALO_WEBHOOK_PATH"),
+        ({"ZALO_MONTHLY_QUOTA": "lots"}, "ZALO_MONTHLY_QUOTA"),
+        ({"ZALO_API_BASE_URL": "openapi.zalo.me"}, "ZALO_API_BASE_URL"),
+        (
+            {
+                "ZALO_WEBHOOK_PATH": "/hook",
+                "TELEGRAM_BOT_TOKEN": "1:x",
+                "TELEGRAM_WEBHOOK_URL": "https://bot.example.vn/hook",
+            },
+            "own path",
+        ),
+    ],
+)
+def test_zalo_settings_that_cannot_work_say_what_to_fix(changes, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({**ZALO, **changes})

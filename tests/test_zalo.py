@@ -21,6 +21,7 @@ from bot.channels.zalo import (
     SetupError,
     ZaloChannel,
     button_payload,
+    incoming,
     parse_button,
     render,
     signature,
@@ -660,3 +661,29 @@ async def test_a_burst_is_stored_in_one_go_with_repeats_dropped(db, clock):
     assert [w.payload["n"] for w in waiting] == [1, 2, 3]
     window = await db.run(lambda conn: store.window(conn, "zalo", "u1", WindowRules(), now))
     assert window.last_inbound_at == now and window.cost is Cost.FREE
+
+
+async def test_handled_but_unsent_and_still_in_the_inbox_is_sent_once(
+    zalo, sqlite_dispatcher, core, clock
+):
+    """The process died after committing an event and before sending its answer or
+    clearing the inbox: at the next start the answer goes out once, not twice."""
+    person = ZaloUser(zalo, "", "79")
+    event = person.event("follow")
+    key = incoming(event).key
+    db = sqlite_dispatcher.db
+    await db.run(
+        lambda conn: store.accept(conn, "zalo", [store.Delivered(key, event, "79")], clock.now())
+    )
+    from flows.model import Event
+
+    await sqlite_dispatcher.handle("zalo", "79", Event.from_text("/start", event_id=key))
+    zalo.fail("send", delay=0.3)  # the re-sent answer is still on its way meanwhile
+    running = await RunningBot(zalo, sqlite_dispatcher, core).start()
+    try:
+        await person.settle(0)
+        await asyncio.sleep(0.3)
+        assert len(person.messages) == 1, person.messages
+        assert person.last["text"].endswith("Họ và tên của bạn là gì?")
+    finally:
+        await running.stop()
