@@ -140,12 +140,12 @@ def accept(
     return [ids.get(d.key) if first[d.key] == n else None for n, d in enumerate(deliveries)]
 
 
-def waiting(conn: Connection, channel: str, limit: int = 1000) -> list[Inbound]:
+def waiting(conn: Connection, channel: str, after: int = 0, limit: int = 1000) -> list[Inbound]:
     """Deliveries accepted and not yet handled (the process stopped in between), oldest
-    first."""
+    first, from the inbox id after `after` on (for reading them page by page)."""
     rows = conn.execute(
         select(InboundEvent.id, InboundEvent.payload)
-        .where(InboundEvent.channel == channel)
+        .where(InboundEvent.channel == channel, InboundEvent.id > after)
         .order_by(InboundEvent.id)
         .limit(limit)
     ).all()

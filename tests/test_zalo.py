@@ -494,21 +494,25 @@ async def test_the_quota_holds_with_concurrent_senders(zalo, dispatcher, clock):
 # --- restarts ----------------------------------------------------------------------------
 
 
-async def test_an_accepted_event_is_handled_after_a_crash(zalo, sqlite_dispatcher, core, clock):
-    """The process died after answering 200 and before handling: the inbox still has it."""
-    person = ZaloUser(zalo, "", "77")
-    event = person.event("follow")
+async def test_accepted_events_are_handled_after_a_crash(
+    zalo, sqlite_dispatcher, core, clock, monkeypatch
+):
+    """The process died after answering 200 and before handling: the inbox still has the
+    events, and the next start handles every one (read page by page)."""
+    monkeypatch.setattr(ZaloChannel, "PAGE", 2)
+    people = [ZaloUser(zalo, "", str(77 + n)) for n in range(5)]
     db = sqlite_dispatcher.db
-    stored = await db.run(
-        lambda conn: store.accept(
-            conn, "zalo", [store.Delivered("follow:77:1", event, "77")], clock.now()
-        )
-    )
-    assert stored[0] is not None
+    deliveries = [
+        store.Delivered(incoming(e).key, e, p.id) for p in people for e in [p.event("follow")]
+    ]
+    stored = await db.run(lambda conn: store.accept(conn, "zalo", deliveries, clock.now()))
+    assert None not in stored
     running = await RunningBot(zalo, sqlite_dispatcher, core).start()
     try:
-        await person.settle(0)
-        assert person.last["text"].endswith("Họ và tên của bạn là gì?")
+        for person in people:
+            await person.settle(0)
+            assert len(person.messages) == 1
+            assert person.last["text"].endswith("Họ và tên của bạn là gì?")
         await running.channel._flush()
         assert await rows(db, select(InboundEvent.id)) == []
     finally:

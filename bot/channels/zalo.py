@@ -237,6 +237,7 @@ class ZaloChannel:
     RESEND_WITHIN = timedelta(minutes=10)  # older unsent answers are left alone at start
     DB_SLOTS = 2  # background transactions in flight at once
     FLUSH_DELAY = 0.2  # seconds: inbox rows handled meanwhile are removed in one go
+    PAGE = 1000  # inbox rows read at a time at start
 
     def __init__(
         self,
@@ -266,6 +267,7 @@ class ZaloChannel:
         # Answers re-sent at start: the same event may also wait in the inbox (handled but
         # not yet cleared when the last run stopped); its duplicate must not send them again.
         self._resent: set[int] = set()
+        self._in_flight: set[int] = set()  # inbox ids taken by this process, until cleared
         self._flusher: asyncio.Task[None] | None = None
         self.not_sent = 0  # messages dropped: no free window and no quota left
         self.health: dict[str, Any] = {"mode": self.mode, "ok": False}
@@ -301,15 +303,25 @@ class ZaloChannel:
         for user_id, delivery in pending:
             self._resent.add(delivery.outbox_id or 0)
             self._enqueue(_Job(user_id, delivery))
-        waiting = await self.db.run(lambda conn: store.waiting(conn, CHANNEL))
-        for inbound in waiting:
-            self._spawn(inbound)
-        if pending or waiting:
+        left, after = 0, 0
+        while True:
+            page = await self._waiting(after)
+            for inbound in page:
+                if inbound.id not in self._in_flight:  # not already taken by the webhook
+                    self._spawn(inbound)
+                    left += 1
+            if len(page) < self.PAGE:
+                break
+            after = page[-1].id
+        if pending or left:
             log.info(
                 "Zalo: %d answers re-sent and %d events handled that the last run left",
                 len(pending),
-                len(waiting),
+                left,
             )
+
+    async def _waiting(self, after: int) -> list[store.Inbound]:
+        return await self.db.run(lambda conn: store.waiting(conn, CHANNEL, after, self.PAGE))
 
     async def stop(self) -> None:
         if self._workers:
@@ -391,8 +403,10 @@ class ZaloChannel:
         return await self.db.run(lambda conn: store.accept(conn, CHANNEL, items, now))
 
     def _spawn(self, inbound: store.Inbound) -> None:
+        self._in_flight.add(inbound.id)
         task = asyncio.create_task(self._handle(inbound))
         self._workers.add(task)
+
         task.add_done_callback(self._workers.discard)
 
     async def _handle(self, inbound: store.Inbound) -> None:
@@ -425,6 +439,8 @@ class ZaloChannel:
                 await self.db.run(lambda conn: store.handled(conn, ids))
             except Exception:  # harmless: handled again at the next start, and deduped
                 log.exception("could not clear %d handled Zalo events", len(ids))
+                return
+            self._in_flight.difference_update(ids)
 
     # --- sending ---
 
