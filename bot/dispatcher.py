@@ -42,7 +42,7 @@ class Delivery:
 
 
 class Dispatcher:
-    FLUSH_DELAY = 0.2  # seconds: deliveries noted meanwhile are written in one transaction
+    FLUSH_DELAY = 0.05  # seconds: deliveries noted meanwhile are written in one transaction
 
     def __init__(self, db: Database, core: Core, clock: Clock) -> None:
         self.db, self.core, self.clock = db, core, clock

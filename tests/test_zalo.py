@@ -691,3 +691,30 @@ async def test_handled_but_unsent_and_still_in_the_inbox_is_sent_once(
         assert person.last["text"].endswith("Họ và tên của bạn là gì?")
     finally:
         await running.stop()
+
+
+async def test_numeric_64_bit_ids_keep_every_digit(bot, zalo):
+    """Zalo's ids are 64-bit; sent as JSON numbers they must not pass through a float."""
+    raw = (
+        b'{"app_id": "' + APP_ID.encode() + b'", "event_name": "follow", '
+        b'"timestamp": 1732339200000, "follower": {"id": 9007199254740993123}}'
+    )
+    headers = {"X-ZEvent-Signature": sign(raw, APP_ID, "1732339200000")}
+    person = bot.user("9007199254740993123")
+    try:
+        assert await person.post_raw(raw, headers) == 200
+        await person.settle(0)
+        assert person.last["text"].endswith("Họ và tên của bạn là gì?")
+        ((external_id,),) = await rows(bot.dispatcher.db, select(ChannelAccount.external_id))
+        assert external_id == "9007199254740993123"
+    finally:
+        await person.close()
+
+
+async def test_the_token_is_refreshed_before_it_expires(bot, zalo, user, clock):
+    await user.act(user.event("follow"))
+    assert zalo.refreshes == 1
+    clock.current += timedelta(seconds=zalo.lifetime) - timedelta(minutes=20)
+    await user.send("Đặng Văn Sơn")
+    assert zalo.refreshes == 2  # ahead of expiry: Zalo never had to refuse the old one
+    assert zalo.counts["send 200 -216"] == 0
