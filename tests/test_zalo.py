@@ -326,6 +326,7 @@ async def test_unfollow_marks_the_account_unreachable_and_stops_messages(bot, za
     bot.channel.send(user.id, [Reply("text", "Nhắc nhở")])
     await asyncio.sleep(0.2)
     assert user.messages[-1]["text"] != "Nhắc nhở"
+    assert bot.channel.health["not_sent_without_quota"] == 0  # not a quota problem
     # Following again and writing: reachable again.
     await user.act(user.event("follow"))
     assert not await bot.dispatcher.is_unreachable("zalo", user.id)

@@ -494,6 +494,9 @@ class ZaloChannel:
             )
         for message, cost in zip(messages, costs, strict=True):
             if cost is Cost.NONE:
+                if await self.dispatcher.is_unreachable(CHANNEL, job.user_id):
+                    log.info("a Zalo message was not sent: the person unfollowed the OA")
+                    break
                 self.not_sent += 1
                 self._update_health()
                 log.warning(
