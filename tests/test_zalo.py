@@ -719,3 +719,18 @@ async def test_the_token_is_refreshed_before_it_expires(bot, zalo, user, clock):
     await user.send("Đặng Văn Sơn")
     assert zalo.refreshes == 2  # ahead of expiry: Zalo never had to refuse the old one
     assert zalo.counts["send 200 -216"] == 0
+
+
+async def test_zalo_unreachable_at_start_is_not_fatal(zalo, sqlite_dispatcher, core):
+    """A network failure is not a wrong credential: the bot serves the webhook (events are
+    stored) and reports the problem in /healthz until Zalo answers."""
+    running = RunningBot(zalo, sqlite_dispatcher, core, oauth_base_url="http://127.0.0.1:9")
+    await running.start()
+    try:
+        assert running.channel.health["ok"] is False
+        assert "refresh failed" in running.channel.health["token"]
+        person = running.user("91")
+        assert await person.post(person.event("follow")) == 200
+        await person.close()
+    finally:
+        await running.stop()
