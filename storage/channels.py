@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from flows.windows import Cost, WindowRules, quota_month, send_cost
+from storage.db import PerDialect
 from storage.models import (
     ChannelAccount,
     ChannelToken,
@@ -78,14 +79,7 @@ class _Statements:
         )
 
 
-_STATEMENTS: dict[str, _Statements] = {}
-
-
-def _sql(conn: Connection) -> _Statements:
-    name = conn.dialect.name
-    if name not in _STATEMENTS:
-        _STATEMENTS[name] = _Statements(name)
-    return _STATEMENTS[name]
+_sql = PerDialect(_Statements)
 
 
 # --- the inbox -------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from flows.model import (
     SubmitAssessment,
 )
 from flows.scoring import AreaFlags, ScoreResult
+from storage.db import PerDialect
 from storage.models import (
     Answer,
     Assessment,
@@ -158,14 +159,7 @@ class _Statements:
         )
 
 
-_STATEMENTS: dict[str, _Statements] = {}
-
-
-def _sql(conn: Connection) -> _Statements:
-    name = conn.dialect.name
-    if name not in _STATEMENTS:
-        _STATEMENTS[name] = _Statements(name)
-    return _STATEMENTS[name]
+_sql = PerDialect(_Statements)
 
 
 def load_conversation(
