@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Connection
 
+from bot.batch import Batch
 from bot.clock import Clock
 from bot.core import Core
 from flows.conversation import step
@@ -47,8 +48,9 @@ class Dispatcher:
     def __init__(self, db: Database, core: Core, clock: Clock) -> None:
         self.db, self.core, self.clock = db, core, clock
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
-        self._delivered: list[int] = []  # sent, not yet written down
-        self._flusher: asyncio.Task[None] | None = None
+        # Sent, not yet written down. Not fatal if a write fails: an update that comes
+        # again would have its replies re-sent.
+        self._delivered = Batch(self.mark_delivered, self.FLUSH_DELAY, "deliveries")
 
     @asynccontextmanager
     async def _one_at_a_time(self, key: tuple[str, str]) -> AsyncIterator[None]:
@@ -123,25 +125,11 @@ class Dispatcher:
     def delivered(self, outbox_id: int | None) -> None:
         """Note that a delivery's replies went out. Written in batches shortly after (one
         transaction for many instead of one per message); `flush()` writes them now."""
-        if outbox_id is None:
-            return
-        self._delivered.append(outbox_id)
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_soon())
-
-    async def _flush_soon(self) -> None:
-        while self._delivered:
-            await asyncio.sleep(self.FLUSH_DELAY)
-            await self.flush()
+        if outbox_id is not None:
+            self._delivered.add(outbox_id)
 
     async def flush(self) -> None:
-        ids, self._delivered = self._delivered, []
-        if ids:
-            try:
-                await self.mark_delivered(ids)
-            except Exception:
-                # Not fatal: an update Telegram sends again would have its replies re-sent.
-                log.exception("could not record %d deliveries", len(ids))
+        await self._delivered.flush()
 
     async def mark_delivered(self, outbox_ids: Iterable[int]) -> None:
         ids = [i for i in outbox_ids if i is not None]

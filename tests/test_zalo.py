@@ -197,7 +197,7 @@ async def test_whole_registration_and_assessment(bot, zalo, user):
     ((external_id,),) = await rows(bot.dispatcher.db, select(ChannelAccount.external_id))
     assert external_id == "8459326627466712345"
     # Every event was handled and the inbox is empty again.
-    await bot.channel._flush()
+    await bot.channel._handled.flush()
     assert await rows(bot.dispatcher.db, select(InboundEvent.id)) == []
 
 
@@ -514,7 +514,7 @@ async def test_accepted_events_are_handled_after_a_crash(
             await person.settle(0)
             assert len(person.messages) == 1
             assert person.last["text"].endswith("Họ và tên của bạn là gì?")
-        await running.channel._flush()
+        await running.channel._handled.flush()
         assert await rows(db, select(InboundEvent.id)) == []
     finally:
         await running.stop()
@@ -573,7 +573,7 @@ def test_long_texts_are_split_and_buttons_stay_on_the_last_part(core):
 # --- `cdht run` with Zalo settings -----------------------------------------------------
 
 
-async def test_cdht_run_serves_the_oa(zalo, tmp_path):
+async def _run_bot_process(zalo: FakeZalo, tmp_path, **extra: str):
     env = {
         **os.environ,
         "ZALO_APP_ID": APP_ID,
@@ -586,18 +586,17 @@ async def test_cdht_run_serves_the_oa(zalo, tmp_path):
         "CDHT_HOST": "127.0.0.1",
         "PORT": "0",
         "CDHT_CAMPAIGN_YEAR": "2026",
+        **extra,
     }
     env.pop("TELEGRAM_BOT_TOKEN", None)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def test_cdht_run_serves_the_oa(zalo, tmp_path):
+    proc = await _run_bot_process(zalo, tmp_path)
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
         assert "running on Zalo (webhook)" in line, line
@@ -618,29 +617,7 @@ async def test_cdht_run_serves_the_oa(zalo, tmp_path):
 
 
 async def test_cdht_run_with_a_refused_refresh_token_says_so(zalo, tmp_path):
-    env = {
-        **os.environ,
-        "ZALO_APP_ID": APP_ID,
-        "ZALO_APP_SECRET": APP_SECRET,
-        "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
-        "ZALO_REFRESH_TOKEN": "expired-long-ago",
-        "ZALO_API_BASE_URL": zalo.url,
-        "ZALO_OAUTH_BASE_URL": zalo.url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
-        "CDHT_HOST": "127.0.0.1",
-        "PORT": "0",
-    }
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await _run_bot_process(zalo, tmp_path, ZALO_REFRESH_TOKEN="expired-long-ago")
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert "ZALO_REFRESH_TOKEN" in err.decode()

@@ -64,6 +64,7 @@ from telegram.error import (
 from telegram.ext import Application, BaseRateLimiter, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
+from bot.channels.lanes import Lanes
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.text import merge_replies, split_text, utf16_len
 from bot.config import TelegramSettings
@@ -312,8 +313,7 @@ class TelegramChannel:
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
         self.mode = "webhook" if settings.webhook_url else "polling"
-        self._queues: dict[int, list[_Job]] = {}
-        self._senders: dict[int, asyncio.Task[None]] = {}
+        self._lanes: Lanes[int, _Job] = Lanes(self._send_job, "sending to a chat")
         self._live: OrderedDict[int, int] = OrderedDict()  # chat → message with live buttons
         # chat → (message, button) of the last tap taken, to recognise a double tap
         self._taken: OrderedDict[int, tuple[int, str | None]] = OrderedDict()
@@ -328,7 +328,7 @@ class TelegramChannel:
     @property
     def idle(self) -> bool:
         """No polled batch being processed and nothing waiting to be sent."""
-        return not self._in_batch and not self._senders
+        return not self._in_batch and not self._lanes.busy
 
     # --- lifecycle ---
 
@@ -369,10 +369,7 @@ class TelegramChannel:
                     await self.app.bot.get_updates(offset=self._offset, timeout=0, limit=1)
                 except TelegramError as exc:
                     log.info("could not confirm the last updates (%s); they will be deduped", exc)
-        if self._senders:
-            _, late = await asyncio.wait(list(self._senders.values()), timeout=self.STOP_GRACE)
-            for task in late:
-                task.cancel()
+        await self._lanes.finish(self.STOP_GRACE)
         await self.dispatcher.flush()
         await self.app.shutdown()
         for request in self._requests:  # also when start() failed half-way, before PTB knew
@@ -567,29 +564,16 @@ class TelegramChannel:
     # --- sending ---
 
     def _enqueue(self, job: _Job) -> None:
-        """Append to the chat's queue (synchronously, so a chat's jobs keep the order in
-        which the dispatcher produced them) and make sure its sender runs."""
-        self._queues.setdefault(job.chat_id, []).append(job)
-        if job.chat_id not in self._senders:
-            task = asyncio.create_task(self._drain(job.chat_id), name=f"tg-send-{job.chat_id}")
-            self._senders[job.chat_id] = task
+        self._lanes.put(job.chat_id, job)
 
-    async def _drain(self, chat_id: int) -> None:
+    async def _send_job(self, chat_id: int, job: _Job) -> None:
         try:
-            while self._queues.get(chat_id):
-                job = self._queues[chat_id].pop(0)
-                try:
-                    await self._deliver(job)
-                except Blocked:
-                    log.info("a person blocked the bot; their account is marked unreachable")
-                    self._queues.pop(chat_id, None)
-                    self._live.pop(chat_id, None)
-                    await self.dispatcher.mark_unreachable(CHANNEL, job.user_id)
-                except Exception:
-                    log.exception("sending to a chat failed; the replies stay in the outbox")
-        finally:
-            self._queues.pop(chat_id, None)
-            self._senders.pop(chat_id, None)
+            await self._deliver(job)
+        except Blocked:
+            log.info("a person blocked the bot; their account is marked unreachable")
+            self._lanes.drop(chat_id)
+            self._live.pop(chat_id, None)
+            await self.dispatcher.mark_unreachable(CHANNEL, job.user_id)
 
     async def _deliver(self, job: _Job) -> None:
         delivery, query = job.delivery, job.query

@@ -34,6 +34,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.batch import Batch
+from bot.channels.lanes import Lanes
 from bot.channels.text import merge_replies, split_text
 from bot.channels.zalo_api import (
     TOKEN_EXPIRED,
@@ -255,9 +257,8 @@ class ZaloChannel:
         self.tokens = ZaloTokens(self.db, self.api, clock)
         self.rules = WindowRules(monthly_quota=settings.monthly_quota)
         self._workers: set[asyncio.Task[None]] = set()
-        self._queues: dict[str, list[_Job]] = {}
-        self._senders: dict[str, asyncio.Task[None]] = {}
-        self._handled: list[int] = []
+        self._lanes: Lanes[str, _Job] = Lanes(lambda _, job: self._deliver(job), "sending on Zalo")
+        self._handled = Batch(self._clear, self.FLUSH_DELAY, "handled Zalo events")
         self._accepting: list[tuple[store.Delivered, asyncio.Future[int | None]]] = []
         self._acceptor: asyncio.Task[None] | None = None
         # Background database work (handling events, booking messages) waits here rather
@@ -268,14 +269,13 @@ class ZaloChannel:
         # not yet cleared when the last run stopped); its duplicate must not send them again.
         self._resent: set[int] = set()
         self._in_flight: set[int] = set()  # inbox ids taken by this process, until cleared
-        self._flusher: asyncio.Task[None] | None = None
         self.not_sent = 0  # messages dropped: no free window and no quota left
         self.health: dict[str, Any] = {"mode": self.mode, "ok": False}
 
     @property
     def idle(self) -> bool:
         """Nothing being handled or waiting to be sent."""
-        return not self._workers and not self._senders
+        return not self._workers and not self._lanes.busy
 
     def _update_health(self) -> None:
         self.health.update(
@@ -326,11 +326,8 @@ class ZaloChannel:
     async def stop(self) -> None:
         if self._workers:
             await asyncio.wait(list(self._workers), timeout=self.STOP_GRACE)
-        if self._senders:
-            _, late = await asyncio.wait(list(self._senders.values()), timeout=self.STOP_GRACE)
-            for task in late:
-                task.cancel()
-        await self._flush()
+        await self._lanes.finish(self.STOP_GRACE)
+        await self._handled.flush()
         await self.dispatcher.flush()
         await self.api.close()
 
@@ -415,32 +412,21 @@ class ZaloChannel:
             if event is None:
                 pass
             elif event.event is None:  # unfollowed: nothing more can reach them
-                self._queues.pop(event.user_id, None)
+                self._lanes.drop(event.user_id)
                 await self.dispatcher.mark_unreachable(CHANNEL, event.user_id)
             else:
                 async with self._slots:
                     delivery = await self.dispatcher.handle(CHANNEL, event.user_id, event.event)
                 self._enqueue(_Job(event.user_id, delivery, event.label))
-            self._handled.append(inbound.id)
-            if self._flusher is None or self._flusher.done():
-                self._flusher = asyncio.create_task(self._flush_soon())
+            self._handled.add(inbound.id)
         except Exception:  # it stays in the inbox and is handled at the next start
             log.exception("a Zalo event could not be handled")
 
-    async def _flush_soon(self) -> None:
-        while self._handled:
-            await asyncio.sleep(self.FLUSH_DELAY)
-            await self._flush()
-
-    async def _flush(self) -> None:
-        ids, self._handled = self._handled, []
-        if ids:
-            try:
-                await self.db.run(lambda conn: store.handled(conn, ids))
-            except Exception:  # harmless: handled again at the next start, and deduped
-                log.exception("could not clear %d handled Zalo events", len(ids))
-                return
-            self._in_flight.difference_update(ids)
+    async def _clear(self, ids: list[int]) -> None:
+        """The inbox lets handled events go. Should it fail, they are handled again at the
+        next start and de-duplicated then."""
+        await self.db.run(lambda conn: store.handled(conn, ids))
+        self._in_flight.difference_update(ids)
 
     # --- sending ---
 
@@ -457,22 +443,7 @@ class ZaloChannel:
         self._enqueue(_Job(user_id, Delivery(None, tuple(replies), lang=lang)))
 
     def _enqueue(self, job: _Job) -> None:
-        self._queues.setdefault(job.user_id, []).append(job)
-        if job.user_id not in self._senders:
-            task = asyncio.create_task(self._drain(job.user_id))
-            self._senders[job.user_id] = task
-
-    async def _drain(self, user_id: str) -> None:
-        try:
-            while self._queues.get(user_id):
-                job = self._queues[user_id].pop(0)
-                try:
-                    await self._deliver(job)
-                except Exception:
-                    log.exception("sending on Zalo failed; the replies stay in the outbox")
-        finally:
-            self._queues.pop(user_id, None)
-            self._senders.pop(user_id, None)
+        self._lanes.put(job.user_id, job)
 
     async def _deliver(self, job: _Job) -> None:
         delivery = job.delivery
