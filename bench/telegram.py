@@ -35,23 +35,26 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import signal
-import socket
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from bench.common import letters, percentile
+from bench.common import (
+    cpu_seconds,
+    free_port,
+    letters,
+    peak_rss_mb,
+    percentile,
+    write_results,
+)
 from tests.fake_telegram import IN_WEBHOOK_ANSWER, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 TOKEN = "424242:BENCH-token"
 USERS = 500
 STEP_LIMIT = 60.0  # seconds: a step taking longer counts as a lost reply
@@ -73,24 +76,6 @@ SCRIPT: list[tuple[str, Any]] = [
     ("tap", 0),  # submit
 ]
 RESULT_MARK = "Kết quả tự đánh giá"
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _requests(tg: FakeTelegram) -> int:
@@ -205,7 +190,7 @@ async def run_case(name: str, users: int, workdir: Path, rate: float = 0.0) -> d
     if name.startswith("ours"):
         command = [sys.executable, "-m", "bot", "run"]
         if name == "ours-webhook":
-            port = _free_port()
+            port = free_port()
             env["PORT"] = str(port)
             env["TELEGRAM_WEBHOOK_URL"] = f"http://127.0.0.1:{port}/telegram"
             env["TELEGRAM_WEBHOOK_SECRET"] = "bench"
@@ -227,14 +212,14 @@ async def run_case(name: str, users: int, workdir: Path, rate: float = 0.0) -> d
         counts = await driver.calibrate(1)
         latencies: list[float] = []
         calls_before = _requests(tg)
-        cpu_before, fake_before = _cpu_seconds(proc.pid), time.process_time()
+        cpu_before, fake_before = cpu_seconds(proc.pid), time.process_time()
         start = time.perf_counter()
         think = users / rate if rate else 0.0
         finished = await asyncio.gather(
             *(driver.person(10_000 + n, counts, latencies, think) for n in range(users))
         )
         wall = time.perf_counter() - start
-        cpu = _cpu_seconds(proc.pid) - cpu_before
+        cpu = cpu_seconds(proc.pid) - cpu_before
         fake_cpu = time.process_time() - fake_before
         await asyncio.sleep(1.0)  # anything late or doubled arrives now
         expected = sum(counts)
@@ -249,7 +234,7 @@ async def run_case(name: str, users: int, workdir: Path, rate: float = 0.0) -> d
         )
         updates = users * len(SCRIPT)
         api_calls = _requests(tg) - calls_before
-        rss = _peak_rss_mb(proc.pid)
+        rss = peak_rss_mb(proc.pid)
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGINT if name.startswith("naive") else signal.SIGTERM)
@@ -311,17 +296,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     results = asyncio.run(main_async(args))
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"telegram-{stamp}.json"
-    machine = {
-        "date": stamp,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-    }
-    out.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
-    print(f"written to {out.relative_to(ROOT)}")
+    write_results("telegram", results)
     for r in results:
         print(
             f"{r['bot']:>17} offered {r['offered_per_s']}: {r['updates_per_s']} updates/s, "

@@ -31,13 +31,10 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
-import socket
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -45,13 +42,19 @@ from typing import Any
 import aiohttp
 from sqlalchemy import create_engine, func, select
 
-from bench.common import letters, percentile
+from bench.common import (
+    cpu_seconds,
+    free_port,
+    letters,
+    peak_rss_mb,
+    percentile,
+    write_results,
+)
 from storage.db import normalise_url
 from storage.models import Assessment, ProcessedEvent
 from tests.fake_zalo import APP_ID, APP_SECRET, FIRST_REFRESH_TOKEN, OA_SECRET_KEY, FakeZalo, sign
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 USERS = 200
 STEP_LIMIT = 60.0  # seconds: a step taking longer counts as a lost reply
 PATH = "/zalo/webhook"
@@ -73,24 +76,6 @@ SCRIPT: list[tuple[str, Any]] = [
     ("tap", 0),  # submit
 ]
 RESULT_MARK = "Kết quả tự đánh giá"
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _tracing() -> aiohttp.TraceConfig:
@@ -261,8 +246,8 @@ class BotProcess:
 
     def measure(self) -> None:
         assert self.proc is not None
-        self.cpu += _cpu_seconds(self.proc.pid)
-        self.rss = max(self.rss, _peak_rss_mb(self.proc.pid))
+        self.cpu += cpu_seconds(self.proc.pid)
+        self.rss = max(self.rss, peak_rss_mb(self.proc.pid))
 
     async def kill(self) -> None:
         assert self.proc is not None
@@ -298,7 +283,7 @@ def _processed(database_url: str) -> tuple[set[str], int]:
 async def run_case(name: str, users: int, database_url: str) -> dict[str, Any]:
     zalo = FakeZalo(record=False)
     await zalo.start()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ZALO_APP_ID": APP_ID,
@@ -443,17 +428,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     results = asyncio.run(main_async(args))
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"zalo-{stamp}.json"
-    machine = {
-        "date": stamp,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-    }
-    out.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
-    print(f"written to {out.relative_to(ROOT)}")
+    write_results("zalo", results)
     for r in results:
         print(
             f"{r['run']:>12}: webhook p99 {r['webhook_p99_ms']} ms (max {r['webhook_max_ms']}), "

@@ -139,9 +139,7 @@ def _telegram(env: dict[str, str]) -> TelegramSettings | None:
             "TELEGRAM_BOT_TOKEN does not look like a bot token (it has the form "
             "123456789:AA...; @BotFather gives it)."
         )
-    base = env.get("TELEGRAM_API_BASE_URL", "").strip().rstrip("/") or TELEGRAM_API
-    if urlsplit(base).scheme not in ("http", "https"):
-        raise SettingsError(f"TELEGRAM_API_BASE_URL={base!r} must start with https://.")
+    base = _base_url(env, "TELEGRAM_API_BASE_URL", TELEGRAM_API)
     webhook = env.get("TELEGRAM_WEBHOOK_URL", "").strip()
     secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
     if webhook:
