@@ -41,6 +41,12 @@ class Delivery:
     delivered: bool = False
     lang: str | None = None  # the person's language after this event, when known
 
+    @property
+    def taken(self) -> bool:
+        """The event (a tapped button, say) was taken: the flow objected to nothing (no
+        notice among the replies)."""
+        return not any(r.kind == "notice" for r in self.replies)
+
 
 class Dispatcher:
     FLUSH_DELAY = 0.05  # seconds: deliveries noted meanwhile are written in one transaction

@@ -253,11 +253,6 @@ class _Job:
     answered: bool = False  # the tap was answered in the webhook's response
 
 
-def tap_taken(delivery: Delivery) -> bool:
-    """A tap was taken when the flow had nothing to object (no notice)."""
-    return not any(r.kind == "notice" for r in delivery.replies)
-
-
 def remember(recent: OrderedDict[int, T], chat_id: int, value: T, keep: int = 100_000) -> None:
     """Per-chat display state, bounded: the chats heard from longest ago are forgotten."""
     recent[chat_id] = value
@@ -484,7 +479,7 @@ class TelegramChannel:
             return
         delivery = await self.dispatcher.handle(CHANNEL, str(user.id), event)
         answered = False
-        if tapped is not None and tap_taken(delivery):
+        if tapped is not None and delivery.taken:
             remember(self._taken, chat.id, (tapped, query.data))
         if query is not None and update.update_id in self._answer_in_response:
             # Webhook: the tap is answered in the HTTP response to Telegram (a Bot API
@@ -590,7 +585,7 @@ class TelegramChannel:
                 side.append(asyncio.create_task(self._answer_query(query, toast)))
             if toast is not None:  # shown with the answer to the tap, not as a message
                 replies.remove(next(r for r in replies if r.kind == "notice"))
-            elif tap_taken(delivery):  # show the choice, take the buttons away
+            elif delivery.taken:  # show the choice, take the buttons away
                 side.append(asyncio.create_task(self._show_choice(job.chat_id, query)))
         lang = self.langs.get(delivery.lang or "") or self.langs[self.default_lang]
         try:

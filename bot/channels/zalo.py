@@ -174,12 +174,7 @@ def _with_list(reply: Reply, lang: Lang) -> Reply:
         hint = lang._("Type the number of your answer, from 1 to {count}.").format(
             count=len(reply.options)
         )
-    return Reply(
-        reply.kind,
-        "\n\n".join([reply.text, "\n".join(lines), hint]),
-        reply.options,
-        reply.prompt,
-    )
+    return dataclasses.replace(reply, text="\n\n".join([reply.text, "\n".join(lines), hint]))
 
 
 def render(replies: Sequence[Reply], lang: Lang) -> list[dict[str, Any]]:
@@ -208,11 +203,6 @@ def render(replies: Sequence[Reply], lang: Lang) -> list[dict[str, Any]]:
             log.warning("files are not sent on Zalo yet; sending the caption only")
         messages.append(last)
     return messages
-
-
-def tap_taken(delivery: Delivery) -> bool:
-    """A tap was taken when the flow had nothing to object (no notice)."""
-    return not any(r.kind == "notice" for r in delivery.replies)
 
 
 # --- the channel -------------------------------------------------------------------------
@@ -450,7 +440,7 @@ class ZaloChannel:
         if delivery.duplicate and (delivery.delivered or delivery.outbox_id in self._resent):
             return  # sent the first time round, or being re-sent since the start
         replies = list(delivery.replies)
-        if job.label and replies and tap_taken(delivery):
+        if job.label and replies and delivery.taken:
             # The button's text is hidden from the chat: show what was chosen.
             first = replies[0]
             replies[0] = dataclasses.replace(first, text=f"✓ {job.label}\n\n{first.text}")
