@@ -711,3 +711,13 @@ async def test_zalo_unreachable_at_start_is_not_fatal(zalo, sqlite_dispatcher, c
         await person.close()
     finally:
         await running.stop()
+
+
+async def test_an_answer_waits_out_a_passing_refresh_failure(bot, zalo, user):
+    await user.act(user.event("follow"))
+    bot.channel.tokens.RETRY_AFTER_FAILURE = 0.0
+    zalo.expire_access_tokens()
+    zalo.fail("refresh", status=502, times=2)
+    texts = await user.send("Trịnh Văn An")  # the same answer, once the token is back
+    assert texts[-1].startswith("Bạn sinh năm nào?")
+    assert zalo.counts["refresh 502 0"] == 2 and bot.channel.health["ok"] is True

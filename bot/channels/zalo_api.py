@@ -139,7 +139,9 @@ class ZaloTokens:
 
     REFRESH_BEFORE = timedelta(minutes=30)
     LEASE = timedelta(seconds=60)  # longer than a refresh call can take
-    RETRY_AFTER_FAILURE = 60.0  # seconds before trying a failed refresh again
+    # Seconds before trying a failed refresh again: shorter than a message's retries (about
+    # 15 s), so a message waiting for a token sees at least one more attempt.
+    RETRY_AFTER_FAILURE = 10.0
     WAIT_STEP = 0.25  # seconds between looks while another process refreshes
 
     def __init__(self, db: Database, api: ZaloApi, clock: Clock) -> None:
