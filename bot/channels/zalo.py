@@ -477,24 +477,22 @@ class ZaloChannel:
         """Send one message with retries; raises ZaloError when Zalo refuses it for good,
         Unavailable/TokenUnavailable when it kept failing."""
         backoff = self.FIRST_BACKOFF
-        refreshed = False
+        stale: str | None = None  # the token Zalo refused (-216), until a new one is had
+        renewed = False
         for attempt in range(1, self.MAX_ATTEMPTS + 1):
-            token = ""
             try:
-                token = await self.tokens.access_token()
+                if stale is None:
+                    token = await self.tokens.access_token()
+                else:  # not the cached one again: it looks fresh, but Zalo refused it
+                    token = await self.tokens.refresh(stale)
+                    stale, renewed = None, True
                 message_id = await self.api.send(token, body)
                 self._update_health()
                 return message_id
             except ZaloError as exc:
-                if exc.code != TOKEN_EXPIRED or refreshed:
-                    raise
-                refreshed = True  # once per message: a second -216 is not a stale token
-                try:
-                    await self.tokens.refresh(stale=token)
-                except TokenUnavailable:
-                    pass  # reported; retried below like any other failure
-                self._update_health()
-                continue
+                if exc.code != TOKEN_EXPIRED or renewed:
+                    raise  # -216 with a new token too: not a stale token
+                stale = token
             except (Unavailable, TokenUnavailable) as exc:
                 self._update_health()
                 if attempt == self.MAX_ATTEMPTS:
@@ -502,4 +500,4 @@ class ZaloChannel:
                 log.warning("Zalo call failed (%s); retrying in %.1f s", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.MAX_BACKOFF)
-        raise Unavailable("gave up")  # pragma: no cover - the loop returns or raises
+        raise Unavailable("gave up after repeated -216 and failed refreshes")
