@@ -270,17 +270,6 @@ def window(
     return _window(conn, channel, external_id, rules, now)
 
 
-def quota_used(conn: Connection, channel: str, now: datetime) -> int:
-    return (
-        conn.execute(
-            select(ProactiveQuota.used).where(
-                ProactiveQuota.channel == channel, ProactiveQuota.month == quota_month(now)
-            )
-        ).scalar()
-        or 0
-    )
-
-
 def reserve(
     conn: Connection,
     channel: str,
