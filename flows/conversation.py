@@ -9,6 +9,8 @@ from __future__ import annotations
 from flows import assessment, registration
 from flows.lang import LANGUAGES, Lang
 from flows.model import DeletePerson, Event, Option, Outcome, SetLanguage, Snapshot, World
+from flows.reminders import RESUME, STOP_REMINDERS, reminders_on
+from flows.text import fold
 from flows.turn import SCREENS, Turn, match_option, screen
 
 MAX_TEXT = 500  # longer messages are never a valid answer here
@@ -22,6 +24,10 @@ def step(snapshot: Snapshot, event: Event, world: World) -> Outcome:
     turn = Turn(snapshot, world, event)
     if event.kind == "command":
         _command(turn, event.command or "unknown", event.args)
+    elif event.kind == "option" and event.option == RESUME:  # from a reminder
+        _command(turn, "start", "")
+    elif event.kind == "option" and event.option == STOP_REMINDERS:
+        _set_reminders(turn, False)
     elif turn.screen not in SCREENS:
         _resume(turn)
     else:
@@ -108,6 +114,16 @@ def _command(turn: Turn, name: str, args: str) -> None:
     elif name == "delete":
         _remember_back(turn)
         turn.go("confirm.delete")
+    elif name == "reminders":  # not offered until the scheduler sends reminders (issue 5)
+        wanted = fold(args).strip()
+        if wanted in ("on", "bat", "yes", "co"):
+            _set_reminders(turn, True)
+        elif wanted in ("off", "tat", "no", "khong"):
+            _set_reminders(turn, False)
+        elif reminders_on(turn.state):
+            _with_current(turn, t._("Reminders are on. Send /reminders off to stop them."))
+        else:
+            _with_current(turn, t._("Reminders are off. Send /reminders on to get them again."))
     else:
         _with_current(
             turn,
@@ -115,6 +131,20 @@ def _command(turn: Turn, name: str, args: str) -> None:
                 command=args[:30]
             ),
         )
+
+
+def _set_reminders(turn: Turn, on: bool) -> None:
+    turn.state["reminders"] = on
+    if on:
+        text = turn.t._(
+            "Reminders are on: if you stop half-way, I will remind you a day, 3 days and "
+            "a week later (never at night)."
+        )
+    else:
+        text = turn.t._(
+            "I will not send you reminders any more. Send /reminders on to get them again."
+        )
+    _with_current(turn, text)
 
 
 def _with_current(turn: Turn, text: str) -> None:

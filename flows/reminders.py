@@ -9,10 +9,18 @@ are overdue at once (the bot was down), only the latest is sent, never a burst.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
-from flows.lang import LOCAL_TZ
+from flows.lang import LOCAL_TZ, Lang
+from flows.model import Option, Reply, Snapshot
+
+# Options of a nudge, understood on any screen (a nudge arrives whatever the person was
+# doing, and its buttons stay usable later).
+RESUME = "resume"
+STOP_REMINDERS = "reminders_off"
 
 
 @dataclass(frozen=True)
@@ -66,3 +74,45 @@ class NudgeSchedule:
         if latest is None or latest < next_round:
             return None
         return latest
+
+
+def reminders_on(state: Mapping[str, Any]) -> bool:
+    """A person's choice (/reminders off, /reminders on); on unless turned off."""
+    return state.get("reminders", True) is not False
+
+
+def unfinished(snapshot: Snapshot) -> str | None:
+    """What the person stopped half-way through: "registration", "assessment" or None."""
+    if snapshot.person is None:
+        return "registration" if snapshot.state.get("draft") else None
+    a = snapshot.assessment
+    if a is not None and a.status == "in_progress":
+        return "assessment"
+    return None
+
+
+def nudge(snapshot: Snapshot, t: Lang, questions: int) -> Reply | None:
+    """The reminder for someone who stopped half-way, with a one-tap way back to the
+    exact question; None if there is nothing to nudge about or they said no."""
+    what = unfinished(snapshot)
+    if what is None or not reminders_on(snapshot.state):
+        return None
+    if what == "registration":
+        text = t._(
+            "You started registering as a Learning Citizen but did not finish. It takes a "
+            "few minutes, and what you entered is kept."
+        )
+    else:
+        done = len(snapshot.assessment.answers) if snapshot.assessment else 0
+        text = t._(
+            "You have answered {done} of {total} questions of your self-scoring. "
+            "Your answers are kept: finish when you have a moment."
+        ).format(done=done, total=questions)
+    return Reply(
+        "options",
+        text,
+        (
+            Option(RESUME, t._("Continue where I stopped")),
+            Option(STOP_REMINDERS, t._("No more reminders")),
+        ),
+    )

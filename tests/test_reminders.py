@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from flows.lang import LOCAL_TZ
-from flows.reminders import NudgeSchedule
+from flows.model import Event
+from flows.reminders import RESUME, STOP_REMINDERS, NudgeSchedule, nudge, unfinished
+from tests.chat import FlowChat, register
 
 DEFAULT = NudgeSchedule()
 
@@ -55,3 +57,61 @@ def test_a_zalo_schedule_inside_the_free_window():
 def test_a_schedule_must_grow(after):
     with pytest.raises(ValueError, match="longer than the one before"):
         NudgeSchedule(after=after)
+
+
+# --- the nudge message and the person's choice (pure flow) -----------------------------
+
+
+def nudge_of(chat: FlowChat):
+    return nudge(chat.snapshot, chat.world.langs["vi"], len(chat.world.criteria.indicators))
+
+
+def test_who_is_unfinished_and_what_the_nudge_says(world):
+    chat = FlowChat(world)
+    assert unfinished(chat.snapshot) is None and nudge_of(chat) is None  # never started
+    chat.type("/start")
+    assert unfinished(chat.snapshot) is None  # greeted, nothing entered yet
+    chat.type("Nguyễn Thị Hoa")
+    assert unfinished(chat.snapshot) == "registration"
+    reply = nudge_of(chat)
+    assert "chưa đăng ký xong" in reply.text
+    assert [o.id for o in reply.options] == [RESUME, STOP_REMINDERS]
+    chat = register(FlowChat(world))
+    assert unfinished(chat.snapshot) is None  # registered, self-scoring not started
+    chat.tap("Bắt đầu tự chấm điểm")
+    chat.type("1")
+    chat.type("2")
+    assert unfinished(chat.snapshot) == "assessment"
+    assert "Bạn đã trả lời 2 trên 10 câu" in nudge_of(chat).text
+
+
+def test_continue_lands_on_the_exact_question(world):
+    chat = register(FlowChat(world))
+    chat.tap("Bắt đầu tự chấm điểm")
+    chat.type("1")
+    chat.type("3")  # now on question 3
+    chat.send(Event("option", option=RESUME, prompt=None))  # tapped days later
+    assert "Câu 3/10 ·" in chat.question.text
+    assert "Chào mừng bạn trở lại" in chat.text
+
+
+def reminders_command(chat: FlowChat, args: str = "") -> None:
+    # Not yet in the command menu or typed aliases (the scheduler comes first); its
+    # handler is in the flow already.
+    chat.send(Event("command", text="/reminders " + args, command="reminders", args=args))
+
+
+def test_reminders_off_and_on_again(world):
+    chat = FlowChat(world)
+    chat.type_all("/start", "Lê Văn Tám")
+    chat.send(Event("option", option=STOP_REMINDERS, prompt=None))
+    assert "không gửi nhắc nhở" in chat.text
+    assert chat.text.endswith("Bạn sinh năm nào? Gõ 4 chữ số, ví dụ 1985.")  # goes on
+    assert nudge_of(chat) is None
+    reminders_command(chat)
+    assert "đang tắt" in chat.text
+    reminders_command(chat, "bat")
+    assert "Nhắc nhở đang bật" in chat.text
+    assert nudge_of(chat) is not None
+    reminders_command(chat, "off")
+    assert nudge_of(chat) is None
