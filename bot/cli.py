@@ -10,11 +10,13 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
 from flows.criteria import CriteriaError, load_criteria
+from flows.reminders import NudgeSchedule
 from storage.db import Database
 
 log = logging.getLogger("cdht")
@@ -45,13 +47,14 @@ async def _serve(settings: Settings) -> int:
 
     from bot.core import load_core
     from bot.dispatcher import Dispatcher
+    from bot.scheduler import Scheduler
     from bot.server import WebServer
 
     core = load_core(settings)
     db = await _open_db(settings)
     await db.warm_up()
     clock = SystemClock()
-    dispatcher = Dispatcher(db, core, clock)
+    dispatcher = Dispatcher(db, core, clock, {"zalo": ZALO_NUDGES})
     channels: list[tuple[str, Any]] = []
     if settings.telegram is not None:
         from bot.channels.telegram import TelegramChannel
@@ -69,6 +72,8 @@ async def _serve(settings: Settings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     started: list[object] = []
+    scheduler = Scheduler(dispatcher, dict(channels))
+    reminders: asyncio.Task[None] | None = None
     try:
         try:
             await server.start()
@@ -86,6 +91,7 @@ async def _serve(settings: Settings) -> int:
                 message, code = failure
                 print(message, file=sys.stderr)
                 return code
+        reminders = asyncio.create_task(scheduler.run(), name="reminders")
         running = " and ".join(f"{name.title()} ({channel.mode})" for name, channel in channels)
         print(
             f"The bot is running on {running}; health at "
@@ -96,14 +102,22 @@ async def _serve(settings: Settings) -> int:
         log.info("stopping")
         return 0
     finally:
-        # The server first: no new webhook calls (Telegram and Zalo keep them and retry),
-        # and the ones being handled finish. Then the channels send what is queued.
+        # The reminders and the server first: no new webhook calls (Telegram and Zalo keep
+        # them and retry), and the ones being handled finish. Then the channels send what
+        # is queued.
+        scheduler.stop()
+        if reminders is not None:
+            await asyncio.gather(reminders, return_exceptions=True)
         if server in started:
             await server.stop()
         for _, channel in channels:
             if channel in started:
                 await channel.stop()
         await db.dispose()
+
+
+# On Zalo the first reminder comes at 20 hours, inside the free 48-hour reply window.
+ZALO_NUDGES = NudgeSchedule(after=(timedelta(hours=20), timedelta(days=3), timedelta(days=7)))
 
 
 async def _start_channel(name: str, channel: Any) -> tuple[str, int] | None:

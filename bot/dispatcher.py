@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,10 +23,12 @@ from bot.clock import Clock
 from bot.core import Core
 from flows.conversation import step
 from flows.model import Event, Reply
+from flows.reminders import NudgeSchedule
 from storage import repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+DEFAULT_SCHEDULE = NudgeSchedule()
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,15 @@ class Delivery:
 class Dispatcher:
     FLUSH_DELAY = 0.05  # seconds: deliveries noted meanwhile are written in one transaction
 
-    def __init__(self, db: Database, core: Core, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        core: Core,
+        clock: Clock,
+        schedules: Mapping[str, NudgeSchedule] | None = None,
+    ) -> None:
         self.db, self.core, self.clock = db, core, clock
+        self.schedules = dict(schedules or {})  # per channel; NudgeSchedule() otherwise
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
         # Sent, not yet written down. Not fatal if a write fails: an update that comes
         # again would have its replies re-sent.
@@ -85,7 +94,10 @@ class Dispatcher:
                     conn, channel, external_id, world.campaign_year, now
                 )
                 outcome = step(loaded.snapshot, event, world)
-                outbox_id = repo.save_outcome(conn, loaded, outcome, channel, event_id, now)
+                nudge_at = self.schedule(channel).due_at(now, 0) if outcome.nudge else None
+                outbox_id = repo.save_outcome(
+                    conn, loaded, outcome, channel, event_id, now, nudge_at
+                )
                 return Delivery(outbox_id, outcome.replies, lang=outcome.state.get("lang"))
 
             try:
@@ -113,6 +125,10 @@ class Dispatcher:
                     "please try again in a moment."
                 )
                 return Delivery(None, (Reply("text", sorry),))
+
+    def schedule(self, channel: str) -> NudgeSchedule:
+        """When to remind the people of a channel who stopped half-way."""
+        return self.schedules.get(channel) or DEFAULT_SCHEDULE
 
     async def mark_unreachable(self, channel: str, external_id: str) -> None:
         """The channel refused delivery for good (e.g. the person blocked the bot)."""

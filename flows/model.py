@@ -209,3 +209,6 @@ class Outcome:
     state: dict[str, Any]
     replies: tuple[Reply, ...]
     effects: tuple[Effect, ...]
+    # The person stopped half-way through something (registration, self-scoring) and has
+    # not turned reminders off: a quiet period starting now may be nudged.
+    nudge: bool = False

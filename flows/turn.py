@@ -25,6 +25,7 @@ from flows.model import (
     Snapshot,
     World,
 )
+from flows.reminders import reminders_on, unfinished
 from flows.text import fold
 
 
@@ -124,7 +125,9 @@ class Turn:
             self.replies = kept
 
     def outcome(self) -> Outcome:
-        return Outcome(self.state, tuple(self.replies), tuple(self.effects))
+        after = Snapshot(self.state, self.person, self.assessment)
+        nudge = unfinished(after) is not None and reminders_on(self.state)
+        return Outcome(self.state, tuple(self.replies), tuple(self.effects), nudge)
 
 
 def match_option(text: str, options: tuple[Option, ...]) -> Option | None:

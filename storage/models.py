@@ -91,6 +91,16 @@ class Conversation(Base):
     """Where a chat stands (screen, draft answers): survives restarts, shared by processes."""
 
     __tablename__ = "conversations"
+    __table_args__ = (
+        # The scheduler's question "whom to nudge now?": only conversations waiting for a
+        # nudge are in it.
+        Index(
+            "ix_conversations_nudge_at",
+            "nudge_at",
+            sqlite_where=text("nudge_at IS NOT NULL"),
+            postgresql_where=text("nudge_at IS NOT NULL"),
+        ),
+    )
 
     account_id: Mapped[int] = mapped_column(
         ForeignKey("channel_accounts.id", ondelete="CASCADE"), primary_key=True
@@ -99,6 +109,10 @@ class Conversation(Base):
     # Not indexed: every event rewrites this row, and without an index on a changed column
     # PostgreSQL can update it in place (HOT). Queries that need one add it with them.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the next reminder may go to someone who stopped half-way (None: no reminder),
+    # and which of the schedule's reminders that is; the quiet period began at updated_at.
+    nudge_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    nudge_round: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class Assessment(Base):

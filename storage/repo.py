@@ -136,7 +136,12 @@ class _Statements:
         self.save_state = (
             update(Conversation)
             .where(Conversation.account_id == bindparam("b_account_id"))
-            .values(state=bindparam("state"), updated_at=bindparam("now"))
+            .values(
+                state=bindparam("state"),
+                updated_at=bindparam("now"),
+                nudge_at=bindparam("nudge_at"),
+                nudge_round=0,
+            )
         )
         self.outbox = (
             ins(ProcessedEvent)
@@ -187,7 +192,10 @@ def load_conversation(
         if sql.lock is not None:
             conn.execute(sql.lock, key)
         row = conn.execute(sql.load, key).one()
-        conn.execute(sql.new_conversation, {"account_id": row.id, "state": {}, "updated_at": now})
+        conn.execute(
+            sql.new_conversation,
+            {"account_id": row.id, "state": {}, "updated_at": now, "nudge_round": 0},
+        )
     person = None
     if row.person_id is not None:
         person = Profile(
@@ -329,9 +337,12 @@ def save_outcome(
     channel: str,
     event_id: str,
     now: datetime,
+    nudge_at: datetime | None = None,
 ) -> int:
     """Write the step's effects, the new state and the outbox row. Raises DuplicateEvent if
-    the event id was already processed (the caller rolls back). Returns the outbox row id."""
+    the event id was already processed (the caller rolls back). Returns the outbox row id.
+    `nudge_at`: when the first reminder of the quiet period starting now is due (None: no
+    reminders, e.g. nothing is left half-way)."""
     for effect in outcome.effects:
         _apply_effect(conn, loaded, effect, now)
     sql = _sql(conn)
@@ -342,7 +353,13 @@ def save_outcome(
             .values(unreachable=False)
         )
     conn.execute(
-        sql.save_state, {"b_account_id": loaded.account_id, "state": outcome.state, "now": now}
+        sql.save_state,
+        {
+            "b_account_id": loaded.account_id,
+            "state": outcome.state,
+            "now": now,
+            "nudge_at": nudge_at,
+        },
     )
     outbox_id = conn.execute(
         sql.outbox,
@@ -364,6 +381,12 @@ class StoredReplies:
     outbox_id: int
     replies: list[Reply]
     delivered: bool
+
+
+def new_outbox(conn: Connection) -> Any:
+    """The outbox insert (returning the row id, None if the event id is taken): replies
+    that answer no event (reminders) go through the same outbox."""
+    return _sql(conn).outbox
 
 
 def stored_replies(conn: Connection, channel: str, event_id: str) -> StoredReplies | None:
@@ -416,12 +439,17 @@ def mark_delivered(conn: Connection, outbox_ids: Iterable[int], now: datetime) -
 
 def set_unreachable(conn: Connection, channel: str, external_id: str) -> None:
     """The channel refuses to deliver to this account (bot blocked, OA unfollowed): nothing
-    more is sent to it until the person writes again."""
-    conn.execute(
+    more is sent to it until the person writes again, reminders included."""
+    account = conn.execute(
         update(ChannelAccount)
         .where(ChannelAccount.channel == channel, ChannelAccount.external_id == external_id)
         .values(unreachable=True)
-    )
+        .returning(ChannelAccount.id)
+    ).scalar_one_or_none()
+    if account is not None:
+        conn.execute(
+            update(Conversation).where(Conversation.account_id == account).values(nudge_at=None)
+        )
 
 
 def is_unreachable(conn: Connection, channel: str, external_id: str) -> bool:

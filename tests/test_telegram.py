@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import sys
+from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -574,6 +575,7 @@ def test_callback_data_round_trip_and_limit():
     assert parse_callback_data(callback_data(12, "edit_birth_year")) == (12, "edit_birth_year")
     assert parse_callback_data("nonsense") == (None, "nonsense")
     assert parse_callback_data(None) == (None, "")
+    assert parse_callback_data(callback_data(None, "resume")) == (None, "resume")
     with pytest.raises(ValueError, match="64 bytes"):
         callback_data(1, "x" * 70)
 
@@ -734,3 +736,54 @@ async def test_cdht_run_with_a_webhook_telegram_refuses_says_so(tg, tmp_path):
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert "Telegram refused the set-up: Bad webhook: https url" in err.decode()
+
+
+# --- reminders through the real channel --------------------------------------------------
+
+
+async def test_a_reminder_arrives_and_continue_lands_on_the_question(polling_bot, tg, clock):
+    from bot.scheduler import Scheduler
+
+    user = FakeUser(tg, 560)
+    await user.send("/start")
+    await user.send("Phan Thị Nga")
+    await user.send("1979")  # now on the gender question, then silence
+    start = clock.now()
+    clock.current = start + timedelta(days=1)
+    before = len(user.bot_messages)
+    scheduler = Scheduler(polling_bot.dispatcher, {"telegram": polling_bot.channel})
+    assert await scheduler.tick() == 1
+    await user.settle(before)
+    nudge = user.keyboard_message
+    assert "chưa đăng ký xong" in nudge["text"]
+    assert user.labels(nudge) == ["Làm tiếp từ chỗ đã dừng", "Không nhắc nữa"]
+    texts = await user.tap("Làm tiếp")
+    assert texts[-1].endswith("Giới tính của bạn:")
+    assert user.labels() == ["Nam", "Nữ", "Khác"]
+    assert await scheduler.tick() == 0  # nothing more is due now
+
+
+async def test_a_reminder_claimed_before_a_crash_goes_out_at_the_next_start(
+    tg, sqlite_dispatcher, core, clock
+):
+    from bot.scheduler import Scheduler
+
+    class Died:
+        def push(self, external_id, delivery):
+            pass  # the process stopped right after the claim was committed
+
+    first = await RunningBot(tg, sqlite_dispatcher, core, webhook=False).start()
+    user = FakeUser(tg, 561)
+    await user.send("/start")
+    await user.send("Hồ Văn Lâm")
+    await first.stop()
+    clock.current = clock.now() + timedelta(days=1)
+    assert await Scheduler(sqlite_dispatcher, {"telegram": Died()}).tick() == 1
+    before = len(user.bot_messages)
+    again = await RunningBot(tg, sqlite_dispatcher, core, webhook=False).start()
+    try:
+        await user.settle(before)
+        assert "chưa đăng ký xong" in user.bot_messages[-1]["text"]
+        assert sum("chưa đăng ký xong" in m.get("text", "") for m in user.bot_messages) == 1
+    finally:
+        await again.stop()

@@ -206,6 +206,8 @@ def parse_callback_data(data: str | None) -> tuple[int | None, str]:
     """The inverse of callback_data. Anything else (forged or from an older version of the
     bot) gives no prompt, which the flows treat as an old button."""
     prompt, sep, option = (data or "").partition("|")
+    if sep and not prompt:  # a button of no question (a reminder's)
+        return None, option
     if not sep or not prompt.isdigit():
         return None, (data or "")[:MAX_CALLBACK_DATA]
     return int(prompt), option
@@ -557,6 +559,11 @@ class TelegramChannel:
             log.info("could not answer in a group: %s", type(exc).__name__)
 
     # --- sending ---
+
+    def push(self, external_id: str, delivery: Delivery) -> None:
+        """Send replies that answer no update (reminders), in the chat's queue."""
+        if external_id.lstrip("-").isdigit():
+            self._enqueue(_Job(int(external_id), external_id, delivery))
 
     def _enqueue(self, job: _Job) -> None:
         self._lanes.put(job.chat_id, job)

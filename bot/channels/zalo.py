@@ -430,7 +430,12 @@ class ZaloChannel:
 
     def send(self, user_id: str, replies: Iterable[Reply], lang: str | None = None) -> None:
         """Queue messages to a person, after whatever they are waiting for already."""
-        self._enqueue(_Job(user_id, Delivery(None, tuple(replies), lang=lang)))
+        self.push(user_id, Delivery(None, tuple(replies), lang=lang))
+
+    def push(self, external_id: str, delivery: Delivery) -> None:
+        """Send replies that answer no message (reminders): booked like any other against
+        the person's free window, else the monthly quota, else not sent."""
+        self._enqueue(_Job(external_id, delivery))
 
     def _enqueue(self, job: _Job) -> None:
         self._lanes.put(job.user_id, job)
