@@ -114,7 +114,7 @@ def _command(turn: Turn, name: str, args: str) -> None:
     elif name == "delete":
         _remember_back(turn)
         turn.go("confirm.delete")
-    elif name == "reminders":  # not offered until the scheduler sends reminders (issue 5)
+    elif name == "reminders":
         wanted = fold(args).strip()
         if wanted in ("on", "bat", "yes", "co"):
             _set_reminders(turn, True)
@@ -166,6 +166,7 @@ def command_descriptions(t: Lang) -> list[tuple[str, str]]:
         ("result", t._("my result")),
         ("restart", t._("start my self-scoring again")),
         ("delete", t._("delete my data")),
+        ("reminders", t._("reminders on or off")),
     ]
 
 

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "result": ("ketqua", "myresult"),
     "restart": ("lamlai",),
     "delete": ("xoa", "xoadulieu", "deletemydata"),
+    "reminders": ("nhacnho", "remind"),
 }
 _ALIASES = {alias: name for name, aliases in COMMANDS.items() for alias in (name, *aliases)}
 

@@ -217,6 +217,7 @@ async def test_commands_menu_in_vietnamese_and_english(bot, tg):
         "result",
         "restart",
         "delete",
+        "reminders",
     ]
     assert default[0]["description"] == "bắt đầu, hoặc làm tiếp từ chỗ đã dừng"
     assert english[0]["description"] == "start, or continue where you stopped"
