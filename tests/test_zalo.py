@@ -721,3 +721,25 @@ async def test_an_answer_waits_out_a_passing_refresh_failure(bot, zalo, user):
     texts = await user.send("Trịnh Văn An")  # the same answer, once the token is back
     assert texts[-1].startswith("Bạn sinh năm nào?")
     assert zalo.counts["refresh 502 0"] == 2 and bot.channel.health["ok"] is True
+
+
+async def test_a_reminder_on_zalo_is_free_inside_the_window(bot, zalo, user, clock):
+    from bot.scheduler import Scheduler
+
+    await user.act(user.event("follow"))
+    await user.send("Mai Văn Hùng")  # then silence, on the year-of-birth question
+    clock.current += timedelta(hours=24)
+    before = len(user.messages)
+    assert await Scheduler(bot.dispatcher, {"zalo": bot.channel}).tick() == 1
+    await user.settle(before)
+    nudge = user.last
+    assert "chưa đăng ký xong" in nudge["text"]
+    assert user.labels(nudge) == ["1. Làm tiếp từ chỗ đã dừng", "2. Không nhắc nữa"]
+    assert bot.channel.health["not_sent_without_quota"] == 0
+    # Free: inside the 48-hour window (nothing spent from the monthly quota).
+    window = await bot.dispatcher.db.run(
+        lambda conn: store.window(conn, "zalo", user.id, WindowRules(), clock.now())
+    )
+    assert window.quota_used == 0
+    texts = await user.tap("Làm tiếp")
+    assert texts[-1].endswith("Bạn sinh năm nào? Gõ 4 chữ số, ví dụ 1985.")
