@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from flows.model import Reply, Snapshot
 from storage import repo
-from storage.models import ChannelAccount, Conversation, ProcessedEvent
+from storage.models import ChannelAccount, Conversation
 
 
 @dataclass(frozen=True)
@@ -117,15 +117,3 @@ def claim(
     if outbox_id is None:  # recorded already (cannot happen after the claim, but never twice)
         return None
     return Claimed(outbox_id, reply, loaded.snapshot.state.get("lang"))
-
-
-def delivered_nudges(conn: Connection, account_id: int) -> int:
-    """How many nudges were put in this account's outbox (for tests and reports)."""
-    return len(
-        conn.execute(
-            select(ProcessedEvent.id).where(
-                ProcessedEvent.account_id == account_id,
-                ProcessedEvent.event_id.like("nudge:%"),
-            )
-        ).all()
-    )
