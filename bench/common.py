@@ -6,9 +6,14 @@ import json
 import os
 import platform
 import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -61,3 +66,19 @@ def write_results(name: str, results: list[dict[str, Any]]) -> Path:
     out.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
     print(f"written to {out.relative_to(RESULTS.parent.parent)}")
     return out
+
+
+@contextmanager
+def scratch_postgres(admin_url: str, label: str = "") -> Iterator[str]:
+    """A new, empty PostgreSQL database beside `admin_url`'s (its URL), dropped after."""
+    name = f"cdht_bench_{label.replace('-', '_')}{'_' if label else ''}{uuid.uuid4().hex[:10]}"
+
+    def admin(sql: str) -> None:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql)
+
+    admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

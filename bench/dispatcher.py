@@ -29,16 +29,14 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bench.common import letters, percentile
+from bench.common import letters, percentile, scratch_postgres
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core import load_core
@@ -170,21 +168,12 @@ async def one_database(kind: str, url: str) -> dict:
     }
 
 
-def _pg(sql: str) -> None:
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql)
-
-
 def child(kind: str) -> dict:
     if kind == "sqlite":
         with TemporaryDirectory() as tmp:
             return asyncio.run(one_database(kind, f"sqlite:///{tmp}/bench.sqlite3"))
-    name = f"cdht_bench_{uuid.uuid4().hex[:10]}"
-    _pg(f'CREATE DATABASE "{name}"')
-    try:
-        return asyncio.run(one_database(kind, f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"))
-    finally:
-        _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres(PG_ADMIN_URL) as url:
+        return asyncio.run(one_database(kind, url))
 
 
 def main() -> None:

@@ -48,6 +48,7 @@ from bench.common import (
     letters,
     peak_rss_mb,
     percentile,
+    scratch_postgres,
     write_results,
 )
 from storage.db import normalise_url
@@ -375,37 +376,16 @@ async def run_case(name: str, users: int, database_url: str) -> dict[str, Any]:
     }
 
 
-def _fresh_postgres(admin_url: str, name: str) -> tuple[str, Any]:
-    """A new, empty database beside `admin_url`'s, and a function that drops it."""
-    import uuid
-
-    import psycopg
-
-    database = f"cdht_bench_{name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{database}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
-    return f"{admin_url.rsplit('/', 1)[0]}/{database}", drop
-
-
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     results = []
     with TemporaryDirectory() as tmp:
         for name in args.runs:
-            drop = None
             if args.postgres:
-                url, drop = _fresh_postgres(args.postgres, name)
+                with scratch_postgres(args.postgres, name) as url:
+                    result = await run_case(name, args.users, url)
             else:
                 url = f"sqlite:///{Path(tmp) / f'{name}.sqlite3'}"
-            try:
                 result = await run_case(name, args.users, url)
-            finally:
-                if drop is not None:
-                    drop()
             print(json.dumps(result), flush=True)
             results.append(result)
     return results
