@@ -1,11 +1,16 @@
-"""The reminder scheduler: wakes up, asks the database whom to nudge, claims each nudge
-and hands it to the person's channel. Nothing is kept in memory between wake-ups, so a
-restart loses no reminder, and two bot processes never send the same one: a nudge is
-claimed in the same transaction that puts it in the outbox, and a claim is
-compare-and-set on the conversation's nudge round.
+"""The reminder scheduler: wakes up, asks the database which reminders are due, claims a
+batch and hands it to the channels. Nothing is kept in memory between wake-ups, so a
+restart loses no reminder, and two bot processes never send the same one: a reminder is
+claimed in the same transaction that puts it in the outbox, and its outbox event id is
+unique (a nudge also moves the conversation on to its next nudge, under a row lock).
 
-A nudge claimed but not sent (the process stopped in between) is in the outbox as not
+A reminder claimed but not sent (the process stopped in between) is in the outbox as not
 delivered, and goes out when the channel starts again, like any answer.
+
+Pacing: each channel sends at its own limits (Telegram's throttle, Zalo's windows and
+quota) from an in-memory queue. The scheduler claims only what fits under HIGH_WATER
+queued messages per channel, and wakes up every second while reminders are waiting, so
+the channel is kept busy at its pace while few claimed reminders wait in memory.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from bot.dispatcher import Delivery, Dispatcher
-from flows.model import Reply, Snapshot
-from flows.reminders import nudge
+from flows.model import Reply
+from flows.reminders import nudge_for
 from storage import reminders as store
 
 log = logging.getLogger(__name__)
@@ -28,62 +33,68 @@ class Pushes(Protocol):
 
 
 class Scheduler:
-    INTERVAL = 60.0  # seconds between wake-ups
-    BATCH = 500  # conversations looked at per wake-up, at most
+    INTERVAL = 60.0  # seconds between wake-ups when nothing is waiting
+    BUSY_INTERVAL = 1.0  # ...and while reminders are waiting to be claimed
+    BATCH = 1000  # reminders claimed per transaction, at most
+    HIGH_WATER = 1000  # messages queued in a channel above which nothing more is claimed
 
     def __init__(self, dispatcher: Dispatcher, channels: Mapping[str, Pushes]) -> None:
         self.dispatcher, self.channels = dispatcher, dict(channels)
         self.db, self.clock = dispatcher.db, dispatcher.clock
+        self.busy = False  # the last wake-up left reminders waiting
         self._stop = asyncio.Event()
 
     async def tick(self) -> int:
-        """One wake-up: send the nudges that are due. Returns how many were handed over."""
-        if not self.channels:
-            return 0
+        """One wake-up: claim the reminders that are due, as far as each channel has room,
+        and hand them over. Returns how many were handed over."""
         now = self.clock.now()
-        core = self.dispatcher.core
-        quiet = await self.db.run(
-            lambda conn: store.due(conn, list(self.channels), now, self.BATCH)
-        )
-        sent = 0
-        for q in quiet:
-            schedule = self.dispatcher.schedule(q.channel)
-            if schedule.in_quiet_hours(now):
-                continue  # held until the morning
-            round_ = schedule.due(q.quiet_since, now, q.next_round)
-            if round_ is None:  # not yet (the schedule changed) or all sent
-                later = schedule.due_at(q.quiet_since, q.next_round)
-                await self.db.run(lambda conn, q=q, later=later: store.reschedule(conn, q, later))
+        year = self.dispatcher.core.campaign_year
+        sent, self.busy = 0, False
+        for channel, target in self.channels.items():
+            room = self.HIGH_WATER - getattr(target, "queued", 0)
+            if room <= 0:
+                self.busy = True
                 continue
-            next_at = schedule.due_at(q.quiet_since, round_ + 1)
-            claimed = await self.db.run(
-                lambda conn, q=q, r=round_, n=next_at: store.claim(
-                    conn, q, r, n, core.campaign_year, now, self._nudge
+            limit = min(room, self.BATCH)
+            schedule = self.dispatcher.schedule(channel)
+            claimed, read = await self.db.run(
+                lambda conn, c=channel, s=schedule, n=limit: store.claim_nudges(
+                    conn, c, s, now, year, n, self._nudge
                 )
             )
-            if claimed is None:
-                continue
-            delivery = Delivery(claimed.outbox_id, (claimed.reply,), lang=claimed.lang)
-            self.channels[q.channel].push(q.external_id, delivery)
-            sent += 1
+            if read == limit:
+                self.busy = True
+            for c in claimed:
+                target.push(c.external_id, Delivery(c.outbox_id, (c.reply,), lang=c.lang))
+            sent += len(claimed)
         if sent:
             log.info("%d reminders handed to the channels", sent)
         return sent
 
-    def _nudge(self, snapshot: Snapshot) -> Reply | None:
+    def _nudge(self, stopped: store.Stopped) -> Reply | None:
         core = self.dispatcher.core
-        lang = core.langs.get(snapshot.state.get("lang", "")) or core.langs[core.default_lang]
-        return nudge(snapshot, lang, len(core.criteria.indicators))
+        lang = core.langs.get(stopped.state.get("lang", "")) or core.langs[core.default_lang]
+        return nudge_for(
+            stopped.state,
+            stopped.registered,
+            stopped.status,
+            stopped.answered,
+            lang,
+            len(core.criteria.indicators),
+        )
 
     async def run(self) -> None:
-        """Wake up every INTERVAL seconds until stop()."""
+        """Wake up every INTERVAL seconds (BUSY_INTERVAL while reminders are waiting)
+        until stop()."""
         while not self._stop.is_set():
             try:
                 await self.tick()
             except Exception:  # the next wake-up tries again; nothing was half-written
                 log.exception("the reminder scheduler failed; it tries again shortly")
+                self.busy = False
             try:
-                await asyncio.wait_for(self._stop.wait(), self.INTERVAL)
+                pause = self.BUSY_INTERVAL if self.busy else self.INTERVAL
+                await asyncio.wait_for(self._stop.wait(), pause)
             except TimeoutError:
                 pass
 

@@ -83,19 +83,44 @@ def reminders_on(state: Mapping[str, Any]) -> bool:
 
 def unfinished(snapshot: Snapshot) -> str | None:
     """What the person stopped half-way through: "registration", "assessment" or None."""
-    if snapshot.person is None:
-        return "registration" if snapshot.state.get("draft") else None
     a = snapshot.assessment
-    if a is not None and a.status == "in_progress":
-        return "assessment"
-    return None
+    return stopped_in(snapshot.state, snapshot.person is not None, a.status if a else None)
+
+
+def stopped_in(state: Mapping[str, Any], registered: bool, status: str | None) -> str | None:
+    """`unfinished` from the stored facts alone (the scheduler reads them for many people
+    at once): the conversation state, whether they registered, and the status of this
+    year's assessment if any."""
+    if not registered:
+        return "registration" if state.get("draft") else None
+    return "assessment" if status == "in_progress" else None
 
 
 def nudge(snapshot: Snapshot, t: Lang, questions: int) -> Reply | None:
     """The reminder for someone who stopped half-way, with a one-tap way back to the
     exact question; None if there is nothing to nudge about or they said no."""
-    what = unfinished(snapshot)
-    if what is None or not reminders_on(snapshot.state):
+    a = snapshot.assessment
+    return nudge_for(
+        snapshot.state,
+        snapshot.person is not None,
+        a.status if a else None,
+        len(a.answers) if a else 0,
+        t,
+        questions,
+    )
+
+
+def nudge_for(
+    state: Mapping[str, Any],
+    registered: bool,
+    status: str | None,
+    answered: int,
+    t: Lang,
+    questions: int,
+) -> Reply | None:
+    """`nudge` from the stored facts alone (see `stopped_in`)."""
+    what = stopped_in(state, registered, status)
+    if what is None or not reminders_on(state):
         return None
     if what == "registration":
         text = t._(
@@ -103,16 +128,16 @@ def nudge(snapshot: Snapshot, t: Lang, questions: int) -> Reply | None:
             "few minutes, and what you entered is kept."
         )
     else:
-        done = len(snapshot.assessment.answers) if snapshot.assessment else 0
         text = t._(
             "You have answered {done} of {total} questions of your self-scoring. "
             "Your answers are kept: finish when you have a moment."
-        ).format(done=done, total=questions)
-    return Reply(
-        "options",
-        text,
-        (
-            Option(RESUME, t._("Continue where I stopped")),
-            Option(STOP_REMINDERS, t._("No more reminders")),
-        ),
+        ).format(done=answered, total=questions)
+    return Reply("options", text, resume_options(t))
+
+
+def resume_options(t: Lang) -> tuple[Option, ...]:
+    """The buttons of every reminder: back to where I stopped, or no more reminders."""
+    return (
+        Option(RESUME, t._("Continue where I stopped")),
+        Option(STOP_REMINDERS, t._("No more reminders")),
     )

@@ -1,119 +1,198 @@
-"""Queries for the reminder scheduler: whom to nudge now, and claiming a nudge so that it
-is sent exactly once (its replies go into the outbox in the same transaction).
+"""Queries for the reminder scheduler: claim the nudges that are due, many at a time, so
+that each is sent exactly once (its reply goes into the outbox in the same transaction).
 
 Plain functions of a Connection, run in a transaction by storage.db.Database.run.
+
+A batch is three statements whatever its size: one joined read of the due conversations
+(locked: on PostgreSQL FOR UPDATE SKIP LOCKED, so two schedulers take different people; on
+SQLite the transaction holds the write lock), one executemany that moves each to its next
+nudge, and one multi-row insert into the outbox.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from flows.model import Reply, Snapshot
-from storage import repo
-from storage.models import ChannelAccount, Conversation
+from flows.model import Reply
+from flows.reminders import NudgeSchedule
+from storage.db import PerDialect
+from storage.models import Answer, Assessment, ChannelAccount, Conversation, ProcessedEvent
 
 
 @dataclass(frozen=True)
-class Quiet:
-    """A conversation left half-way whose next nudge is due."""
+class Stopped:
+    """What a nudge says depends on: the conversation state, whether the person is
+    registered, this year's assessment status and how many questions they answered."""
 
-    account_id: int
-    channel: str
-    external_id: str
-    quiet_since: datetime  # the person's last message
-    next_round: int  # the first nudge of the schedule not sent yet
-
-
-def due(conn: Connection, channels: Sequence[str], now: datetime, limit: int) -> list[Quiet]:
-    """Conversations whose nudge time has come, on these channels, earliest first."""
-    rows = conn.execute(
-        select(
-            Conversation.account_id,
-            ChannelAccount.channel,
-            ChannelAccount.external_id,
-            Conversation.updated_at,
-            Conversation.nudge_round,
-        )
-        .join(ChannelAccount, ChannelAccount.id == Conversation.account_id)
-        .where(
-            Conversation.nudge_at <= now,
-            ChannelAccount.channel.in_(list(channels)),
-            ChannelAccount.unreachable.is_(False),
-        )
-        .order_by(Conversation.nudge_at)
-        .limit(limit)
-    ).all()
-    return [Quiet(*row) for row in rows]
-
-
-def reschedule(conn: Connection, quiet: Quiet, nudge_at: datetime | None) -> None:
-    """Move the next nudge (None: no more), unless the person wrote meanwhile."""
-    conn.execute(
-        update(Conversation)
-        .where(
-            Conversation.account_id == quiet.account_id,
-            Conversation.updated_at == quiet.quiet_since,
-        )
-        .values(nudge_at=nudge_at)
-    )
+    state: Mapping[str, Any]
+    registered: bool
+    status: str | None
+    answered: int
 
 
 @dataclass(frozen=True)
 class Claimed:
+    """A reminder recorded in the outbox, to hand to the channel."""
+
+    account_id: int
+    external_id: str
     outbox_id: int
     reply: Reply
     lang: str | None
 
 
-def claim(
-    conn: Connection,
-    quiet: Quiet,
-    round_: int,
-    next_at: datetime | None,
-    year: int,
-    now: datetime,
-    build: Callable[[Snapshot], Reply | None],
-) -> Claimed | None:
-    """Take nudge `round_` of this quiet period for sending: recorded (the next one is
-    scheduled for `next_at`) and its reply put in the outbox, in this transaction. None if
-    another scheduler took it, the person wrote meanwhile, or there is nothing to say."""
-    taken = conn.execute(
-        update(Conversation)
-        .where(
-            Conversation.account_id == quiet.account_id,
-            Conversation.updated_at == quiet.quiet_since,
-            Conversation.nudge_round == quiet.next_round,
-            Conversation.nudge_at.is_not(None),
+class _Statements:
+    def __init__(self, dialect: str) -> None:
+        ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        answered = (
+            select(func.count())
+            .where(Answer.assessment_id == Assessment.id)
+            .correlate(Assessment)
+            .scalar_subquery()
         )
-        .values(nudge_round=round_ + 1, nudge_at=next_at)
-    ).rowcount
-    if taken != 1:
-        return None
-    loaded = repo.load_conversation(conn, quiet.channel, quiet.external_id, year, now)
-    reply = build(loaded.snapshot)
-    if reply is None:  # e.g. reminders turned off: nothing more to send
-        conn.execute(
+        due = (
+            select(
+                Conversation.account_id,
+                ChannelAccount.external_id,
+                Conversation.state,
+                Conversation.updated_at,
+                Conversation.nudge_round,
+                ChannelAccount.person_id,
+                Assessment.status,
+                answered.label("answered"),
+            )
+            .join(ChannelAccount, ChannelAccount.id == Conversation.account_id)
+            .outerjoin(
+                Assessment,
+                and_(
+                    Assessment.person_id == ChannelAccount.person_id,
+                    Assessment.campaign_year == bindparam("year"),
+                ),
+            )
+            .where(
+                Conversation.nudge_at <= bindparam("now"),
+                ChannelAccount.channel == bindparam("channel"),
+                ChannelAccount.unreachable.is_(False),
+            )
+            .order_by(Conversation.nudge_at)
+            .limit(bindparam("limit"))
+        )
+        if dialect == "postgresql":
+            due = due.with_for_update(of=Conversation, skip_locked=True)
+        self.due = due
+        self.move = (
             update(Conversation)
-            .where(Conversation.account_id == quiet.account_id)
-            .values(nudge_at=None)
+            .where(Conversation.account_id == bindparam("b_account"))
+            .values(nudge_round=bindparam("b_round"), nudge_at=bindparam("b_at"))
         )
-        return None
-    stamp = quiet.quiet_since.isoformat(timespec="seconds")
-    outbox_id = conn.execute(
-        repo.new_outbox(conn),
+        self.outbox = (
+            ins(ProcessedEvent)
+            .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+            .returning(ProcessedEvent.id, ProcessedEvent.account_id)
+        )
+
+
+_sql = PerDialect(_Statements)
+
+
+def claim_nudges(
+    conn: Connection,
+    channel: str,
+    schedule: NudgeSchedule,
+    now: datetime,
+    year: int,
+    limit: int,
+    build: Callable[[Stopped], Reply | None],
+) -> tuple[list[Claimed], int]:
+    """Take up to `limit` nudges due on this channel for sending: each conversation moves
+    on to its next nudge (or none), and each reply is put in the outbox, in this
+    transaction. Conversations whose nudge is not due after all (the schedule changed) are
+    moved to when it is; those with nothing to say (reminders turned off, finished) leave
+    the schedule. `build` writes the reminder (None: nothing to say). Returns the claimed
+    nudges and how many conversations were looked at (`limit`: there may be more)."""
+    sql = _sql(conn)
+    if schedule.in_quiet_hours(now):
+        return [], 0
+    rows = conn.execute(
+        sql.due, {"now": now, "channel": channel, "year": year, "limit": limit}
+    ).all()
+    moves: list[dict[str, Any]] = []
+    outbox: list[dict[str, Any]] = []
+    pending: dict[int, tuple[str, Reply, str | None]] = {}
+    for row in rows:
+        round_ = schedule.due(row.updated_at, now, row.nudge_round)
+        if round_ is None:  # not due after all (the schedule changed), or all sent
+            after = schedule.due_at(row.updated_at, row.nudge_round)
+            moves.append({"b_account": row.account_id, "b_round": row.nudge_round, "b_at": after})
+            continue
+        state = row.state or {}
+        reply = build(Stopped(state, row.person_id is not None, row.status, row.answered or 0))
+        if reply is None:
+            moves.append({"b_account": row.account_id, "b_round": row.nudge_round, "b_at": None})
+            continue
+        moves.append(
+            {
+                "b_account": row.account_id,
+                "b_round": round_ + 1,
+                "b_at": schedule.due_at(row.updated_at, round_ + 1),
+            }
+        )
+        stamp = row.updated_at.isoformat(timespec="seconds")
+        outbox.append(
+            {
+                "account_id": row.account_id,
+                "channel": channel,
+                "event_id": f"nudge:{row.account_id}:{stamp}:{round_}",
+                "replies": [reply.to_dict()],
+                "created_at": now,
+            }
+        )
+        pending[row.account_id] = (row.external_id, reply, state.get("lang"))
+    if moves:
+        conn.execute(sql.move, moves)
+    return _record(conn, outbox, pending), len(rows)
+
+
+def _record(
+    conn: Connection,
+    outbox: list[dict[str, Any]],
+    pending: Mapping[int, tuple[str, Reply, str | None]],
+) -> list[Claimed]:
+    """Insert the outbox rows; an event id recorded before is skipped (never sent twice)."""
+    if not outbox:
+        return []
+    inserted = conn.execute(_sql(conn).outbox, outbox).all()
+    claimed = []
+    for outbox_id, account_id in inserted:
+        external_id, reply, lang = pending[account_id]
+        claimed.append(Claimed(account_id, external_id, outbox_id, reply, lang))
+    return claimed
+
+
+def record_reminders(
+    conn: Connection,
+    channel: str,
+    now: datetime,
+    reminders: list[tuple[int, str, str, Reply, str | None]],
+) -> list[Claimed]:
+    """Put reminders in the outbox: (account id, external id, event id, reply, language)
+    each. The event id makes each reminder once: one recorded before is not claimed."""
+    outbox = [
         {
-            "account_id": quiet.account_id,
-            "channel": quiet.channel,
-            "event_id": f"nudge:{quiet.account_id}:{stamp}:{round_}",
+            "account_id": account_id,
+            "channel": channel,
+            "event_id": event_id,
             "replies": [reply.to_dict()],
             "created_at": now,
-        },
-    ).scalar_one_or_none()
-    if outbox_id is None:  # recorded already (cannot happen after the claim, but never twice)
-        return None
-    return Claimed(outbox_id, reply, loaded.snapshot.state.get("lang"))
+        }
+        for account_id, _, event_id, reply, _ in reminders
+    ]
+    pending = {account_id: (ext, reply, lang) for account_id, ext, _, reply, lang in reminders}
+    return _record(conn, outbox, pending)

@@ -22,20 +22,27 @@ class Lanes(Generic[K, J]):
         self._run, self.what = run, what
         self._queues: dict[K, list[J]] = {}
         self._tasks: dict[K, asyncio.Task[None]] = {}
+        self._size = 0
 
     @property
     def busy(self) -> bool:
         return bool(self._tasks)
 
+    @property
+    def size(self) -> int:
+        """Jobs queued or being done: what a producer should not pile up on."""
+        return self._size
+
     def put(self, key: K, job: J) -> None:
         """Synchronous, so that jobs keep the order in which they were produced."""
         self._queues.setdefault(key, []).append(job)
+        self._size += 1
         if key not in self._tasks:
             self._tasks[key] = asyncio.create_task(self._drain(key))
 
     def drop(self, key: K) -> None:
         """Forget what waits for this key (the person cannot be reached any more)."""
-        self._queues.pop(key, None)
+        self._size -= len(self._queues.pop(key, ()))
 
     async def _drain(self, key: K) -> None:
         try:
@@ -45,8 +52,10 @@ class Lanes(Generic[K, J]):
                     await self._run(key, job)
                 except Exception:
                     log.exception("%s failed; the replies stay in the outbox", self.what)
+                finally:
+                    self._size -= 1
         finally:
-            self._queues.pop(key, None)
+            self._size -= len(self._queues.pop(key, ()))
             self._tasks.pop(key, None)
 
     async def finish(self, grace: float) -> None:

@@ -327,6 +327,12 @@ class TelegramChannel:
         """No polled batch being processed and nothing waiting to be sent."""
         return not self._in_batch and not self._lanes.busy
 
+    @property
+    def queued(self) -> int:
+        """Messages waiting to be sent or being sent: the scheduler tops this up, never
+        more, so reminders go out at the channel's pace and few wait in memory."""
+        return self._lanes.size
+
     # --- lifecycle ---
 
     def routes(self) -> list[web.RouteDef]:

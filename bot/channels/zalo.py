@@ -267,6 +267,12 @@ class ZaloChannel:
         """Nothing being handled or waiting to be sent."""
         return not self._workers and not self._lanes.busy
 
+    @property
+    def queued(self) -> int:
+        """Messages waiting to be sent or being sent: the scheduler tops this up, never
+        more, so reminders go out at the channel's pace and few wait in memory."""
+        return self._lanes.size
+
     def _update_health(self) -> None:
         self.health.update(
             ok=self.tokens.error is None,
