@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.clock import SystemClock
@@ -23,8 +24,16 @@ log = logging.getLogger("cdht")
 
 
 async def _open_db(settings: Settings) -> Database:
+    """The database, migrated, with the default deadlines it lacks (a new one gets all)."""
+    from flows.deadlines import DEFAULTS_FILE, load_defaults
+    from flows.places import load_gazetteer
+    from storage import deadlines
+
+    defaults = load_defaults(load_gazetteer(), Path(settings.deadlines or DEFAULTS_FILE))
     db = Database(settings.database_url)
     await db.migrate()
+    now = SystemClock().now()
+    await db.run(lambda conn: deadlines.seed(conn, defaults, now))
     return db
 
 
@@ -174,6 +183,115 @@ async def _flag_commune(settings: Settings, code: int, difficult: bool) -> None:
     print(f"{commune.name} ({code}) now {state}.")
 
 
+async def _deadline(settings: Settings, args: argparse.Namespace) -> int:
+    """cdht deadline add|list|cancel."""
+    from bot.i18n import load_langs
+    from flows.deadlines import Deadline, parse_due, parse_offsets, parse_time
+    from flows.places import Area, load_gazetteer
+    from storage import deadlines
+
+    places = load_gazetteer()
+    if args.action == "add":
+        day, month, year = parse_due(args.due)
+        title = {"vi": args.title.strip()}
+        if args.title_en:
+            title["en"] = args.title_en.strip()
+        deadline = Deadline(
+            title=title,
+            day=day,
+            month=month,
+            year=year,
+            area=Area.parse(args.area, places),
+            audience=args.audience,
+            offsets=parse_offsets(args.offsets),
+            at=parse_time(args.at),
+        )
+    db = await _open_db(settings)
+    try:
+        now = SystemClock().now()
+        if args.action == "add":
+            new_id = await db.run(lambda conn: deadlines.add(conn, deadline, now))
+            print(f"Deadline {new_id} added: {_deadline_line(deadline, places, now)}")
+        elif args.action == "cancel":
+            gone = await db.run(lambda conn: deadlines.cancel(conn, args.id, now))
+            if gone is None:
+                print(f"There is no active deadline {args.id}.", file=sys.stderr)
+                return 1
+            print(f"Deadline {args.id} cancelled: no more reminders of “{gone.title_in('vi')}”.")
+        else:
+            found = await db.run(deadlines.active)
+            if not found:
+                print("No deadlines. Add one with: cdht deadline add --title … --due 31/10")
+            t = load_langs()["en"]
+            for deadline in found:
+                print(f"{deadline.id:>4}  {_deadline_line(deadline, places, now, t)}")
+    finally:
+        await db.dispose()
+    return 0
+
+
+def _deadline_line(deadline: Any, places: Any, now: Any, t: Any = None) -> str:
+    from bot.i18n import load_langs
+    from flows.lang import LOCAL_TZ
+
+    t = t or load_langs()["en"]
+    due = deadline.next_due(now.astimezone(LOCAL_TZ).date())
+    when = "every year" if deadline.yearly else "once"
+    upcoming = f"next {due:%d/%m/%Y}" if due else "passed"
+    days = ",".join(str(d) for d in deadline.offsets)
+    return (
+        f"{deadline.due_text()} ({when}, {upcoming}) · {deadline.audience} · "
+        f"{deadline.area.name(places, t)} · reminders {days} days before at "
+        f"{deadline.at:%H:%M} · {deadline.title_in('vi')}"
+    )
+
+
+async def _unit_code(settings: Settings, args: argparse.Namespace) -> int:
+    """cdht unit-code new|list|cancel: the codes focal points of units register with."""
+    from bot.i18n import load_langs
+    from flows import units
+    from flows.places import Area, load_gazetteer
+    from storage import deadlines
+
+    places = load_gazetteer()
+    t = load_langs()["en"]
+    area = Area.parse(args.area, places) if args.action == "new" else None
+    db = await _open_db(settings)
+    try:
+        now = SystemClock().now()
+        if args.action == "new":
+            code = units.new_code()
+            until = now + timedelta(days=args.days)
+            await db.run(
+                lambda conn: deadlines.new_invite(conn, code, units.ROLE, area, now, until)
+            )
+            print(
+                f"Code for focal points of units in {area.name(places, t)}: {code}\n"
+                f"  valid until {until:%d/%m/%Y}, for any number of units.\n"
+                f"  In chat they send: /donvi {code}\n"
+                f"  Telegram link (QR): https://t.me/<your bot>?start="
+                f"{units.DEEP_LINK_PREFIX}{code}"
+            )
+        elif args.action == "cancel":
+            code = units.normalise_code(args.code)
+            if not await db.run(lambda conn: deadlines.revoke_invite(conn, code, now)):
+                print(f"There is no valid code {code}.", file=sys.stderr)
+                return 1
+            print(f"Code {code} cancelled: it no longer registers anyone.")
+        else:
+            found = await db.run(lambda conn: deadlines.invites(conn, now))
+            if not found:
+                print("No valid codes. Make one with: cdht unit-code new --area commune:70")
+            for invite in found:
+                print(
+                    f"{invite.code}  {invite.area.name(places, t)} · until "
+                    f"{invite.expires_at:%d/%m/%Y} · used {invite.uses} times"
+                )
+    finally:
+        await db.dispose()
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cdht", description="Learning Citizen (Công dân học tập) chatbot."
@@ -194,6 +312,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     flag.add_argument("code", type=int, help="commune code, e.g. 70 for Phường Hoàn Kiếm")
     flag.add_argument("--off", action="store_true", help="remove the mark")
+    deadline = sub.add_parser("deadline", help="reporting deadlines and their reminders")
+    actions = deadline.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a deadline")
+    add.add_argument("--title", required=True, help="what is due, in Vietnamese")
+    add.add_argument("--title-en", default="", help="the title in English (optional)")
+    add.add_argument("--due", required=True, help="day/month (every year) or day/month/year (once)")
+    add.add_argument(
+        "--area", default="all", help="all (default), province:<code> or commune:<code>"
+    )
+    add.add_argument(
+        "--audience",
+        default="citizens",
+        choices=["citizens", "focal_points", "admins"],
+        help="citizens who have not submitted this year's self-scoring (default), focal "
+        "points of units, or admins of the area",
+    )
+    add.add_argument(
+        "--offsets", default="7,3,1,0", help="days before the due date to remind (0: on the day)"
+    )
+    add.add_argument("--at", default="08:00", help="time of the reminders, Vietnam time")
+    actions.add_parser("list", help="the active deadlines")
+    cancel = actions.add_parser("cancel", help="stop a deadline's reminders")
+    cancel.add_argument("id", type=int, help="the number shown by `cdht deadline list`")
+    code = sub.add_parser(
+        "unit-code", help="codes with which focal points of units register for reminders"
+    )
+    code_actions = code.add_subparsers(dest="action", required=True)
+    new = code_actions.add_parser("new", help="make a code for an area")
+    new.add_argument("--area", required=True, help="all, province:<code> or commune:<code>")
+    new.add_argument("--days", type=int, default=30, help="valid for this many days (30)")
+    code_actions.add_parser("list", help="the codes still valid")
+    revoke = code_actions.add_parser("cancel", help="cancel a code")
+    revoke.add_argument("code")
     return parser
 
 
@@ -224,6 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_migrate(settings))
         elif command == "commune-flag":
             asyncio.run(_flag_commune(settings, args.code, not args.off))
+        elif command == "deadline":
+            return asyncio.run(_deadline(settings, args))
+        elif command == "unit-code":
+            return asyncio.run(_unit_code(settings, args))
         elif command == "chat":
             asyncio.run(_chat(settings, args.user))
         elif settings.telegram is not None or settings.zalo is not None:
@@ -232,6 +387,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_chat(settings, "local"))
     except CriteriaError as exc:
         print(f"Criteria error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a deadline, area or date written wrongly
+        print(f"Error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

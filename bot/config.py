@@ -65,6 +65,7 @@ class Settings:
     language: str = "vi"
     campaign_year: int = 0  # 0: the current year in Vietnam
     criteria: str = DEFAULT_SET
+    deadlines: str = ""  # the default deadlines' YAML file; "": the one shipped
     log_level: str = "INFO"
     port: int = 8080  # the web server for webhooks and /healthz
     host: str = "0.0.0.0"
@@ -109,6 +110,7 @@ class Settings:
             language=language,
             campaign_year=year,
             criteria=env.get("CDHT_CRITERIA", "").strip() or DEFAULT_SET,
+            deadlines=env.get("CDHT_DEADLINES", "").strip(),
             log_level=env.get("CDHT_LOG_LEVEL", "INFO").strip().upper() or "INFO",
             port=int(port_text),
             host=env.get("CDHT_HOST", "").strip() or "0.0.0.0",

@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy.engine import Connection
@@ -24,7 +24,8 @@ from bot.core import Core
 from flows.conversation import step
 from flows.model import Event, Reply
 from flows.reminders import NudgeSchedule
-from storage import repo
+from flows.units import quoted_code
+from storage import deadlines, repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,10 @@ class Dispatcher:
                 loaded = repo.load_conversation(
                     conn, channel, external_id, world.campaign_year, now
                 )
-                outcome = step(loaded.snapshot, event, world)
+                snapshot = loaded.snapshot
+                if code := quoted_code(event):  # /donvi CODE: the flow needs the invite
+                    snapshot = replace(snapshot, invite=deadlines.find_invite(conn, code))
+                outcome = step(snapshot, event, world)
                 nudge_at = self.schedule(channel).due_at(now, 0) if outcome.nudge else None
                 outbox_id = repo.save_outcome(
                     conn, loaded, outcome, channel, event_id, now, nudge_at

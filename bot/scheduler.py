@@ -18,11 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import Protocol
 
 from bot.dispatcher import Delivery, Dispatcher
+from flows.deadlines import Deadline, Reminder, reminder_reply
 from flows.model import Reply
 from flows.reminders import nudge_for
+from storage import deadlines as deadline_store
 from storage import reminders as store
 
 log = logging.getLogger(__name__)
@@ -50,23 +53,36 @@ class Scheduler:
         now = self.clock.now()
         year = self.dispatcher.core.campaign_year
         sent, self.busy = 0, False
+        deadlines = await self.db.run(deadline_store.active)
+        current = [(d, r) for d in deadlines if (r := d.reminder(now)) is not None]
         for channel, target in self.channels.items():
-            room = self.HIGH_WATER - getattr(target, "queued", 0)
-            if room <= 0:
-                self.busy = True
-                continue
-            limit = min(room, self.BATCH)
             schedule = self.dispatcher.schedule(channel)
-            claimed, read = await self.db.run(
-                lambda conn, c=channel, s=schedule, n=limit: store.claim_nudges(
-                    conn, c, s, now, year, n, self._nudge
+            if schedule.in_quiet_hours(now):
+                continue  # everything waits for the morning
+            claims = [
+                partial(store.claim_nudges, channel=channel, schedule=schedule, build=self._nudge)
+            ]
+            claims += [
+                partial(
+                    deadline_store.claim_reminders,
+                    deadline=d,
+                    reminder=r,
+                    channel=channel,
+                    build=partial(self._remind, d, r),
                 )
-            )
-            if read == limit:
-                self.busy = True
-            for c in claimed:
-                target.push(c.external_id, Delivery(c.outbox_id, (c.reply,), lang=c.lang))
-            sent += len(claimed)
+                for d, r in current
+            ]
+            for claim in claims:
+                room = self.HIGH_WATER - getattr(target, "queued", 0)
+                if room <= 0:
+                    self.busy = True
+                    break
+                limit = min(room, self.BATCH)
+                claimed, read = await self.db.run(partial(claim, now=now, year=year, limit=limit))
+                self.busy |= read == limit
+                for c in claimed:
+                    target.push(c.external_id, Delivery(c.outbox_id, (c.reply,), lang=c.lang))
+                sent += len(claimed)
         if sent:
             log.info("%d reminders handed to the channels", sent)
         return sent
@@ -81,6 +97,15 @@ class Scheduler:
             stopped.answered,
             lang,
             len(core.criteria.indicators),
+        )
+
+    def _remind(
+        self, deadline: Deadline, reminder: Reminder, to: deadline_store.Addressee
+    ) -> Reply:
+        core = self.dispatcher.core
+        lang = core.langs.get(to.language) or core.langs[core.default_lang]
+        return reminder_reply(
+            deadline, reminder, lang, core.default_lang, core.campaign_year, to.unit
         )
 
     async def run(self) -> None:

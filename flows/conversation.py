@@ -6,7 +6,7 @@ unexpected gets a short explanation and the same question again, with nothing lo
 
 from __future__ import annotations
 
-from flows import assessment, registration
+from flows import assessment, registration, units
 from flows.lang import LANGUAGES, Lang
 from flows.model import DeletePerson, Event, Option, Outcome, SetLanguage, Snapshot, World
 from flows.reminders import RESUME, STOP_REMINDERS, reminders_on
@@ -90,7 +90,9 @@ def _answer(turn: Turn, event: Event) -> None:
 
 def _command(turn: Turn, name: str, args: str) -> None:
     t = turn.t
-    if name == "start":
+    if name == "start" and units.quoted_code(turn.event):
+        units.use_invite(turn, _with_current)
+    elif name == "start":
         linked = bool(args) and turn.person is None and registration.apply_deep_link(turn, args)
         if linked and turn.screen in SCREENS:
             registration.next_step(turn)  # the place is filled in: skip those questions
@@ -124,6 +126,8 @@ def _command(turn: Turn, name: str, args: str) -> None:
             _with_current(turn, t._("Reminders are on. Send /reminders off to stop them."))
         else:
             _with_current(turn, t._("Reminders are off. Send /reminders on to get them again."))
+    elif name == "unit":
+        units.command(turn, args, _with_current)
     else:
         _with_current(
             turn,
@@ -167,6 +171,7 @@ def command_descriptions(t: Lang) -> list[tuple[str, str]]:
         ("restart", t._("start my self-scoring again")),
         ("delete", t._("delete my data")),
         ("reminders", t._("reminders on or off")),
+        ("unit", t._("focal points of units: deadline reminders")),
     ]
 
 
@@ -180,7 +185,7 @@ def _help_text(turn: Turn) -> str:
 
 
 def _remember_back(turn: Turn) -> None:
-    if turn.screen not in ("lang.choose", "confirm.delete", "confirm.restart"):
+    if turn.screen not in ("lang.choose", "confirm.delete", "confirm.restart", "unit.name"):
         turn.state["back"] = turn.screen
 
 

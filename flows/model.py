@@ -14,7 +14,7 @@ from typing import Any
 
 from flows.criteria import CriteriaSet
 from flows.lang import Lang
-from flows.places import Gazetteer
+from flows.places import Area, Gazetteer
 from flows.scoring import AreaFlags, ScoreResult
 
 # Slash commands; the second column lists aliases people may type in Vietnamese, unaccented.
@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "restart": ("lamlai",),
     "delete": ("xoa", "xoadulieu", "deletemydata"),
     "reminders": ("nhacnho", "remind"),
+    "unit": ("donvi", "daumoi", "focalpoint"),
 }
 _ALIASES = {alias: name for name, aliases in COMMANDS.items() for alias in (name, *aliases)}
 
@@ -130,6 +131,18 @@ class AssessmentView:
 
 
 @dataclass(frozen=True)
+class InviteView:
+    """A code an admin handed out (e.g. to the focal points of units in a commune)."""
+
+    code: str
+    role: str  # "focal_point"
+    area: Area
+    expires_at: datetime
+    revoked: bool = False
+    uses: int = 0
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything stored about one conversation, loaded by the dispatcher before a step."""
 
@@ -137,6 +150,9 @@ class Snapshot:
     person: Profile | None = None
     assessment: AssessmentView | None = None
     area: AreaFlags = field(default_factory=AreaFlags)
+    # The code the event quotes (/donvi CODE, /start dv-CODE), looked up; None if it
+    # quotes none or the code does not exist.
+    invite: InviteView | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +210,23 @@ class DeletePerson:
     pass
 
 
+@dataclass(frozen=True)
+class SaveRecipient:
+    """This account receives deadline reminders as `role` for `area` (a unit's focal
+    point, with the unit's name), registered with invite `code`."""
+
+    role: str
+    area: Area
+    unit: str | None
+    language: str
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoveRecipient:
+    role: str
+
+
 Effect = (
     SavePerson
     | SetLanguage
@@ -202,6 +235,8 @@ Effect = (
     | ResetAssessment
     | SubmitAssessment
     | DeletePerson
+    | SaveRecipient
+    | RemoveRecipient
 )
 
 

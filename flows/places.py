@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.lang import Lang
 from flows.text import fold
 
 _PREFIXES = ("thanh pho ", "tinh ", "phuong ", "xa ", "dac khu ", "thi tran ")
@@ -139,3 +140,63 @@ def load_gazetteer(path: Path | None = None) -> Gazetteer:
             wf = fold(w["name"])
             communes.append(Commune(int(w["code"]), w["name"], int(p["code"]), wf, _short(wf)))
     return Gazetteer(provinces, communes)
+
+
+class AreaError(ValueError):
+    """An area written wrongly; the message says how to write it."""
+
+
+@dataclass(frozen=True)
+class Area:
+    """The whole deployment (both None), a province, or a commune (with its province)."""
+
+    province: int | None = None
+    commune: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return "commune" if self.commune else "province" if self.province else "all"
+
+    def contains(self, other: Area) -> bool:
+        """Whether `other` lies inside this area (an area contains itself)."""
+        if self.commune is not None:
+            return other.commune == self.commune
+        if self.province is not None:
+            return other.province == self.province
+        return True
+
+    def text(self) -> str:
+        """The form the CLI reads: all, province:42, commune:70."""
+        if self.commune is not None:
+            return f"commune:{self.commune}"
+        return f"province:{self.province}" if self.province is not None else "all"
+
+    def name(self, places: Gazetteer, t: Lang) -> str:
+        if self.commune is not None:
+            commune = places.commune(self.commune)
+            province = places.province(self.province)
+            if commune and province:
+                return f"{commune.name}, {province.name}"
+        if self.province is not None and (province := places.province(self.province)):
+            return province.name
+        return t._("the whole deployment")
+
+    @staticmethod
+    def parse(text: str, places: Gazetteer) -> Area:
+        """ "all", "province:42" or "commune:70" (codes of the 2025 list)."""
+        kind, _, code = text.strip().lower().partition(":")
+        if kind in ("all", "") and not code:
+            return Area()
+        if not code.strip().isdigit():
+            raise AreaError(f"unknown area {text!r}: write all, province:<code> or commune:<code>")
+        number = int(code)
+        if kind == "province":
+            if places.province(number) is None:
+                raise AreaError(f"there is no province with code {number}")
+            return Area(province=number)
+        if kind == "commune":
+            commune = places.commune(number)
+            if commune is None:
+                raise AreaError(f"there is no commune with code {number}")
+            return Area(province=commune.province_code, commune=number)
+        raise AreaError(f"unknown area {text!r}: write all, province:<code> or commune:<code>")

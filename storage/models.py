@@ -113,6 +113,11 @@ class Conversation(Base):
     # and which of the schedule's reminders that is; the quiet period began at updated_at.
     nudge_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     nudge_round: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # The person said /reminders off: no nudges and no deadline reminders. Mirrors the
+    # state's "reminders", as a column so the scheduler can select on it.
+    reminders_off: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class Assessment(Base):
@@ -247,3 +252,73 @@ class ProactiveQuota(Base):
     channel: Mapped[str] = mapped_column(String(16))
     month: Mapped[str] = mapped_column(String(7))  # "2026-11"
     used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Deadline(Base):
+    """A date by which something must be done or filed, and whom to remind of it (see
+    flows/deadlines.py)."""
+
+    __tablename__ = "deadlines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(64), unique=True)  # defaults file's name
+    title: Mapped[dict[str, str]] = mapped_column(JSONType)  # language → title
+    day: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    year: Mapped[int | None] = mapped_column(Integer)  # None: every year
+    province_code: Mapped[int | None] = mapped_column(Integer)  # both None: everywhere
+    commune_code: Mapped[int | None] = mapped_column(Integer)
+    audience: Mapped[str] = mapped_column(String(16))  # citizens | focal_points | admins
+    offsets: Mapped[list[int]] = mapped_column(JSONType)  # days before, 0 = on the day
+    at: Mapped[str] = mapped_column(String(5))  # "08:00", Vietnam time
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DeadlineCursor(Base):
+    """How far one reminder of a deadline (due date, days before) has gone through its
+    audience on a channel: the key of the last recipient claimed. New people get larger
+    keys, so they are reached too; the outbox event id keeps each reminder once."""
+
+    __tablename__ = "deadline_cursors"
+    __table_args__ = (PrimaryKeyConstraint("deadline_id", "due", "days_before", "channel"),)
+
+    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id", ondelete="CASCADE"))
+    due: Mapped[str] = mapped_column(String(10))  # "2026-10-31"
+    days_before: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    last_key: Mapped[int] = mapped_column(Integer, default=0)
+    last_account: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Invite(Base):
+    """A code an admin hands out: a focal point of a unit registers with it (later, admins
+    too). Valid until it expires or is revoked."""
+
+    __tablename__ = "invites"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # focal_point
+    province_code: Mapped[int | None] = mapped_column(Integer)
+    commune_code: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Recipient(Base):
+    """A chat account that receives deadline reminders in a role for an area: the focal
+    point of a unit (with the unit's name), later admins."""
+
+    __tablename__ = "recipients"
+    __table_args__ = (UniqueConstraint("account_id", "role", name="uq_recipients_account_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("channel_accounts.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    province_code: Mapped[int | None] = mapped_column(Integer)
+    commune_code: Mapped[int | None] = mapped_column(Integer)
+    unit_name: Mapped[str | None] = mapped_column(String(120))
+    language: Mapped[str] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -26,16 +26,20 @@ from flows.model import (
     Effect,
     Outcome,
     Profile,
+    RemoveRecipient,
     Reply,
     ResetAssessment,
     SaveAnswer,
     SavePerson,
+    SaveRecipient,
     SetLanguage,
     Snapshot,
     StartAssessment,
     SubmitAssessment,
 )
+from flows.reminders import reminders_on
 from flows.scoring import AreaFlags, ScoreResult
+from storage import deadlines
 from storage.db import PerDialect
 from storage.models import (
     Answer,
@@ -141,6 +145,7 @@ class _Statements:
                 updated_at=bindparam("now"),
                 nudge_at=bindparam("nudge_at"),
                 nudge_round=0,
+                reminders_off=bindparam("reminders_off"),
             )
         )
         self.outbox = (
@@ -272,6 +277,20 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
         conn.execute(
             update(Person).where(Person.id == loaded.person_id).values(language=effect.language)
         )
+        deadlines.set_language(conn, loaded.account_id, effect.language)
+    elif isinstance(effect, SaveRecipient):
+        deadlines.save_recipient(
+            conn,
+            loaded.account_id,
+            effect.role,
+            effect.area,
+            effect.unit,
+            effect.language,
+            effect.code,
+            now,
+        )
+    elif isinstance(effect, RemoveRecipient):
+        deadlines.remove_recipient(conn, loaded.account_id, effect.role)
     elif isinstance(effect, StartAssessment):
         loaded.assessment_id = (
             conn.execute(
@@ -325,6 +344,7 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
             conn.execute(delete(Person).where(Person.id == loaded.person_id))
         # Earlier replies quote what the person typed (name, phone): they go too.
         conn.execute(delete(ProcessedEvent).where(ProcessedEvent.account_id == loaded.account_id))
+        deadlines.remove_recipient(conn, loaded.account_id)  # a unit's focal point, say
         loaded.person_id = loaded.assessment_id = None
     else:  # pragma: no cover - a new Effect type without storage is a programming error
         raise TypeError(f"no storage for effect {effect!r}")
@@ -359,6 +379,7 @@ def save_outcome(
             "state": outcome.state,
             "now": now,
             "nudge_at": nudge_at,
+            "reminders_off": not reminders_on(outcome.state),
         },
     )
     outbox_id = conn.execute(

@@ -1,0 +1,234 @@
+"""Deadlines (hạn báo cáo) and their reminders, in pure functions of dates and the clock
+reading: the scheduler asks which reminder of a deadline is current, storage records who
+got it.
+
+A deadline falls on a day and month, every year or in one given year. It has an area (the
+whole deployment, a province or a commune), an audience, and reminder offsets in days
+before the due date (by default 7, 3, 1 and 0: on the day), each sent at 08:00 Vietnam
+time. The current reminder is the latest offset whose time has come, until the end of the
+due day; the next day a yearly deadline rolls over to next year's date. Someone who joins
+the audience late gets the current reminder; a reminder missed while the bot was down is
+replaced by the latest one, never sent as a burst.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flows.lang import LOCAL_TZ, Lang
+from flows.model import Option, Reply
+from flows.places import Area, Gazetteer
+from flows.reminders import RESUME, STOP_REMINDERS
+
+AUDIENCES = ("citizens", "focal_points", "admins")
+DEFAULT_OFFSETS = (7, 3, 1, 0)
+DEFAULT_AT = time(8, 0)
+DEFAULTS_FILE = Path(__file__).resolve().parent / "deadlines.yaml"
+MAX_TITLE = 200
+
+
+class DeadlineError(ValueError):
+    """A deadline (from the CLI, chat or the defaults file) that cannot be used; the message
+    says what to write instead."""
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One reminder of a deadline: for the due date `due`, `days_before` it, at `at`."""
+
+    due: date
+    days_before: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Deadline:
+    title: Mapping[str, str]  # language code → title; the default language must be there
+    day: int
+    month: int
+    year: int | None  # None: every year
+    area: Area = field(default_factory=Area)
+    audience: str = "citizens"
+    offsets: tuple[int, ...] = DEFAULT_OFFSETS  # days before the due date, 0 = on the day
+    at: time = DEFAULT_AT  # Vietnam time
+    key: str | None = None  # the defaults file's name for it, so loading twice adds nothing
+    id: int | None = None  # once stored
+
+    def __post_init__(self) -> None:
+        if not self.title or not any(str(v).strip() for v in self.title.values()):
+            raise DeadlineError("a deadline needs a title")
+        if any(len(str(v)) > MAX_TITLE for v in self.title.values()):
+            raise DeadlineError(f"a title has at most {MAX_TITLE} characters")
+        if not 1 <= self.month <= 12 or not 1 <= self.day <= 31:
+            raise DeadlineError(f"{self.day}/{self.month} is not a date")
+        if self.day > calendar.monthrange(2024, self.month)[1]:  # 2024: 29/02 allowed
+            raise DeadlineError(f"{self.day}/{self.month} is not a date")
+        if self.year is not None:
+            _on(self.year, self.month, self.day)
+        if self.audience not in AUDIENCES:
+            raise DeadlineError(
+                f"unknown audience {self.audience!r}: write one of {', '.join(AUDIENCES)}"
+            )
+        if not self.offsets or any(not 0 <= d <= 366 for d in self.offsets):
+            raise DeadlineError("reminder offsets are days before the due date, 0 to 366")
+        object.__setattr__(self, "offsets", tuple(sorted(set(self.offsets), reverse=True)))
+
+    @property
+    def yearly(self) -> bool:
+        return self.year is None
+
+    def due_text(self) -> str:
+        """The due date as the CLI reads it: 31/10 (every year) or 31/10/2026."""
+        base = f"{self.day:02d}/{self.month:02d}"
+        return base if self.year is None else f"{base}/{self.year}"
+
+    def title_in(self, lang: str, default: str = "vi") -> str:
+        return self.title.get(lang) or self.title.get(default) or next(iter(self.title.values()))
+
+    def next_due(self, today: date) -> date | None:
+        """The first due date on or after `today` (local); None once a one-off has passed."""
+        if self.year is not None:
+            due = _on(self.year, self.month, self.day)
+            return due if due >= today else None
+        due = _on(today.year, self.month, self.day)
+        return due if due >= today else _on(today.year + 1, self.month, self.day)
+
+    def reminder(self, now: datetime) -> Reminder | None:
+        """The current reminder: the latest whose time has come, for the next due date."""
+        today = now.astimezone(LOCAL_TZ).date()
+        due = self.next_due(today)
+        if due is None:
+            return None
+        current = None
+        for days in self.offsets:  # from the earliest reminder to the one on the day
+            at = datetime.combine(due - timedelta(days=days), self.at, LOCAL_TZ)
+            if at <= now:
+                current = Reminder(due, days, at)
+        return current
+
+
+def _on(year: int, month: int, day: int) -> date:
+    """The date; 29/02 falls on 28/02 in a year without it."""
+    try:
+        return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+    except ValueError as exc:
+        raise DeadlineError(f"{day}/{month}/{year} is not a date") from exc
+
+
+def parse_due(text: str) -> tuple[int, int, int | None]:
+    """ "31/10" (every year) or "31/10/2026" (once) → (day, month, year or None)."""
+    match = re.fullmatch(r"\s*(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}))?\s*", text)
+    if match is None:
+        raise DeadlineError(
+            f"unknown date {text!r}: write day/month (every year) or day/month/year (once)"
+        )
+    day, month, year = match.groups()
+    return int(day), int(month), int(year) if year else None
+
+
+def parse_offsets(text: str) -> tuple[int, ...]:
+    """ "7,3,1,0" → (7, 3, 1, 0)."""
+    try:
+        return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError as exc:
+        raise DeadlineError(f"offsets are whole days separated by commas, not {text!r}") from exc
+
+
+def parse_time(text: str) -> time:
+    match = re.fullmatch(r"\s*(\d{1,2})[:h](\d{2})\s*", text)
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise DeadlineError(f"unknown time {text!r}: write hours:minutes, e.g. 08:00")
+    return time(int(match[1]), int(match[2]))
+
+
+def load_defaults(places: Gazetteer, path: Path = DEFAULTS_FILE) -> list[Deadline]:
+    """The deadlines a new database starts with, from a YAML file (see deadlines.yaml)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DeadlineError(f"{path}: {exc}") from exc
+    entries = data.get("deadlines") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise DeadlineError(f"{path}: expected a list under 'deadlines'")
+    found, keys = [], set()
+    for n, entry in enumerate(entries, start=1):
+        try:
+            deadline = _from_yaml(entry, places)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DeadlineError(f"{path}: deadline {n}: {exc}") from exc
+        if deadline.key in keys:
+            raise DeadlineError(f"{path}: deadline {n}: key {deadline.key!r} is used twice")
+        keys.add(deadline.key)
+        found.append(deadline)
+    return found
+
+
+def _from_yaml(entry: Mapping[str, Any], places: Gazetteer) -> Deadline:
+    title = entry["title"]
+    day, month, year = parse_due(str(entry["due"]))
+    offsets = entry.get("offsets", DEFAULT_OFFSETS)
+    return Deadline(
+        title=title if isinstance(title, dict) else {"vi": str(title)},
+        day=day,
+        month=month,
+        year=year,
+        area=Area.parse(str(entry.get("area", "all")), places),
+        audience=str(entry.get("audience", "citizens")),
+        offsets=tuple(int(d) for d in offsets),
+        at=parse_time(str(entry.get("at", "08:00"))),
+        key=str(entry["key"]),
+    )
+
+
+# --- what the reminder says ------------------------------------------------------------
+
+
+def when_text(t: Lang, reminder: Reminder) -> str:
+    days = reminder.days_before
+    if days == 0:
+        return t._("today")
+    if days == 1:
+        return t._("tomorrow")
+    return t.n_("in {n} day", "in {n} days", days).format(n=days)
+
+
+def reminder_reply(
+    deadline: Deadline,
+    reminder: Reminder,
+    t: Lang,
+    default_lang: str,
+    year: int | None = None,
+    unit: str | None = None,
+) -> Reply:
+    """The message for one recipient: a citizen who has not submitted `year`'s self-
+    scoring (with a button to do it), or a focal point of `unit`, or an admin."""
+    title = deadline.title_in(t.code, default_lang)
+    due = t.date(reminder.due)
+    head = t._("Reminder: {title}, due {when} ({date}).").format(
+        title=title, when=when_text(t, reminder), date=due
+    )
+    if deadline.audience == "citizens":
+        text = (
+            head
+            + "\n"
+            + t._(
+                "You have not submitted your self-scoring for {year} yet. It takes a few "
+                "minutes, and your answers are kept."
+            ).format(year=year)
+        )
+        options = (
+            Option(RESUME, t._("Score myself now")),
+            Option(STOP_REMINDERS, t._("No more reminders")),
+        )
+        return Reply("options", text, options)
+    if unit:
+        head = t._("For your unit “{unit}”:").format(unit=unit) + "\n" + head
+    return Reply("text", head)

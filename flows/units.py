@@ -1,0 +1,173 @@
+"""Focal points of units (đầu mối đơn vị) register for reminders of reporting deadlines.
+
+An admin hands out a code for an area (`cdht unit-code new --area commune:70`); the focal
+point sends `/donvi CODE` (or opens the deep link `?start=dv-CODE`), names the unit, and
+from then on gets the reminders of deadlines for focal points in that area. `/donvi off`
+stops them. Codes are read forgivingly: any case, with or without spaces and dashes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+from flows import registration
+from flows.model import Event, Option, RemoveRecipient, SaveRecipient
+from flows.places import Area
+from flows.text import fold, tidy
+from flows.turn import Turn, screen
+
+ROLE = "focal_point"
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed again
+CODE_LENGTH = 8
+DEEP_LINK_PREFIX = "dv-"
+MAX_UNIT = 120
+OFF_WORDS = ("off", "tat", "huy", "stop", "dung")
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isascii() and ch.isalnum())[:16]
+
+
+def quoted_code(event: Event) -> str | None:
+    """The invite code an event quotes: `/donvi CODE` or `/start dv-CODE`; the dispatcher
+    looks it up and hands it in as `Snapshot.invite`."""
+    if event.kind != "command":
+        return None
+    args = event.args.strip()
+    if event.command == "unit":
+        word = args.split()[0] if args else ""
+        if not word or fold(word) in OFF_WORDS:
+            return None
+        return normalise_code(word) or None
+    if event.command == "start" and args.lower().startswith(("dv-", "dv_")):
+        return normalise_code(args[3:]) or None
+    return None
+
+
+def command(turn: Turn, args: str, with_current: Callable[[Turn, str], None]) -> None:
+    """/donvi: say whether I am a focal point; /donvi off; /donvi CODE."""
+    t = turn.t
+    unit = turn.state.get("unit")
+    word = fold(args).strip()
+    if not word:
+        if unit:
+            text = t._(
+                "You get reminders of reporting deadlines as the focal point of “{unit}”. "
+                "Send /unit off to stop them."
+            ).format(unit=unit["name"])
+        else:
+            text = t._(
+                "Focal points of units get reminders of reporting deadlines. Send /unit "
+                "followed by the code your commune or province gave you, for example: "
+                "/unit K7QXM2PA"
+            )
+        with_current(turn, text)
+    elif word in OFF_WORDS:
+        if unit:
+            turn.effect(RemoveRecipient(ROLE))
+            del turn.state["unit"]
+            text = t._("You will no longer get deadline reminders for “{unit}”.").format(
+                unit=unit["name"]
+            )
+        else:
+            text = t._("You are not registered as the focal point of a unit.")
+        with_current(turn, text)
+    else:
+        use_invite(turn, with_current)
+
+
+def use_invite(turn: Turn, with_current: Callable[[Turn, str], None]) -> None:
+    """The event quotes a code: ask for the unit's name if the code is good."""
+    t = turn.t
+    code = quoted_code(turn.event) or ""
+    invite = turn.snapshot.invite
+    if invite is None or invite.code != code or invite.role != ROLE:
+        with_current(
+            turn,
+            t._(
+                "The code “{code}” is not valid. Check it, or ask your commune or province "
+                "for the code for units."
+            ).format(code=code),
+        )
+    elif invite.revoked or invite.expires_at <= turn.world.now:
+        with_current(
+            turn,
+            t._(
+                "The code “{code}” is no longer valid. Ask your commune or province for a new one."
+            ).format(code=code),
+        )
+    else:
+        if turn.screen not in ("unit.name",):
+            turn.state["back"] = turn.screen
+        area = invite.area
+        turn.state["unit_invite"] = {
+            "code": invite.code,
+            "province": area.province,
+            "commune": area.commune,
+        }
+        turn.go("unit.name")
+
+
+def _invited_area(turn: Turn) -> Area:
+    invite = turn.state["unit_invite"]
+    return Area(invite["province"], invite["commune"])
+
+
+def _on_name(turn: Turn, text: str) -> None:
+    t = turn.t
+    name = tidy(text)
+    if len(name) > MAX_UNIT or sum(ch.isalpha() for ch in name) < 2:
+        turn.again(
+            t._("Please type the name of your unit, at most {max} characters.").format(max=MAX_UNIT)
+        )
+        return
+    area = _invited_area(turn)
+    code = turn.state.pop("unit_invite")["code"]
+    turn.effect(SaveRecipient(ROLE, area, name, turn.lang, code))
+    turn.state["unit"] = {"name": name, "province": area.province, "commune": area.commune}
+    turn.say(
+        t._(
+            "Done: you will get reminders of reporting deadlines for “{unit}” ({area}). "
+            "Send /unit off to stop them."
+        ).format(unit=name, area=area.name(turn.world.places, t))
+    )
+    _leave(turn)
+
+
+def _on_cancel(turn: Turn, option: str) -> None:
+    turn.state.pop("unit_invite", None)
+    turn.say(turn.t._("Cancelled: you are not registered as a focal point."))
+    _leave(turn)
+
+
+def _leave(turn: Turn) -> None:
+    """Back to what the person was doing; someone who only came as a focal point is not
+    pushed into registering as a citizen."""
+    back = turn.state.pop("back", None)
+    turn.state["screen"] = None
+    if back and back != "unit.name":
+        turn.go(back)
+    elif turn.person is not None:
+        turn.go("menu")
+    elif turn.state.get("draft"):
+        registration.next_step(turn)
+    else:
+        turn.say(turn.t._("Send /start if you also want to register as a Learning Citizen."))
+
+
+@screen("unit.name", on_option=_on_cancel, on_text=_on_name)
+def _ask_name(turn: Turn) -> None:
+    t = turn.t
+    turn.ask(
+        t._(
+            "You are registering as the focal point of a unit in {area}, to get reminders "
+            "of reporting deadlines. What is the name of your unit? For example: "
+            "Trường THCS Kim Liên"
+        ).format(area=_invited_area(turn).name(turn.world.places, t)),
+        [Option("cancel", t._("Cancel"))],
+    )

@@ -1,0 +1,375 @@
+"""Deadlines, the codes focal points register with, recipients, and claiming a deadline
+reminder for a batch of its audience.
+
+Plain functions of a Connection, run in a transaction by storage.db.Database.run.
+
+A reminder goes through its audience on each channel in key order (people by id for
+citizens, recipients by id for focal points and admins) from a cursor stored in the
+database, a batch per transaction: the cursor row is locked (PostgreSQL; SQLite holds the
+write lock for the whole transaction), the next batch read, its messages put in the
+outbox with an event id naming deadline, due date, offset and account (so none is ever
+recorded twice), and the cursor moved on. People who register later have larger keys
+and are reached by the same reminder while it is current.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, null, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from flows.deadlines import Deadline, Reminder
+from flows.model import InviteView, Reply
+from flows.places import Area
+from storage.db import PerDialect
+from storage.models import (
+    Assessment,
+    ChannelAccount,
+    Conversation,
+    DeadlineCursor,
+    Invite,
+    Person,
+    Recipient,
+)
+from storage.models import Deadline as DeadlineRow
+from storage.reminders import Claimed, record_reminders
+
+# --- deadlines -------------------------------------------------------------------------
+
+
+def _to_row(deadline: Deadline, now: datetime) -> dict[str, Any]:
+    return {
+        "key": deadline.key,
+        "title": dict(deadline.title),
+        "day": deadline.day,
+        "month": deadline.month,
+        "year": deadline.year,
+        "province_code": deadline.area.province,
+        "commune_code": deadline.area.commune,
+        "audience": deadline.audience,
+        "offsets": list(deadline.offsets),
+        "at": deadline.at.strftime("%H:%M"),
+        "created_at": now,
+    }
+
+
+def _from_row(row: Any) -> Deadline:
+    hours, minutes = (int(part) for part in row.at.split(":"))
+    return Deadline(
+        title=row.title,
+        day=row.day,
+        month=row.month,
+        year=row.year,
+        area=Area(row.province_code, row.commune_code),
+        audience=row.audience,
+        offsets=tuple(row.offsets),
+        at=time(hours, minutes),
+        key=row.key,
+        id=row.id,
+    )
+
+
+def _insert(conn: Connection) -> Any:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def seed(conn: Connection, defaults: list[Deadline], now: datetime) -> int:
+    """Add the default deadlines the database lacks (by key); returns how many. One that
+    was cancelled stays cancelled."""
+    if not defaults:
+        return 0
+    added = conn.execute(
+        _insert(conn)(DeadlineRow)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(DeadlineRow.id),
+        [_to_row(d, now) for d in defaults],
+    ).all()
+    return len(added)
+
+
+def add(conn: Connection, deadline: Deadline, now: datetime) -> int:
+    row = _to_row(deadline, now)
+    row["key"] = None
+    return conn.execute(
+        _insert(conn)(DeadlineRow).values(**row).returning(DeadlineRow.id)
+    ).scalar_one()
+
+
+def active(conn: Connection) -> list[Deadline]:
+    rows = conn.execute(
+        select(DeadlineRow.__table__)
+        .where(DeadlineRow.cancelled_at.is_(None))
+        .order_by(DeadlineRow.id)
+    )
+    return [_from_row(row) for row in rows]
+
+
+def cancel(conn: Connection, deadline_id: int, now: datetime) -> Deadline | None:
+    """Stop a deadline's reminders; None if there is no such deadline still active."""
+    row = conn.execute(
+        update(DeadlineRow)
+        .where(DeadlineRow.id == deadline_id, DeadlineRow.cancelled_at.is_(None))
+        .values(cancelled_at=now)
+        .returning(*DeadlineRow.__table__.c)
+    ).first()
+    return None if row is None else _from_row(row)
+
+
+# --- claiming a reminder for a batch of the audience -------------------------------------
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """One account a deadline reminder goes to."""
+
+    account_id: int
+    external_id: str
+    language: str
+    unit: str | None  # the focal point's unit
+
+
+def _audience_query(dialect: str, audience: str, kind: str) -> Any:
+    if audience == "citizens":
+        key = Person.id
+        area = (Person.province_code, Person.commune_code)
+        query = (
+            select(
+                Person.id.label("k"),
+                ChannelAccount.id.label("account_id"),
+                ChannelAccount.external_id,
+                Person.language,
+                null().label("unit"),
+            )
+            .select_from(Person)
+            .join(ChannelAccount, ChannelAccount.person_id == Person.id)
+            .outerjoin(
+                Assessment,
+                and_(
+                    Assessment.person_id == Person.id,
+                    Assessment.campaign_year == bindparam("year"),
+                ),
+            )
+            .where(or_(Assessment.status.is_(None), Assessment.status != "submitted"))
+        )
+    else:
+        key = Recipient.id
+        area = (Recipient.province_code, Recipient.commune_code)
+        query = (
+            select(
+                Recipient.id.label("k"),
+                ChannelAccount.id.label("account_id"),
+                ChannelAccount.external_id,
+                Recipient.language,
+                Recipient.unit_name.label("unit"),
+            )
+            .select_from(Recipient)
+            .join(ChannelAccount, ChannelAccount.id == Recipient.account_id)
+            .where(Recipient.role == bindparam("role"))
+        )
+    if kind == "province":
+        query = query.where(area[0] == bindparam("province"))
+    elif kind == "commune":
+        query = query.where(area[1] == bindparam("commune"))
+    return (
+        query.join(Conversation, Conversation.account_id == ChannelAccount.id)
+        .where(
+            ChannelAccount.channel == bindparam("channel"),
+            ChannelAccount.unreachable.is_(False),
+            Conversation.reminders_off.is_(False),
+            or_(
+                key > bindparam("last_key"),
+                and_(key == bindparam("last_key"), ChannelAccount.id > bindparam("last_account")),
+            ),
+        )
+        .order_by(key, ChannelAccount.id)
+        .limit(bindparam("limit"))
+    )
+
+
+class _Statements:
+    def __init__(self, dialect: str) -> None:
+        ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self.audience = {
+            (audience, kind): _audience_query(dialect, audience, kind)
+            for audience in ("citizens", "focal_points", "admins")
+            for kind in ("all", "province", "commune")
+        }
+        this = (
+            DeadlineCursor.deadline_id == bindparam("deadline_id"),
+            DeadlineCursor.due == bindparam("due"),
+            DeadlineCursor.days_before == bindparam("days_before"),
+            DeadlineCursor.channel == bindparam("channel"),
+        )
+        self.new_cursor = ins(DeadlineCursor).on_conflict_do_nothing()
+        cursor = select(DeadlineCursor.last_key, DeadlineCursor.last_account).where(*this)
+        self.cursor = cursor.with_for_update() if dialect == "postgresql" else cursor
+        self.move = (
+            update(DeadlineCursor)
+            .where(*this)
+            .values(last_key=bindparam("new_key"), last_account=bindparam("new_account"))
+        )
+
+
+_sql = PerDialect(_Statements)
+ROLES = {"focal_points": "focal_point", "admins": "admin"}
+
+
+def claim_reminders(
+    conn: Connection,
+    deadline: Deadline,
+    reminder: Reminder,
+    channel: str,
+    year: int,
+    now: datetime,
+    limit: int,
+    build: Callable[[Addressee], Reply],
+) -> tuple[list[Claimed], int]:
+    """Take this reminder for the next `limit` people of the deadline's audience on this
+    channel: recorded in the outbox, the cursor moved past them. Citizens are those in
+    the area without a submitted self-scoring for `year`. Returns what was claimed and
+    how many were read (`limit`: there may be more)."""
+    sql = _sql(conn)
+    key = {
+        "deadline_id": deadline.id,
+        "due": reminder.due.isoformat(),
+        "days_before": reminder.days_before,
+        "channel": channel,
+    }
+    conn.execute(sql.new_cursor, {**key, "last_key": 0, "last_account": 0})
+    last_key, last_account = conn.execute(sql.cursor, key).one()
+    rows = conn.execute(
+        sql.audience[(deadline.audience, deadline.area.kind)],
+        {
+            "channel": channel,
+            "year": year,
+            "role": ROLES.get(deadline.audience),
+            "province": deadline.area.province,
+            "commune": deadline.area.commune,
+            "last_key": last_key,
+            "last_account": last_account,
+            "limit": limit,
+        },
+    ).all()
+    if not rows:
+        return [], 0
+    stamp = f"deadline:{deadline.id}:{key['due']}:{reminder.days_before}"
+    reminders = []
+    for row in rows:
+        addressee = Addressee(row.account_id, row.external_id, row.language, row.unit)
+        reply = build(addressee)
+        reminders.append(
+            (row.account_id, row.external_id, f"{stamp}:{row.account_id}", reply, row.language)
+        )
+    claimed = record_reminders(conn, channel, now, reminders)
+    conn.execute(sql.move, {**key, "new_key": rows[-1].k, "new_account": rows[-1].account_id})
+    return claimed, len(rows)
+
+
+# --- invites and recipients -------------------------------------------------------------
+
+
+def new_invite(
+    conn: Connection, code: str, role: str, area: Area, now: datetime, expires_at: datetime
+) -> None:
+    conn.execute(
+        _insert(conn)(Invite).values(
+            code=code,
+            role=role,
+            province_code=area.province,
+            commune_code=area.commune,
+            created_at=now,
+            expires_at=expires_at,
+            uses=0,
+        )
+    )
+
+
+def _invite_view(row: Any) -> InviteView:
+    return InviteView(
+        code=row.code,
+        role=row.role,
+        area=Area(row.province_code, row.commune_code),
+        expires_at=row.expires_at,
+        revoked=row.revoked_at is not None,
+        uses=row.uses,
+    )
+
+
+def find_invite(conn: Connection, code: str) -> InviteView | None:
+    row = conn.execute(select(Invite.__table__).where(Invite.code == code)).first()
+    return None if row is None else _invite_view(row)
+
+
+def invites(conn: Connection, now: datetime) -> list[InviteView]:
+    """Codes still valid, newest first."""
+    rows = conn.execute(
+        select(Invite.__table__)
+        .where(Invite.revoked_at.is_(None), Invite.expires_at > now)
+        .order_by(Invite.created_at.desc())
+    )
+    return [_invite_view(row) for row in rows]
+
+
+def revoke_invite(conn: Connection, code: str, now: datetime) -> bool:
+    return (
+        conn.execute(
+            update(Invite)
+            .where(Invite.code == code, Invite.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+        == 1
+    )
+
+
+def save_recipient(
+    conn: Connection,
+    account_id: int,
+    role: str,
+    area: Area,
+    unit: str | None,
+    language: str,
+    code: str | None,
+    now: datetime,
+) -> None:
+    """Register (or re-register) an account as a recipient in a role."""
+    stmt = _insert(conn)(Recipient).values(
+        account_id=account_id,
+        role=role,
+        province_code=area.province,
+        commune_code=area.commune,
+        unit_name=unit,
+        language=language,
+        created_at=now,
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["account_id", "role"],
+            set_={
+                "province_code": stmt.excluded.province_code,
+                "commune_code": stmt.excluded.commune_code,
+                "unit_name": stmt.excluded.unit_name,
+                "language": stmt.excluded.language,
+            },
+        )
+    )
+    if code is not None:
+        conn.execute(update(Invite).where(Invite.code == code).values(uses=Invite.uses + 1))
+
+
+def remove_recipient(conn: Connection, account_id: int, role: str | None = None) -> None:
+    """No more deadline reminders in this role (None: in any role)."""
+    query = delete(Recipient).where(Recipient.account_id == account_id)
+    if role is not None:
+        query = query.where(Recipient.role == role)
+    conn.execute(query)
+
+
+def set_language(conn: Connection, account_id: int, language: str) -> None:
+    conn.execute(
+        update(Recipient).where(Recipient.account_id == account_id).values(language=language)
+    )
