@@ -197,7 +197,7 @@ def when_text(t: Lang, reminder: Reminder) -> str:
         return t._("today")
     if days == 1:
         return t._("tomorrow")
-    return t.n_("in {n} day", "in {n} days", days).format(n=days)
+    return t._("in {n} days").format(n=days)  # n ≥ 2 here
 
 
 def reminder_reply(

@@ -200,10 +200,10 @@ class _Statements:
             for kind in ("all", "province", "commune")
         }
         this = (
-            DeadlineCursor.deadline_id == bindparam("deadline_id"),
-            DeadlineCursor.due == bindparam("due"),
-            DeadlineCursor.days_before == bindparam("days_before"),
-            DeadlineCursor.channel == bindparam("channel"),
+            DeadlineCursor.deadline_id == bindparam("b_deadline"),
+            DeadlineCursor.due == bindparam("b_due"),
+            DeadlineCursor.days_before == bindparam("b_days"),
+            DeadlineCursor.channel == bindparam("b_channel"),
         )
         self.new_cursor = ins(DeadlineCursor).on_conflict_do_nothing()
         cursor = select(DeadlineCursor.last_key, DeadlineCursor.last_account).where(*this)
@@ -240,8 +240,12 @@ def claim_reminders(
         "days_before": reminder.days_before,
         "channel": channel,
     }
+    this = {
+        f"b_{name}": value
+        for name, value in zip(("deadline", "due", "days", "channel"), key.values(), strict=True)
+    }
     conn.execute(sql.new_cursor, {**key, "last_key": 0, "last_account": 0})
-    last_key, last_account = conn.execute(sql.cursor, key).one()
+    last_key, last_account = conn.execute(sql.cursor, this).one()
     rows = conn.execute(
         sql.audience[(deadline.audience, deadline.area.kind)],
         {
@@ -266,7 +270,7 @@ def claim_reminders(
             (row.account_id, row.external_id, f"{stamp}:{row.account_id}", reply, row.language)
         )
     claimed = record_reminders(conn, channel, now, reminders)
-    conn.execute(sql.move, {**key, "new_key": rows[-1].k, "new_account": rows[-1].account_id})
+    conn.execute(sql.move, {**this, "new_key": rows[-1].k, "new_account": rows[-1].account_id})
     return claimed, len(rows)
 
 

@@ -135,14 +135,16 @@ class DispatchChat(Conversation):
         return await self.send(self.option_event(label_part))
 
 
-async def register_async(chat: DispatchChat, commune: str = "hoan kiem") -> DispatchChat:
+async def register_async(
+    chat: DispatchChat, commune: str = "hoan kiem", province: str = "ha noi"
+) -> DispatchChat:
     for text in (
         "/start",
         "Nguyễn Thị Hoa",
         "1984",
         "2",
         "1",
-        "ha noi",
+        province,
         commune,
         "Tổ 5",
         "Bỏ qua",

@@ -218,6 +218,7 @@ async def test_commands_menu_in_vietnamese_and_english(bot, tg):
         "restart",
         "delete",
         "reminders",
+        "unit",
     ]
     assert default[0]["description"] == "bắt đầu, hoặc làm tiếp từ chỗ đã dừng"
     assert english[0]["description"] == "start, or continue where you stopped"
@@ -788,3 +789,33 @@ async def test_a_reminder_claimed_before_a_crash_goes_out_at_the_next_start(
         assert sum("chưa đăng ký xong" in m.get("text", "") for m in user.bot_messages) == 1
     finally:
         await again.stop()
+
+
+async def test_a_focal_point_joins_by_deep_link_and_gets_deadline_reminders(polling_bot, tg, clock):
+    from bot.scheduler import Scheduler
+    from flows.deadlines import Deadline
+    from flows.places import Area
+    from storage import deadlines
+
+    db, now = polling_bot.dispatcher.db, clock.now()
+    await db.run(
+        lambda conn: deadlines.new_invite(
+            conn, "TGUNIT22", "focal_point", Area(1, 70), now, now + timedelta(days=30)
+        )
+    )
+    user = FakeUser(tg, 562)
+    texts = await user.send("/start dv-TGUNIT22")  # the QR code a commune printed
+    assert "đầu mối của một đơn vị ở Phường Hoàn Kiếm" in texts[-1]
+    texts = await user.send("Trường Tiểu học Tràng An")
+    assert "Đã xong" in texts[-1]
+    report = Deadline(title={"vi": "Báo cáo phong trào"}, day=30, month=11, year=None)
+    report = Deadline(**{**report.__dict__, "audience": "focal_points", "area": Area(1)})
+    await db.run(lambda conn: deadlines.add(conn, report, now))
+    before = len(user.bot_messages)
+    scheduler = Scheduler(polling_bot.dispatcher, {"telegram": polling_bot.channel})
+    assert await scheduler.tick() == 1
+    await user.settle(before)
+    text = user.bot_messages[-1]["text"]
+    assert "Đơn vị “Trường Tiểu học Tràng An”" in text
+    assert "Nhắc hạn: Báo cáo phong trào, hạn còn 7 ngày (30/11/2026)." in text
+    assert await scheduler.tick() == 0
