@@ -19,12 +19,12 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.dispatcher import Delivery, Dispatcher
 from flows.deadlines import Deadline, Reminder, reminder_reply
 from flows.model import Reply
-from flows.reminders import nudge_for
+from flows.reminders import nudge_for, reminders_on, stopped_in
 from storage import deadlines as deadline_store
 from storage import reminders as store
 
@@ -45,6 +45,7 @@ class Scheduler:
         self.dispatcher, self.channels = dispatcher, dict(channels)
         self.db, self.clock = dispatcher.db, dispatcher.clock
         self.busy = False  # the last wake-up left reminders waiting
+        self._nudges: dict[tuple[Any, ...], Reply | None] = {}
         self._stop = asyncio.Event()
 
     async def tick(self) -> int:
@@ -88,16 +89,23 @@ class Scheduler:
         return sent
 
     def _nudge(self, stopped: store.Stopped) -> Reply | None:
-        core = self.dispatcher.core
-        lang = core.langs.get(stopped.state.get("lang", "")) or core.langs[core.default_lang]
-        return nudge_for(
-            stopped.state,
-            stopped.registered,
-            stopped.status,
-            stopped.answered,
-            lang,
-            len(core.criteria.indicators),
-        )
+        """The nudge for one person; the same words for everyone in the same place (built
+        once: a batch has a thousand)."""
+        state = stopped.state
+        what = stopped_in(state, stopped.registered, stopped.status)
+        key = (state.get("lang"), what, stopped.answered, reminders_on(state))
+        if key not in self._nudges:
+            core = self.dispatcher.core
+            lang = core.langs.get(state.get("lang", "")) or core.langs[core.default_lang]
+            self._nudges[key] = nudge_for(
+                state,
+                stopped.registered,
+                stopped.status,
+                stopped.answered,
+                lang,
+                len(core.criteria.indicators),
+            )
+        return self._nudges[key]
 
     def _remind(
         self, deadline: Deadline, reminder: Reminder, to: deadline_store.Addressee

@@ -85,6 +85,13 @@ class FakeTelegram:
         self._session: aiohttp.ClientSession | None = None
         self.url = ""
         self.closing = False
+        # Telegram's limit on messages per second over all chats, when set (benchmarks): a
+        # token bucket of `cap` tokens refilled at `cap` per second; a message finding it
+        # empty is refused with 429 (retry_after 1) and counted in `over_cap`.
+        self.cap: float | None = None
+        self.over_cap = 0
+        self._cap_tokens = 0.0
+        self._cap_stamp: float | None = None
 
     # --- server ---
 
@@ -141,6 +148,10 @@ class FakeTelegram:
                     await asyncio.sleep(failure.delay)
                 extra = {"retry_after": failure.retry_after} if failure.retry_after else None
                 return self._error(failure.status, failure.description, extra)
+        if self.cap and method in ("sendMessage", "sendDocument") and not self._take_cap():
+            self.over_cap += 1
+            call.status = 429
+            return self._error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return self._error(404, f"Not Found: method {method} is not faked")
@@ -152,6 +163,20 @@ class FakeTelegram:
         async with self.changed:
             self.changed.notify_all()
         return web.json_response({"ok": True, "result": result})
+
+    def _take_cap(self) -> bool:
+        now = time.monotonic()
+        if self._cap_stamp is None:
+            self._cap_tokens = self.cap or 0.0
+        else:
+            self._cap_tokens = min(
+                self.cap or 0.0, self._cap_tokens + (now - self._cap_stamp) * (self.cap or 0.0)
+            )
+        self._cap_stamp = now
+        if self._cap_tokens < 1:
+            return False
+        self._cap_tokens -= 1
+        return True
 
     @staticmethod
     def _error(status: int, description: str, parameters: dict | None = None) -> web.Response:

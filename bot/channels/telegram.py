@@ -132,6 +132,7 @@ class Throttle(BaseRateLimiter[None]):
     rate limiters: every other error goes back to the caller)."""
 
     CHAT_BURST = 3.0
+    OVERALL_BURST = 5.0
     MAX_RETRY_AFTER = 3
 
     def __init__(
@@ -141,7 +142,10 @@ class Throttle(BaseRateLimiter[None]):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.overall = TokenBucket(per_second, per_second) if per_second else None
+        # Over all chats, a small burst only: requests bunch up on their way through the
+        # connection pool, and Telegram counts them as they arrive.
+        burst = min(per_second, self.OVERALL_BURST)
+        self.overall = TokenBucket(per_second, burst) if per_second else None
         self.per_chat = per_chat
         self.chats: dict[int | str, TokenBucket] = {}
         self.clock, self.sleep = clock, sleep
