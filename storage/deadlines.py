@@ -181,10 +181,10 @@ def _audience_query(dialect: str, audience: str, kind: str) -> Any:
             ChannelAccount.channel == bindparam("channel"),
             ChannelAccount.unreachable.is_(False),
             Conversation.reminders_off.is_(False),
-            or_(
-                key > bindparam("last_key"),
-                and_(key == bindparam("last_key"), ChannelAccount.id > bindparam("last_account")),
-            ),
+            # After the cursor, written so that the key's index bounds the scan (the
+            # account breaks ties: a person may chat on several channels).
+            key >= bindparam("last_key"),
+            or_(key > bindparam("last_key"), ChannelAccount.id > bindparam("last_account")),
         )
         .order_by(key, ChannelAccount.id)
         .limit(bindparam("limit"))
