@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, null, or_, select, update
+from sqlalchemy import bindparam, delete, exists, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -147,14 +147,17 @@ def _audience_query(dialect: str, audience: str, kind: str) -> Any:
             )
             .select_from(Person)
             .join(ChannelAccount, ChannelAccount.person_id == Person.id)
-            .outerjoin(
-                Assessment,
-                and_(
+            .where(
+                # Repeats the cursor's bound on each joined table's person_id: PostgreSQL
+                # does not carry it across a merge join, and would scan them from the start.
+                ChannelAccount.person_id >= bindparam("last_key"),
+                ~exists().where(
                     Assessment.person_id == Person.id,
+                    Assessment.person_id >= bindparam("last_key"),
                     Assessment.campaign_year == bindparam("year"),
+                    Assessment.status == "submitted",
                 ),
             )
-            .where(or_(Assessment.status.is_(None), Assessment.status != "submitted"))
         )
     else:
         key = Recipient.id
