@@ -15,7 +15,7 @@ from flows import registration
 from flows.model import Event, Option, RemoveRecipient, SaveRecipient
 from flows.places import Area
 from flows.text import fold, tidy
-from flows.turn import Turn, screen
+from flows.turn import SCREENS, Turn, screen
 
 ROLE = "focal_point"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed again
@@ -150,7 +150,7 @@ def _leave(turn: Turn) -> None:
     pushed into registering as a citizen."""
     back = turn.state.pop("back", None)
     turn.state["screen"] = None
-    if back and back != "unit.name":
+    if back in SCREENS and back != "unit.name":
         turn.go(back)
     elif turn.person is not None:
         turn.go("menu")

@@ -404,12 +404,6 @@ class StoredReplies:
     delivered: bool
 
 
-def new_outbox(conn: Connection) -> Any:
-    """The outbox insert (returning the row id, None if the event id is taken): replies
-    that answer no event (reminders) go through the same outbox."""
-    return _sql(conn).outbox
-
-
 def stored_replies(conn: Connection, channel: str, event_id: str) -> StoredReplies | None:
     """The replies saved for an event processed before, and whether they were delivered."""
     row = (
