@@ -133,7 +133,7 @@ class Addressee:
     unit: str | None  # the focal point's unit
 
 
-def _audience_query(dialect: str, audience: str, kind: str) -> Any:
+def _audience_query(audience: str, kind: str) -> Any:
     if audience == "citizens":
         key = Person.id
         area = (Person.province_code, Person.commune_code)
@@ -198,7 +198,7 @@ class _Statements:
     def __init__(self, dialect: str) -> None:
         ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self.audience = {
-            (audience, kind): _audience_query(dialect, audience, kind)
+            (audience, kind): _audience_query(audience, kind)
             for audience in ("citizens", "focal_points", "admins")
             for kind in ("all", "province", "commune")
         }

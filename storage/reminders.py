@@ -155,9 +155,7 @@ def claim_nudges(
         sql.due, {"now": now, "channel": channel, "year": year, "limit": limit}
     ).all()
     moves: list[dict[str, Any]] = []
-    outbox: list[dict[str, Any]] = []
-    pending: dict[int, tuple[str, Reply, str | None]] = {}
-    payloads: dict[int, list[dict[str, Any]]] = {}
+    reminders: list[tuple[int, str, str, Reply, str | None]] = []
     for row in rows:
         round_ = schedule.due(row.updated_at, now, row.nudge_round)
         if round_ is None:  # not due after all (the schedule changed), or all sent
@@ -176,38 +174,12 @@ def claim_nudges(
                 "b_at": schedule.due_at(row.updated_at, round_ + 1),
             }
         )
-        if id(reply) not in payloads:  # many people get the very same reply
-            payloads[id(reply)] = [reply.to_dict()]
         stamp = row.updated_at.isoformat(timespec="seconds")
-        outbox.append(
-            {
-                "account_id": row.account_id,
-                "channel": channel,
-                "event_id": f"nudge:{row.account_id}:{stamp}:{round_}",
-                "replies": payloads[id(reply)],
-                "created_at": now,
-            }
-        )
-        pending[row.account_id] = (row.external_id, reply, state.get("lang"))
+        event_id = f"nudge:{row.account_id}:{stamp}:{round_}"
+        reminders.append((row.account_id, row.external_id, event_id, reply, state.get("lang")))
     if moves:
         _many(conn, sql.move, moves)
-    return _record(conn, outbox, pending), len(rows)
-
-
-def _record(
-    conn: Connection,
-    outbox: list[dict[str, Any]],
-    pending: Mapping[int, tuple[str, Reply, str | None]],
-) -> list[Claimed]:
-    """Insert the outbox rows; an event id recorded before is skipped (never sent twice)."""
-    if not outbox:
-        return []
-    inserted = _many(conn, _sql(conn).outbox, outbox).all()
-    claimed = []
-    for outbox_id, account_id in inserted:
-        external_id, reply, lang = pending[account_id]
-        claimed.append(Claimed(account_id, external_id, outbox_id, reply, lang))
-    return claimed
+    return record_reminders(conn, channel, now, reminders), len(rows)
 
 
 def record_reminders(
@@ -218,15 +190,25 @@ def record_reminders(
 ) -> list[Claimed]:
     """Put reminders in the outbox: (account id, external id, event id, reply, language)
     each. The event id makes each reminder once: one recorded before is not claimed."""
-    outbox = [
-        {
-            "account_id": account_id,
-            "channel": channel,
-            "event_id": event_id,
-            "replies": [reply.to_dict()],
-            "created_at": now,
-        }
-        for account_id, _, event_id, reply, _ in reminders
-    ]
+    if not reminders:
+        return []
+    payloads: dict[int, list[dict[str, Any]]] = {}  # many people get the very same reply
+    outbox = []
+    for account_id, _, event_id, reply, _ in reminders:
+        if id(reply) not in payloads:
+            payloads[id(reply)] = [reply.to_dict()]
+        outbox.append(
+            {
+                "account_id": account_id,
+                "channel": channel,
+                "event_id": event_id,
+                "replies": payloads[id(reply)],
+                "created_at": now,
+            }
+        )
     pending = {account_id: (ext, reply, lang) for account_id, ext, _, reply, lang in reminders}
-    return _record(conn, outbox, pending)
+    claimed = []
+    for outbox_id, account_id in _many(conn, _sql(conn).outbox, outbox).all():
+        external_id, reply, lang = pending[account_id]
+        claimed.append(Claimed(account_id, external_id, outbox_id, reply, lang))
+    return claimed
