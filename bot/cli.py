@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot import admin_cli
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
 from flows.criteria import CriteriaError, load_criteria
@@ -81,7 +82,7 @@ async def _serve(settings: Settings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     started: list[object] = []
-    scheduler = Scheduler(dispatcher, dict(channels))
+    scheduler = Scheduler(dispatcher, dict(channels), settings.digest_at)
     reminders: asyncio.Task[None] | None = None
     try:
         try:
@@ -345,6 +346,7 @@ def _parser() -> argparse.ArgumentParser:
     code_actions.add_parser("list", help="the codes still valid")
     revoke = code_actions.add_parser("cancel", help="cancel a code")
     revoke.add_argument("code")
+    admin_cli.add_parsers(sub)
     return parser
 
 
@@ -379,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_deadline(settings, args))
         elif command == "unit-code":
             return asyncio.run(_unit_code(settings, args))
+        elif command in ("admin", "digest", "export", "target"):
+            return asyncio.run(admin_cli.run(settings, args))
         elif command == "chat":
             asyncio.run(_chat(settings, args.user))
         elif settings.telegram is not None or settings.zalo is not None:

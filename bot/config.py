@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -66,6 +66,7 @@ class Settings:
     campaign_year: int = 0  # 0: the current year in Vietnam
     criteria: str = DEFAULT_SET
     deadlines: str = ""  # the default deadlines' YAML file; "": the one shipped
+    digest_at: time = time(7, 0)  # the admins' daily digest, Vietnam time
     log_level: str = "INFO"
     port: int = 8080  # the web server for webhooks and /healthz
     host: str = "0.0.0.0"
@@ -91,6 +92,12 @@ class Settings:
                     f"CDHT_CAMPAIGN_YEAR={year_text!r} must be a year such as {year}."
                 )
             year = int(year_text)
+        digest_text = env.get("CDHT_DIGEST_AT", "").strip() or "07:00"
+        digest_match = re.fullmatch(r"(\d{1,2})[:h](\d{2})", digest_text)
+        if not digest_match or int(digest_match[1]) > 23 or int(digest_match[2]) > 59:
+            raise SettingsError(
+                f"CDHT_DIGEST_AT={digest_text!r} must be a time of day such as 07:00."
+            )
         port_text = env.get("PORT", "").strip() or "8080"
         if not (port_text.isdigit() and int(port_text) <= 65535):
             raise SettingsError(f"PORT={port_text!r} must be a port number such as 8080.")
@@ -111,6 +118,7 @@ class Settings:
             campaign_year=year,
             criteria=env.get("CDHT_CRITERIA", "").strip() or DEFAULT_SET,
             deadlines=env.get("CDHT_DEADLINES", "").strip(),
+            digest_at=time(int(digest_match[1]), int(digest_match[2])),
             log_level=env.get("CDHT_LOG_LEVEL", "INFO").strip().upper() or "INFO",
             port=int(port_text),
             host=env.get("CDHT_HOST", "").strip() or "0.0.0.0",

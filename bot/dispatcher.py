@@ -11,20 +11,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection
 
+from bot import reports
 from bot.batch import Batch
 from bot.clock import Clock
 from bot.core import Core
+from flows import admin as admin_flow
 from flows.conversation import step
-from flows.model import Event, Reply
+from flows.model import AdminData, Event, Recognise, Reply, ReturnAssessment, Snapshot
 from flows.reminders import NudgeSchedule
-from flows.units import quoted_code
+from flows.units import new_code, quoted_code
+from storage import admin as admin_store
 from storage import deadlines, repo
 from storage.db import Database
 
@@ -67,6 +70,9 @@ class Dispatcher:
         # Sent, not yet written down. Not fatal if a write fails: an update that comes
         # again would have its replies re-sent.
         self._delivered = Batch(self.mark_delivered, self.FLUSH_DELAY, "deliveries")
+        # Called after a step recognised or returned someone's self-assessment: the
+        # scheduler wakes up to tell them.
+        self.on_decision: Callable[[], None] | None = None
 
     @asynccontextmanager
     async def _one_at_a_time(self, key: tuple[str, str]) -> AsyncIterator[None]:
@@ -89,23 +95,33 @@ class Dispatcher:
         async with self._one_at_a_time((channel, external_id)):
             now = self.clock.now()
             world = self.core.world(now)
+            prepared = await self._prepare_admin(channel, external_id, event, now)
+            if event.kind == "command" and event.command == "invite":
+                world = replace(world, fresh_code=new_code())
 
-            def work(conn: Connection) -> Delivery:
+            def work(conn: Connection) -> tuple[Delivery, bool]:
                 loaded = repo.load_conversation(
                     conn, channel, external_id, world.campaign_year, now
                 )
                 snapshot = loaded.snapshot
-                if code := quoted_code(event):  # /donvi CODE: the flow needs the invite
+                if code := quoted_code(event) or admin_flow.quoted_code(event):
+                    # /donvi CODE, /admin CODE: the flow needs the invite
                     snapshot = replace(snapshot, invite=deadlines.find_invite(conn, code))
+                if admin_flow.wants_admin(event, snapshot.state.get("screen")):
+                    snapshot = self._with_admin(conn, loaded.account_id, snapshot, event, prepared)
                 outcome = step(snapshot, event, world)
                 nudge_at = self.schedule(channel).due_at(now, 0) if outcome.nudge else None
                 outbox_id = repo.save_outcome(
                     conn, loaded, outcome, channel, event_id, now, nudge_at
                 )
-                return Delivery(outbox_id, outcome.replies, lang=outcome.state.get("lang"))
+                decided = any(isinstance(e, Recognise | ReturnAssessment) for e in outcome.effects)
+                return Delivery(outbox_id, outcome.replies, lang=outcome.state.get("lang")), decided
 
             try:
-                return await self.db.run(work)
+                delivery, decided = await self.db.run(work)
+                if decided and self.on_decision is not None:
+                    self.on_decision()
+                return delivery
             except repo.DuplicateEvent:
                 stored = await self.db.run(
                     lambda conn: repo.stored_replies(conn, channel, event_id)
@@ -129,6 +145,56 @@ class Dispatcher:
                     "please try again in a moment."
                 )
                 return Delivery(None, (Reply("text", sorry),))
+
+    def _with_admin(
+        self,
+        conn: Connection,
+        account_id: int,
+        snapshot: Snapshot,
+        event: Event,
+        prepared: AdminData | None,
+    ) -> Snapshot:
+        """An admin's step: who they are, and what their command needs that is quick to
+        read in the transaction (the candidates for recognition, the admins in scope)."""
+        admin = admin_store.admin_of(conn, account_id)
+        data = prepared or AdminData()
+        if admin is not None:
+            places, year = self.core.places, self.core.campaign_year
+            commune = admin_flow.recognition_commune(snapshot.state, event, admin, places)
+            if commune is not None:
+                count, listed = admin_store.candidates(conn, commune, year, admin_flow.LISTED + 20)
+                data = replace(data, candidates=(count, tuple(listed)))
+            if event.kind == "command" and event.command in ("admins", "revoke"):
+                data = replace(data, admins=tuple(admin_store.admins(conn, admin.area)))
+        return replace(snapshot, admin=admin, admin_data=data)
+
+    async def _prepare_admin(
+        self, channel: str, external_id: str, event: Event, now: datetime
+    ) -> AdminData | None:
+        """/stats and /export: the digest (and the chart or the export file), read and
+        made before the step, outside its transaction (a province takes a moment)."""
+        if event.kind != "command" or event.command not in admin_flow.HEAVY:
+            return None
+        admin = await self.db.read(
+            lambda conn: admin_store.admin_by_external(conn, channel, external_id)
+        )
+        if admin is None:
+            return None
+        area = admin_flow.requested_area(event.args, admin, self.core.places)
+        if area is None or not admin.area.contains(area):
+            return None
+        core, year, day = self.core, self.core.campaign_year, reports.local_day(now)
+        t = core.langs.get(admin.language) or core.langs[core.default_lang]
+        digest = await self.db.read(lambda conn: reports.load_digest(conn, area, year, day))
+        if event.command == "stats":
+            chart = await asyncio.to_thread(reports.chart_png, digest, core, t)
+            return AdminData(digest=digest, files=((reports.file_name(digest, "png"), chart),))
+        if admin_flow.export_format(event.args) == "csv":
+            blob = await asyncio.to_thread(reports.export_csv, digest, core, t)
+            return AdminData(digest=digest, files=((reports.file_name(digest, "csv"), blob),))
+        points = await self.db.read(lambda conn: admin_store.indicator_points(conn, area, year))
+        blob = await asyncio.to_thread(reports.export_xlsx, digest, points, core, t)
+        return AdminData(digest=digest, files=((reports.file_name(digest, "xlsx"), blob),))
 
     def schedule(self, channel: str) -> NudgeSchedule:
         """When to remind the people of a channel who stopped half-way."""

@@ -18,17 +18,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import date, datetime, time
 from functools import partial
 from typing import Any, Protocol
 
+from bot import reports
 from bot.dispatcher import Delivery, Dispatcher
+from flows.admin import decision_reply
 from flows.deadlines import Deadline, Reminder, reminder_reply
+from flows.digest import digest_text
+from flows.lang import LOCAL_TZ
 from flows.model import Reply
+from flows.places import Area
 from flows.reminders import nudge_for, reminders_on, stopped_in
+from storage import admin as admin_store
 from storage import deadlines as deadline_store
 from storage import reminders as store
 
 log = logging.getLogger(__name__)
+
+
+DIGEST_AT = time(7, 0)
 
 
 class Pushes(Protocol):
@@ -41,12 +51,20 @@ class Scheduler:
     BATCH = 1000  # reminders claimed per transaction, at most
     HIGH_WATER = 1000  # messages queued in a channel above which nothing more is claimed
 
-    def __init__(self, dispatcher: Dispatcher, channels: Mapping[str, Pushes]) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        channels: Mapping[str, Pushes],
+        digest_at: time = DIGEST_AT,
+    ) -> None:
         self.dispatcher, self.channels = dispatcher, dict(channels)
         self.db, self.clock = dispatcher.db, dispatcher.clock
+        self.digest_at = digest_at
         self.busy = False  # the last wake-up left reminders waiting
         self._nudges: dict[tuple[Any, ...], Reply | None] = {}
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        dispatcher.on_decision = self._wake.set  # a citizen to tell: don't wait a minute
 
     async def tick(self) -> int:
         """One wake-up: claim the reminders that are due, as far as each channel has room,
@@ -82,11 +100,94 @@ class Scheduler:
                 claimed, read = await self.db.run(partial(claim, now=now, year=year, limit=limit))
                 self.busy |= read == limit
                 for c in claimed:
-                    target.push(c.external_id, Delivery(c.outbox_id, (c.reply,), lang=c.lang))
+                    target.push(c.external_id, Delivery(c.outbox_id, c.replies, lang=c.lang))
                 sent += len(claimed)
+        sent += await self._decisions(now)
+        sent += await self._digests(now)
         if sent:
             log.info("%d reminders handed to the channels", sent)
         return sent
+
+    async def _decisions(self, now: datetime) -> int:
+        """Tell citizens the commune's decision on their self-assessment (recognised, or
+        returned with a reason), on each of their channels, once."""
+        if self.dispatcher.schedule("").in_quiet_hours(now):
+            return 0
+        core = self.dispatcher.core
+
+        def build(decision: admin_store.Decision) -> Reply:
+            lang = core.langs.get(decision.language) or core.langs[core.default_lang]
+            return decision_reply(decision.recognised, decision.at, decision.reason, lang)
+
+        claimed, read = await self.db.run(
+            partial(admin_store.claim_decisions, now=now, limit=self.BATCH, build=build)
+        )
+        self.busy |= read == self.BATCH
+        for channel, c in claimed:
+            if (target := self.channels.get(channel)) is not None:
+                target.push(c.external_id, Delivery(c.outbox_id, c.replies, lang=c.lang))
+        return len(claimed)
+
+    async def _digests(self, now: datetime) -> int:
+        """The admins' digest, from `digest_at` on each day (so a bot that was down at that
+        time catches up when it is back), once per admin per day: the outbox event id
+        digest:<day>:<account> is unique. On the 1st, admins who asked for it also get
+        the past month's summary."""
+        local = now.astimezone(LOCAL_TZ)
+        if local.time() < self.digest_at:
+            return 0
+        day = local.date()
+        stamp = f"digest:{day.isoformat()}"
+        sent = 0
+        made: dict[tuple[Any, ...], Any] = {}  # each area's digest (and text, chart) once
+        for channel, target in self.channels.items():
+            addressees = await self.db.run(
+                partial(admin_store.digest_addressees, channel=channel, stamp=stamp)
+            )
+            rows = []
+            for to in addressees:
+                replies = await self._digest_replies(to.area, to.language, day, False, made)
+                if to.monthly and day.day == 1:
+                    replies += await self._digest_replies(to.area, to.language, day, True, made)
+                rows.append(
+                    (
+                        to.account_id,
+                        to.external_id,
+                        f"{stamp}:{to.account_id}",
+                        replies,
+                        to.language,
+                    )
+                )
+            if not rows:
+                continue
+            claimed = await self.db.run(
+                partial(store.record_reminders, channel=channel, now=now, reminders=rows)
+            )
+            for c in claimed:
+                target.push(c.external_id, Delivery(c.outbox_id, c.replies, lang=c.lang))
+            sent += len(claimed)
+        return sent
+
+    async def _digest_replies(
+        self, area: Area, language: str, day: date, monthly: bool, made: dict[tuple[Any, ...], Any]
+    ) -> tuple[Reply, ...]:
+        core = self.dispatcher.core
+        year = core.campaign_year
+        if (area, monthly) not in made:
+            made[(area, monthly)] = await self.db.read(
+                partial(reports.load_digest, area=area, year=year, day=day, monthly=monthly)
+            )
+        digest = made[(area, monthly)]
+        key = (area, monthly, language)
+        if key not in made:
+            t = core.langs.get(language) or core.langs[core.default_lang]
+            text = digest_text(digest, core.places, core.criteria, t)
+            chart = await asyncio.to_thread(reports.chart_png, digest, core, t)
+            made[key] = (
+                Reply("text", text),
+                Reply("file", "", file_name=reports.file_name(digest, "png"), file_data=chart),
+            )
+        return made[key]
 
     def _nudge(self, stopped: store.Stopped) -> Reply | None:
         """The nudge for one person; the same words for everyone in the same place (built
@@ -125,11 +226,15 @@ class Scheduler:
             except Exception:  # the next wake-up tries again; nothing was half-written
                 log.exception("the reminder scheduler failed; it tries again shortly")
                 self.busy = False
-            try:
-                pause = self.BUSY_INTERVAL if self.busy else self.INTERVAL
-                await asyncio.wait_for(self._stop.wait(), pause)
-            except TimeoutError:
-                pass
+            pause = self.BUSY_INTERVAL if self.busy else self.INTERVAL
+            stop, wake = (
+                asyncio.ensure_future(self._stop.wait()),
+                asyncio.ensure_future(self._wake.wait()),
+            )
+            await asyncio.wait((stop, wake), timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            wake.cancel()
+            self._wake.clear()
 
     def stop(self) -> None:
         self._stop.set()

@@ -6,9 +6,10 @@ unexpected gets a short explanation and the same question again, with nothing lo
 
 from __future__ import annotations
 
-from flows import assessment, registration, units
+from flows import admin, assessment, registration, units
 from flows.lang import LANGUAGES, Lang
 from flows.model import DeletePerson, Event, Option, Outcome, SetLanguage, Snapshot, World
+from flows.navigation import resume
 from flows.reminders import RESUME, STOP_REMINDERS, reminders_on
 from flows.text import fold
 from flows.turn import SCREENS, Turn, match_option, screen
@@ -35,17 +36,7 @@ def step(snapshot: Snapshot, event: Event, world: World) -> Outcome:
     return turn.outcome()
 
 
-def _resume(turn: Turn) -> None:
-    """Show where the person is, or start: registration for newcomers, else the menu."""
-    if turn.screen in SCREENS:
-        SCREENS[turn.screen].render(turn)
-    elif turn.person is None:
-        if turn.state.get("draft"):
-            registration.next_step(turn)
-        else:
-            registration.begin(turn)
-    else:
-        turn.go("menu")
+_resume = resume
 
 
 def _answer(turn: Turn, event: Event) -> None:
@@ -128,6 +119,8 @@ def _command(turn: Turn, name: str, args: str) -> None:
             _with_current(turn, t._("Reminders are off. Send /reminders on to get them again."))
     elif name == "unit":
         units.command(turn, args, _with_current)
+    elif name in admin.COMMANDS:
+        admin.command(turn, name, args, _with_current)
     else:
         _with_current(
             turn,

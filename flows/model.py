@@ -27,6 +27,15 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "delete": ("xoa", "xoadulieu", "deletemydata"),
     "reminders": ("nhacnho", "remind"),
     "unit": ("donvi", "daumoi", "focalpoint"),
+    # Admins (quản trị): refused with an explanation to anyone else.
+    "admin": ("quantri",),
+    "stats": ("thongke", "sotlieu", "solieu"),
+    "export": ("baocao", "xuat", "xuatbaocao"),
+    "invite": ("moi", "moiquantri"),
+    "admins": ("dsquantri", "danhsachquantri"),
+    "revoke": ("thuhoi", "huyquyen"),
+    "recognise": ("congnhan", "recognize"),
+    "target": ("chitieu", "danso"),
 }
 _ALIASES = {alias: name for name, aliases in COMMANDS.items() for alias in (name, *aliases)}
 
@@ -143,6 +152,44 @@ class InviteView:
 
 
 @dataclass(frozen=True)
+class AdminView:
+    """An admin (quản trị viên) and their scope: they see only data inside `area`."""
+
+    id: int  # how /admins lists them and /revoke names them
+    area: Area
+    monthly: bool = False  # also a summary of the past month on the 1st
+    channel: str = ""
+    name: str | None = None  # their registered name, if they registered as a citizen
+    since: datetime | None = None
+    invited_by: int | None = None  # the inviting admin's account (None: the CLI)
+    language: str = "vi"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Someone whose submitted self-score reaches the title, not yet recognised."""
+
+    assessment_id: int
+    name: str
+    village: str | None
+    group: str
+    total: int
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class AdminData:
+    """What the shell loaded or made for an admin's command before the step: the digest
+    numbers (/stats), files (the chart, an export), the candidates for recognition in
+    the commune being decided on (how many, the first few), the admins in scope."""
+
+    digest: Any = None  # flows.digest.Digest
+    files: tuple[tuple[str, bytes], ...] = ()
+    candidates: tuple[int, tuple[Candidate, ...]] | None = None
+    admins: tuple[AdminView, ...] = ()
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything stored about one conversation, loaded by the dispatcher before a step."""
 
@@ -153,6 +200,8 @@ class Snapshot:
     # The code the event quotes (/donvi CODE, /start dv-CODE), looked up; None if it
     # quotes none or the code does not exist.
     invite: InviteView | None = None
+    admin: AdminView | None = None  # this account is an admin
+    admin_data: AdminData | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +214,9 @@ class World:
     now: datetime
     campaign_year: int
     default_lang: str = "vi"
+    # A fresh random code, should the step hand one out (an admin's /invite): randomness
+    # comes from the shell, like the clock reading.
+    fresh_code: str = ""
 
 
 # --- Effects: domain changes the dispatcher writes in the same transaction as the state ---
@@ -227,6 +279,62 @@ class RemoveRecipient:
     role: str
 
 
+# Admins' effects: the storage checks the scope again (and that a single-use code is
+# still unused) in the same transaction.
+
+
+@dataclass(frozen=True)
+class BecomeAdmin:
+    code: str
+    area: Area
+    language: str
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    code: str
+    role: str
+    area: Area
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class RevokeAdmin:
+    admin_id: int
+    scope: Area  # the revoking admin's: the revoked must lie inside it
+
+
+@dataclass(frozen=True)
+class SetMonthly:
+    on: bool
+
+
+@dataclass(frozen=True)
+class SetTarget:
+    area: Area  # a commune
+    changes: Mapping[str, int]  # adults, officials, adults_pct, officials_pct
+
+
+@dataclass(frozen=True)
+class Recognise:
+    commune: int
+    year: int
+    assessment_id: int | None = None  # None: all candidates submitted until `until`
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReturnAssessment:
+    commune: int
+    year: int
+    assessment_id: int
+    reason: str
+
+
+AdminEffect = (
+    BecomeAdmin | NewInvite | RevokeAdmin | SetMonthly | SetTarget | Recognise | ReturnAssessment
+)
+
 Effect = (
     SavePerson
     | SetLanguage
@@ -237,6 +345,7 @@ Effect = (
     | DeletePerson
     | SaveRecipient
     | RemoveRecipient
+    | AdminEffect
 )
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from flows import registration
 from flows.model import Event, Option, RemoveRecipient, SaveRecipient
+from flows.navigation import leave
 from flows.places import Area
 from flows.text import fold, tidy
-from flows.turn import SCREENS, Turn, screen
+from flows.turn import Turn, screen
 
 ROLE = "focal_point"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed again
@@ -146,18 +146,8 @@ def _on_cancel(turn: Turn, option: str) -> None:
 
 
 def _leave(turn: Turn) -> None:
-    """Back to what the person was doing; someone who only came as a focal point is not
-    pushed into registering as a citizen."""
-    back = turn.state.pop("back", None)
-    turn.state["screen"] = None
-    if back in SCREENS and back != "unit.name":
-        turn.go(back)
-    elif turn.person is not None:
-        turn.go("menu")
-    elif turn.state.get("draft"):
-        registration.next_step(turn)
-    else:
-        turn.say(turn.t._("Send /start if you also want to register as a Learning Citizen."))
+    """Back to what the person was doing."""
+    leave(turn, turn.state.pop("back", None))
 
 
 @screen("unit.name", on_option=_on_cancel, on_text=_on_name)

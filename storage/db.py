@@ -81,6 +81,14 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+        # Long reads (a national digest, an export) on SQLite: a connection and thread of
+        # their own, reading a WAL snapshot while the writer goes on. PostgreSQL: the pool.
+        self._reader: Engine | None = None
+        self._reader_thread: ThreadPoolExecutor | None = None
+        if self.is_sqlite:
+            self._reader = create_engine(self.url, pool_size=1, max_overflow=0)
+            _configure_sqlite(self._reader, write=False)
+            self._reader_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-read")
 
     @property
     def dialect(self) -> str:
@@ -96,6 +104,18 @@ class Database:
     def _transaction(self, fn: Callable[[Connection], T]) -> T:
         with self.engine.begin() as conn:
             return fn(conn)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn(connection)`, which only reads, without holding up the writers."""
+        if self._reader is None or self._reader_thread is None:
+            return await self.run(fn)
+        reader = self._reader
+
+        def snapshot() -> T:
+            with reader.begin() as conn:
+                return fn(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._reader_thread, snapshot)
 
     async def warm_up(self) -> None:
         """Open every pooled connection now, not during the first burst of traffic."""
@@ -115,6 +135,9 @@ class Database:
     async def dispose(self) -> None:
         self._threads.shutdown(wait=True)
         self.engine.dispose()
+        if self._reader is not None and self._reader_thread is not None:
+            self._reader_thread.shutdown(wait=True)
+            self._reader.dispose()
 
 
 def _upgrade(connection: Connection) -> None:
@@ -124,7 +147,7 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, write: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
@@ -136,10 +159,13 @@ def _configure_sqlite(engine: Engine) -> None:
         # power loss can lose the last transactions.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not write:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Take the write lock up front: a second bot process then waits (busy_timeout)
-        # instead of failing when its read transaction tries to become a write.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # instead of failing when its read transaction tries to become a write. A reader
+        # takes a snapshot when it first reads.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -281,7 +281,13 @@ def claim_reminders(
 
 
 def new_invite(
-    conn: Connection, code: str, role: str, area: Area, now: datetime, expires_at: datetime
+    conn: Connection,
+    code: str,
+    role: str,
+    area: Area,
+    now: datetime,
+    expires_at: datetime,
+    created_by: int | None = None,
 ) -> None:
     conn.execute(
         _insert(conn)(Invite).values(
@@ -292,6 +298,7 @@ def new_invite(
             created_at=now,
             expires_at=expires_at,
             uses=0,
+            created_by=created_by,
         )
     )
 

@@ -127,6 +127,12 @@ class Assessment(Base):
     __table_args__ = (
         UniqueConstraint("person_id", "campaign_year", name="uq_assessments_person_year"),
         Index("ix_assessments_year_status", "campaign_year", "status"),
+        Index(
+            "ix_assessments_decision_pending",
+            "id",
+            sqlite_where=text("decision_pending IS NOT NULL"),
+            postgresql_where=text("decision_pending IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -141,6 +147,14 @@ class Assessment(Base):
     title_reached: Mapped[bool | None] = mapped_column(Boolean)
     band: Mapped[str | None] = mapped_column(String(16))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The commune's decision on a submitted self-assessment (công nhận): recognised, or
+    # returned to the citizen with a reason (then it is in progress again). The account of
+    # the admin who recognised it. decision_pending: the citizen has not been told yet.
+    recognised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recognised_by: Mapped[int | None] = mapped_column(Integer)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    return_reason: Mapped[str | None] = mapped_column(String(300))
+    decision_pending: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Answer(Base):
@@ -292,24 +306,25 @@ class DeadlineCursor(Base):
 
 
 class Invite(Base):
-    """A code an admin hands out: a focal point of a unit registers with it (later, admins
-    too). Valid until it expires or is revoked."""
+    """A code an admin hands out: focal points of units register with it (reusable), or
+    one person becomes an admin (single use). Valid until it expires or is revoked."""
 
     __tablename__ = "invites"
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
-    role: Mapped[str] = mapped_column(String(16))  # focal_point
+    role: Mapped[str] = mapped_column(String(16))  # focal_point | admin
     province_code: Mapped[int | None] = mapped_column(Integer)
     commune_code: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     uses: Mapped[int] = mapped_column(Integer, default=0)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(Integer)  # admin's account; None: the CLI
 
 
 class Recipient(Base):
-    """A chat account that receives deadline reminders in a role for an area: the focal
-    point of a unit (with the unit's name), later admins."""
+    """A chat account in a role for an area: the focal point of a unit (with the unit's
+    name), or an admin (whose scope the area is). Both receive deadline reminders."""
 
     __tablename__ = "recipients"
     __table_args__ = (UniqueConstraint("account_id", "role", name="uq_recipients_account_role"),)
@@ -322,3 +337,22 @@ class Recipient(Base):
     unit_name: Mapped[str | None] = mapped_column(String(120))
     language: Mapped[str] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    invited_by: Mapped[int | None] = mapped_column(Integer)  # the inviting admin's account
+    # Admins: also a summary of the past month on the 1st (provinces that report monthly).
+    monthly: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+
+class CommuneTarget(Base):
+    """A commune's population and targets, set by an admin: how many adults and officials
+    live or work there, and the share of each that should hold the title (None: the
+    national target, flows.digest.TARGETS)."""
+
+    __tablename__ = "commune_targets"
+
+    commune_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    province_code: Mapped[int] = mapped_column(Integer)
+    adults: Mapped[int | None] = mapped_column(Integer)
+    officials: Mapped[int | None] = mapped_column(Integer)
+    adults_pct: Mapped[int | None] = mapped_column(Integer)
+    officials_pct: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

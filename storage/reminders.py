@@ -45,8 +45,12 @@ class Claimed:
     account_id: int
     external_id: str
     outbox_id: int
-    reply: Reply
+    reply: Reply | tuple[Reply, ...]
     lang: str | None
+
+    @property
+    def replies(self) -> tuple[Reply, ...]:
+        return self.reply if isinstance(self.reply, tuple) else (self.reply,)
 
 
 class _Statements:
@@ -186,17 +190,19 @@ def record_reminders(
     conn: Connection,
     channel: str,
     now: datetime,
-    reminders: list[tuple[int, str, str, Reply, str | None]],
+    reminders: list[tuple[int, str, str, Reply | tuple[Reply, ...], str | None]],
 ) -> list[Claimed]:
-    """Put reminders in the outbox: (account id, external id, event id, reply, language)
-    each. The event id makes each reminder once: one recorded before is not claimed."""
+    """Put reminders in the outbox: (account id, external id, event id, reply or replies,
+    language) each. The event id makes each reminder once: one recorded before is not
+    claimed."""
     if not reminders:
         return []
     payloads: dict[int, list[dict[str, Any]]] = {}  # many people get the very same reply
     outbox = []
     for account_id, _, event_id, reply, _ in reminders:
         if id(reply) not in payloads:
-            payloads[id(reply)] = [reply.to_dict()]
+            replies = reply if isinstance(reply, tuple) else (reply,)
+            payloads[id(reply)] = [r.to_dict() for r in replies]
         outbox.append(
             {
                 "account_id": account_id,

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from flows.model import (
+    AdminEffect,
     AssessmentView,
     DeletePerson,
     Effect,
@@ -39,7 +40,7 @@ from flows.model import (
 )
 from flows.reminders import reminders_on
 from flows.scoring import AreaFlags, ScoreResult
-from storage import deadlines
+from storage import admin, deadlines
 from storage.db import PerDialect
 from storage.models import (
     Answer,
@@ -346,6 +347,8 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
         conn.execute(delete(ProcessedEvent).where(ProcessedEvent.account_id == loaded.account_id))
         deadlines.remove_recipient(conn, loaded.account_id)  # a unit's focal point, say
         loaded.person_id = loaded.assessment_id = None
+    elif isinstance(effect, AdminEffect):
+        admin.apply(conn, loaded.account_id, effect, now)
     else:  # pragma: no cover - a new Effect type without storage is a programming error
         raise TypeError(f"no storage for effect {effect!r}")
 

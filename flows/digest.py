@@ -1,0 +1,309 @@
+"""The admins' digest (bản tin tổng hợp): counts for an area, in words and as chart data.
+
+Storage counts people per commune and group (`Line`s); everything else here is arithmetic
+on those lines and pure formatting, so the daily message, /stats, `cdht digest` and the
+Excel export show the same numbers.
+
+Rates: the pass rate is the share of submitted self-assessments that reach the title (by
+the scoring module's verdict, stored with the assessment); a commune's progress is the
+share of its registered people who have submitted. Targets follow QĐ 677/QĐ-TTg (by 2025:
+40% of adults and 60% of officials hold the title); an admin can set a commune's
+population and its own targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, timedelta
+from typing import TypeVar
+
+from flows.criteria import CriteriaSet, pick
+from flows.lang import Lang
+from flows.places import Area, Gazetteer
+
+# QĐ 677/QĐ-TTg (03/06/2022), targets for 2025: the share that should hold the title.
+TARGETS = {"adults": 40, "officials": 60}
+OFFICIALS_GROUP = "3"  # cán bộ, công chức, viên chức: counted against the officials target
+K = TypeVar("K")
+RANKED = 5  # communes listed with the most and the least progress
+CHART_BARS = 30  # at most this many bars (the areas with the most people registered)
+
+
+@dataclass(frozen=True)
+class Counts:
+    registered: int = 0
+    new: int = 0  # registered in the digest's period (yesterday, or last month)
+    in_progress: int = 0
+    submitted: int = 0
+    reached: int = 0  # submitted and the title reached by self-score
+    recognised: int = 0  # the title recognised by the commune
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.reached / self.submitted if self.submitted else None
+
+    @property
+    def progress(self) -> float | None:
+        return self.submitted / self.registered if self.registered else None
+
+
+@dataclass(frozen=True)
+class Line:
+    """The counts of one group in one commune."""
+
+    province: int
+    commune: int
+    group: str
+    counts: Counts
+
+
+@dataclass(frozen=True)
+class Target:
+    """A commune's population (adults, officials) and targets in percent; None: not set
+    (population) or the national target (percent)."""
+
+    commune: int
+    adults: int | None = None
+    officials: int | None = None
+    adults_pct: int | None = None
+    officials_pct: int | None = None
+
+    def pct(self, kind: str) -> int:
+        own = self.adults_pct if kind == "adults" else self.officials_pct
+        return TARGETS[kind] if own is None else own
+
+
+@dataclass(frozen=True)
+class TargetProgress:
+    kind: str  # adults | officials
+    population: int  # in the communes whose population is set
+    target: int  # people who should hold the title
+    reached: int  # ... of whom: title reached by self-score
+    recognised: int
+    communes: int  # communes whose population is set
+
+
+@dataclass(frozen=True)
+class Digest:
+    area: Area
+    day: date  # the day it is for (Vietnam time); the period ends at its start
+    year: int  # the campaign year counted
+    lines: tuple[Line, ...]
+    targets: tuple[Target, ...] = ()
+    monthly: bool = False  # "new" counts the past month instead of yesterday
+
+    @property
+    def period(self) -> tuple[date, date]:
+        """The days whose registrations count as new: [start, end)."""
+        if not self.monthly:
+            return self.day - timedelta(days=1), self.day
+        end = self.day.replace(day=1)
+        return (end - timedelta(days=1)).replace(day=1), end
+
+    def total(self) -> Counts:
+        return sum((line.counts for line in self.lines), Counts())
+
+    def by_group(self) -> dict[str, Counts]:
+        return _sum_by((line.group, line.counts) for line in self.lines)
+
+    def by_commune(self) -> dict[int, Counts]:
+        return _sum_by((line.commune, line.counts) for line in self.lines)
+
+    def by_province(self) -> dict[int, Counts]:
+        return _sum_by((line.province, line.counts) for line in self.lines)
+
+    def ranking(self) -> tuple[list[tuple[int, Counts]], list[tuple[int, Counts]]]:
+        """The communes with the most and the least progress (among those where someone
+        registered); the lists do not overlap."""
+        communes = [(c, n) for c, n in self.by_commune().items() if n.registered]
+        communes.sort(key=lambda cn: (-(cn[1].progress or 0), -cn[1].registered, cn[0]))
+        top = communes[:RANKED]
+        rest = communes[len(top) :]
+        bottom = sorted(rest, key=lambda cn: (cn[1].progress or 0, cn[1].registered, cn[0]))
+        return top, bottom[:RANKED]
+
+    def target_progress(self) -> list[TargetProgress]:
+        """Progress against the targets, counting the communes whose population is set."""
+        by_commune_group = _sum_by(((line.commune, line.group), line.counts) for line in self.lines)
+        result = []
+        for kind in ("adults", "officials"):
+            population = target = reached = recognised = communes = 0
+            for t in self.targets:
+                size = t.adults if kind == "adults" else t.officials
+                if not size:
+                    continue
+                communes += 1
+                population += size
+                target += round(size * t.pct(kind) / 100)
+                for (commune, group), counts in by_commune_group.items():
+                    if commune == t.commune and (group == OFFICIALS_GROUP) == (kind == "officials"):
+                        reached += counts.reached
+                        recognised += counts.recognised
+            result.append(TargetProgress(kind, population, target, reached, recognised, communes))
+        return result
+
+
+def _sum_by(pairs: Iterable[tuple[K, Counts]]) -> dict[K, Counts]:
+    sums: dict[K, Counts] = {}
+    for key, counts in pairs:
+        sums[key] = sums.get(key, Counts()) + counts
+    return sums
+
+
+def _pct(t: Lang, part: int, whole: int) -> str:
+    return t.percent(part / whole) if whole else "–"
+
+
+def area_label(kind: str, code: int, places: Gazetteer) -> str:
+    """A commune or province by name (its code if the list does not know it)."""
+    place = places.commune(code) if kind == "commune" else places.province(code)
+    return place.name if place else str(code)
+
+
+def group_label(code: str, criteria: CriteriaSet, t: Lang) -> str:
+    group = criteria.group(code)
+    return pick(group.name, t.code) if group else code
+
+
+def digest_text(d: Digest, places: Gazetteer, criteria: CriteriaSet, t: Lang) -> str:
+    """The digest as one message, numbers and dates in the reader's language."""
+    total = d.total()
+    start, _ = d.period
+    if d.monthly:
+        heading = t._("📊 Learning Citizens, month {month} — {area}").format(
+            month=start.strftime("%m/%Y"), area=d.area.name(places, t)
+        )
+        new = t._("{n} new in the month").format(n=t.number(total.new))
+    else:
+        heading = t._("📊 Learning Citizens, {date} — {area}").format(
+            date=t.date(d.day), area=d.area.name(places, t)
+        )
+        new = t._("{n} new yesterday").format(n=t.number(total.new))
+    lines = [
+        heading,
+        t._("Registered: {n} ({new})").format(n=t.number(total.registered), new=new),
+        t._("Self-scoring in progress: {n}").format(n=t.number(total.in_progress)),
+        t._("Submitted ({year}): {n} ({rate} of those registered)").format(
+            year=d.year,
+            n=t.number(total.submitted),
+            rate=_pct(t, total.submitted, total.registered),
+        ),
+        t._("Title reached by self-score: {n} (pass rate {rate})").format(
+            n=t.number(total.reached), rate=_pct(t, total.reached, total.submitted)
+        ),
+        t._("Title recognised by the commune: {n}").format(n=t.number(total.recognised)),
+        "",
+        t._("By group (registered / submitted / reached / recognised):"),
+    ]
+    groups = d.by_group()
+    for group in criteria.groups:
+        c = groups.get(group.code, Counts())
+        lines.append(
+            f"• {pick(group.name, t.code)}: {t.number(c.registered)} / {t.number(c.submitted)}"
+            f" / {t.number(c.reached)} / {t.number(c.recognised)}"
+        )
+    if d.area.kind != "commune":
+        lines += _ranking_lines(d, places, t)
+    lines += _target_lines(d, t)
+    return "\n".join(lines)
+
+
+def _ranking_lines(d: Digest, places: Gazetteer, t: Lang) -> list[str]:
+    top, bottom = d.ranking()
+    if not top:
+        return ["", t._("No one has registered yet.")]
+
+    def row(n: int, commune: int, c: Counts) -> str:
+        return t._("{n}. {commune}: {rate} ({submitted}/{registered} submitted)").format(
+            n=n,
+            commune=area_label("commune", commune, places),
+            rate=_pct(t, c.submitted, c.registered),
+            submitted=t.number(c.submitted),
+            registered=t.number(c.registered),
+        )
+
+    lines = ["", t._("Most progress:")]
+    lines += [row(n, commune, c) for n, (commune, c) in enumerate(top, start=1)]
+    if bottom:
+        lines += [t._("Least progress:")]
+        lines += [row(n, commune, c) for n, (commune, c) in enumerate(bottom, start=1)]
+    in_area = (
+        len(places.communes_of(d.area.province))
+        if d.area.province is not None
+        else places.commune_count
+    )
+    idle = in_area - sum(1 for c in d.by_commune().values() if c.registered)
+    if idle > 0:
+        lines.append(t._("No one registered yet in {n} communes.").format(n=t.number(idle)))
+    return lines
+
+
+def _target_lines(d: Digest, t: Lang) -> list[str]:
+    progress = d.target_progress()
+    lines = [
+        "",
+        t._("Targets (QĐ 677/QĐ-TTg: {adults}% of adults, {officials}% of officials):").format(
+            **TARGETS
+        ),
+    ]
+    if not any(p.communes for p in progress):
+        lines.append(t._("No population figures yet: set them with /target."))
+        return lines
+    for p in progress:
+        if not p.communes:
+            continue
+        label = t._("Adults") if p.kind == "adults" else t._("Officials")
+        lines.append(
+            t._(
+                "• {label}: {reached} by self-score ({rate}), {recognised} recognised, of "
+                "{population}; target {target}"
+            ).format(
+                label=label,
+                reached=t.number(p.reached),
+                rate=_pct(t, p.reached, p.population),
+                recognised=t.number(p.recognised),
+                population=t.number(p.population),
+                target=t.number(p.target),
+            )
+        )
+    return lines
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """A bar chart: per label, people registered, submitted and with the title reached."""
+
+    title: str
+    labels: tuple[str, ...]
+    series: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+def chart_data(d: Digest, places: Gazetteer, criteria: CriteriaSet, t: Lang) -> ChartData:
+    """By province for the whole deployment, by commune for a province, by group for a
+    commune: the areas with the most people registered."""
+    if d.area.kind == "commune":
+        counts = d.by_group()
+        items = [
+            (group_label(g.code, criteria, t), counts.get(g.code, Counts()))
+            for g in criteria.groups
+        ]
+    else:
+        kind = "province" if d.area.kind == "all" else "commune"
+        by_area = d.by_province() if kind == "province" else d.by_commune()
+        ranked = sorted(by_area.items(), key=lambda kc: (-kc[1].registered, kc[0]))[:CHART_BARS]
+        items = [(area_label(kind, code, places), c) for code, c in ranked]
+    return ChartData(
+        title=t._("Progress — {area}, {date}").format(
+            area=d.area.name(places, t), date=t.date(d.day)
+        ),
+        labels=tuple(label for label, _ in items),
+        series={
+            t._("Registered"): tuple(c.registered for _, c in items),
+            t._("Submitted"): tuple(c.submitted for _, c in items),
+            t._("Title reached"): tuple(c.reached for _, c in items),
+        },
+    )

@@ -1,0 +1,498 @@
+"""Queries for admins: who is an admin of what, the counts behind the digest, average
+points per indicator, targets, and recognising titles (công nhận danh hiệu).
+
+Plain functions of a Connection, run in a transaction by storage.db.Database.run (the
+heavy reads by Database.read, which does not block the writers).
+
+An area is applied as a condition on people's province or commune code, both indexed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import and_, case, delete, func, select, update
+from sqlalchemy.engine import Connection
+
+from flows.digest import Counts, Line, Target
+from flows.lang import LOCAL_TZ
+from flows.model import (
+    AdminEffect,
+    AdminView,
+    BecomeAdmin,
+    Candidate,
+    NewInvite,
+    Recognise,
+    Reply,
+    ReturnAssessment,
+    RevokeAdmin,
+    SetMonthly,
+    SetTarget,
+)
+from flows.places import Area
+from storage import deadlines
+from storage.models import (
+    Answer,
+    Assessment,
+    ChannelAccount,
+    CommuneTarget,
+    Invite,
+    Person,
+    ProcessedEvent,
+    Recipient,
+)
+from storage.reminders import Claimed, record_reminders
+
+ROLE = "admin"
+
+
+def _in_area(area: Area, province: Any, commune: Any) -> list[Any]:
+    if area.commune is not None:
+        return [commune == area.commune]
+    if area.province is not None:
+        return [province == area.province]
+    return []
+
+
+def local_midnight(day: date) -> datetime:
+    """The start of a Vietnamese day, in UTC."""
+    return datetime.combine(day, time(0), LOCAL_TZ).astimezone(UTC)
+
+
+# --- who is an admin -------------------------------------------------------------------
+
+
+def _admin_view(row: Any) -> AdminView:
+    return AdminView(
+        id=row.id,
+        area=Area(row.province_code, row.commune_code),
+        monthly=row.monthly,
+        channel=row.channel,
+        name=row.full_name,
+        since=row.created_at,
+        invited_by=row.invited_by,
+        language=row.language,
+    )
+
+
+def _admins() -> Any:
+    return (
+        select(
+            Recipient.id,
+            Recipient.province_code,
+            Recipient.commune_code,
+            Recipient.monthly,
+            Recipient.created_at,
+            Recipient.invited_by,
+            Recipient.language,
+            ChannelAccount.channel,
+            Person.full_name,
+        )
+        .join(ChannelAccount, ChannelAccount.id == Recipient.account_id)
+        .outerjoin(Person, Person.id == ChannelAccount.person_id)
+        .where(Recipient.role == ROLE)
+    )
+
+
+def admin_of(conn: Connection, account_id: int) -> AdminView | None:
+    row = conn.execute(_admins().where(Recipient.account_id == account_id)).first()
+    return None if row is None else _admin_view(row)
+
+
+def admin_by_external(conn: Connection, channel: str, external_id: str) -> AdminView | None:
+    row = conn.execute(
+        _admins().where(
+            ChannelAccount.channel == channel, ChannelAccount.external_id == external_id
+        )
+    ).first()
+    return None if row is None else _admin_view(row)
+
+
+def admins(conn: Connection, area: Area) -> list[AdminView]:
+    """Admins whose scope lies inside `area`, oldest first."""
+    rows = conn.execute(_admins().order_by(Recipient.id))
+    return [a for a in map(_admin_view, rows) if area.contains(a.area)]
+
+
+def revoke_admin(conn: Connection, recipient_id: int) -> bool:
+    return (
+        conn.execute(
+            delete(Recipient).where(Recipient.id == recipient_id, Recipient.role == ROLE)
+        ).rowcount
+        == 1
+    )
+
+
+def use_admin_invite(conn: Connection, code: str) -> bool:
+    """Spend a single-use admin code: False if someone used it first."""
+    return (
+        conn.execute(
+            update(Invite)
+            .where(Invite.code == code, Invite.role == ROLE, Invite.uses == 0)
+            .values(uses=1)
+        ).rowcount
+        == 1
+    )
+
+
+def set_monthly(conn: Connection, account_id: int, on: bool) -> None:
+    conn.execute(
+        update(Recipient)
+        .where(Recipient.account_id == account_id, Recipient.role == ROLE)
+        .values(monthly=on)
+    )
+
+
+def apply(conn: Connection, account_id: int, effect: AdminEffect, now: datetime) -> None:
+    """Write an admin's effect, checking again what the flow checked on a snapshot (the
+    scope, a code still unused): a race loses with an error, nothing half-done."""
+    if isinstance(effect, BecomeAdmin):
+        invite = conn.execute(
+            select(Invite.created_by).where(Invite.code == effect.code)
+        ).scalar_one_or_none()
+        if not use_admin_invite(conn, effect.code):
+            raise AdminRefused("the admin code was used meanwhile")
+        deadlines.save_recipient(
+            conn, account_id, ROLE, effect.area, None, effect.language, None, now
+        )
+        conn.execute(
+            update(Recipient)
+            .where(Recipient.account_id == account_id, Recipient.role == ROLE)
+            .values(invited_by=invite, created_at=now)
+        )
+        return
+    admin = admin_of(conn, account_id)
+    if admin is None:
+        raise AdminRefused("not an admin")
+    if isinstance(effect, NewInvite):
+        _check(admin, effect.area)
+        deadlines.new_invite(
+            conn, effect.code, effect.role, effect.area, now, effect.expires_at, account_id
+        )
+    elif isinstance(effect, RevokeAdmin):
+        other = conn.execute(_admins().where(Recipient.id == effect.admin_id)).first()
+        if other is None or other.id == admin.id:
+            raise AdminRefused("no such admin")
+        _check(admin, Area(other.province_code, other.commune_code))
+        revoke_admin(conn, effect.admin_id)
+    elif isinstance(effect, SetMonthly):
+        set_monthly(conn, account_id, effect.on)
+    elif isinstance(effect, SetTarget):
+        _check(admin, effect.area)
+        set_target(conn, effect.area, dict(effect.changes), now)
+    elif isinstance(effect, Recognise):
+        _check(admin, _commune_area(conn, effect.commune))
+        recognise(
+            conn, effect.commune, effect.year, account_id, now, effect.assessment_id, effect.until
+        )
+    elif isinstance(effect, ReturnAssessment):
+        _check(admin, _commune_area(conn, effect.commune))
+        return_assessment(
+            conn, effect.commune, effect.year, effect.assessment_id, effect.reason, now
+        )
+
+
+class AdminRefused(Exception):
+    """An admin's change that the scope (or a used code) does not allow."""
+
+
+def _check(admin: AdminView, area: Area) -> None:
+    if not admin.area.contains(area):
+        raise AdminRefused("outside the admin's scope")
+
+
+def _commune_area(conn: Connection, commune: int) -> Area:
+    province = conn.execute(
+        select(Person.province_code).where(Person.commune_code == commune).limit(1)
+    ).scalar_one_or_none()
+    return Area(province, commune)
+
+
+# --- the counts ------------------------------------------------------------------------
+
+
+def digest_lines(conn: Connection, area: Area, year: int, since: date, until: date) -> list[Line]:
+    """People per commune and group: registered (and new in [since, until), Vietnamese
+    days), and their `year` assessment: in progress, submitted, title reached, recognised."""
+    a = Assessment
+    submitted = a.status == "submitted"
+    new_from, new_to = local_midnight(since), local_midnight(until)
+
+    def count_if(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    query = (
+        select(
+            Person.province_code,
+            Person.commune_code,
+            Person.group_code,
+            func.count(),
+            count_if(and_(Person.registered_at >= new_from, Person.registered_at < new_to)),
+            count_if(a.status == "in_progress"),
+            count_if(submitted),
+            count_if(and_(submitted, a.title_reached.is_(True))),
+            count_if(and_(submitted, a.recognised_at.is_not(None))),
+        )
+        .select_from(Person)
+        .outerjoin(a, and_(a.person_id == Person.id, a.campaign_year == year))
+        .where(*_in_area(area, Person.province_code, Person.commune_code))
+        .group_by(Person.province_code, Person.commune_code, Person.group_code)
+    )
+    return [
+        Line(province, commune, group, Counts(*map(int, numbers)))
+        for province, commune, group, *numbers in conn.execute(query)
+    ]
+
+
+def indicator_points(conn: Connection, area: Area, year: int) -> list[tuple[str, str, int, int]]:
+    """Per group and indicator, over submitted self-assessments: (group, indicator, how
+    many answered, the sum of their points)."""
+    query = (
+        select(Assessment.group_code, Answer.indicator, func.count(), func.sum(Answer.points))
+        .select_from(Answer)
+        .join(Assessment, Assessment.id == Answer.assessment_id)
+        .join(Person, Person.id == Assessment.person_id)
+        .where(
+            Assessment.campaign_year == year,
+            Assessment.status == "submitted",
+            *_in_area(area, Person.province_code, Person.commune_code),
+        )
+        .group_by(Assessment.group_code, Answer.indicator)
+        .order_by(Assessment.group_code, Answer.indicator)
+    )
+    return [(g, i, int(n), int(s or 0)) for g, i, n, s in conn.execute(query)]
+
+
+def targets(conn: Connection, area: Area) -> list[Target]:
+    t = CommuneTarget
+    rows = conn.execute(
+        select(t.commune_code, t.adults, t.officials, t.adults_pct, t.officials_pct)
+        .where(*_in_area(area, t.province_code, t.commune_code))
+        .order_by(t.commune_code)
+    )
+    return [Target(*row) for row in rows]
+
+
+def set_target(conn: Connection, area: Area, changes: dict[str, int], now: datetime) -> None:
+    """Set some of a commune's adults, officials, adults_pct, officials_pct."""
+    assert area.commune is not None and area.province is not None
+    existing = conn.execute(
+        select(CommuneTarget.commune_code).where(CommuneTarget.commune_code == area.commune)
+    ).first()
+    if existing is None:
+        conn.execute(
+            CommuneTarget.__table__.insert().values(
+                commune_code=area.commune, province_code=area.province, updated_at=now, **changes
+            )
+        )
+    else:
+        conn.execute(
+            update(CommuneTarget)
+            .where(CommuneTarget.commune_code == area.commune)
+            .values(updated_at=now, **changes)
+        )
+
+
+# --- recognition -----------------------------------------------------------------------
+
+
+def _qualifying(commune: int, year: int) -> list[Any]:
+    return [
+        Person.commune_code == commune,
+        Assessment.campaign_year == year,
+        Assessment.status == "submitted",
+        Assessment.title_reached.is_(True),
+        Assessment.recognised_at.is_(None),
+    ]
+
+
+def candidates(
+    conn: Connection, commune: int, year: int, limit: int, until: datetime | None = None
+) -> tuple[int, list[Candidate]]:
+    """People of a commune whose submitted self-score reaches the title and who are not
+    recognised yet (submitted before `until`, if given): how many, and the first `limit`
+    in the order they submitted."""
+    where = _qualifying(commune, year)
+    if until is not None:
+        where.append(Assessment.submitted_at <= until)
+    base = select(Assessment.id).join(Person, Person.id == Assessment.person_id).where(*where)
+    count = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    rows = conn.execute(
+        select(
+            Assessment.id,
+            Person.full_name,
+            Person.village,
+            Person.group_code,
+            Assessment.total,
+            Assessment.submitted_at,
+        )
+        .join(Person, Person.id == Assessment.person_id)
+        .where(*where)
+        .order_by(Assessment.submitted_at, Assessment.id)
+        .limit(limit)
+    )
+    return count, [Candidate(*row) for row in rows]
+
+
+def recognise(
+    conn: Connection,
+    commune: int,
+    year: int,
+    by: int,
+    now: datetime,
+    assessment_id: int | None = None,
+    until: datetime | None = None,
+) -> int:
+    """Recognise one candidate, or all submitted until `until`; returns how many."""
+    ids = select(Assessment.id).join(Person, Person.id == Assessment.person_id)
+    ids = ids.where(*_qualifying(commune, year))
+    if assessment_id is not None:
+        ids = ids.where(Assessment.id == assessment_id)
+    if until is not None:
+        ids = ids.where(Assessment.submitted_at <= until)
+    return conn.execute(
+        update(Assessment)
+        .where(Assessment.id.in_(ids.scalar_subquery()))
+        .values(recognised_at=now, recognised_by=by, decision_pending=True)
+    ).rowcount
+
+
+def return_assessment(
+    conn: Connection, commune: int, year: int, assessment_id: int, reason: str, now: datetime
+) -> bool:
+    """Send a candidate's self-assessment back with a reason: in progress again, answers
+    kept, so the citizen can change them and submit again."""
+    ids = select(Assessment.id).join(Person, Person.id == Assessment.person_id)
+    ids = ids.where(*_qualifying(commune, year), Assessment.id == assessment_id)
+    return (
+        conn.execute(
+            update(Assessment)
+            .where(Assessment.id.in_(ids.scalar_subquery()))
+            .values(
+                status="in_progress",
+                submitted_at=None,
+                total=None,
+                title_reached=None,
+                band=None,
+                result=None,
+                returned_at=now,
+                return_reason=reason,
+                decision_pending=True,
+            )
+        ).rowcount
+        == 1
+    )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision to tell a citizen: recognised (with the date) or returned (the reason)."""
+
+    assessment_id: int
+    recognised: bool
+    at: datetime
+    reason: str | None
+    language: str
+
+
+def claim_decisions(
+    conn: Connection, now: datetime, limit: int, build: Callable[[Decision], Reply]
+) -> tuple[list[tuple[str, Claimed]], int]:
+    """Put the next `limit` decisions not told yet in the outbox, for each reachable chat
+    account of the citizen (channel, claimed), and mark them told: each once. An account
+    on a channel that is not running gets it when that channel starts."""
+    a = Assessment
+    rows = conn.execute(
+        select(
+            a.id,
+            a.recognised_at,
+            a.returned_at,
+            a.return_reason,
+            Person.language,
+            ChannelAccount.id.label("account_id"),
+            ChannelAccount.external_id,
+            ChannelAccount.channel,
+            ChannelAccount.unreachable,
+        )
+        .join(Person, Person.id == a.person_id)
+        .outerjoin(ChannelAccount, ChannelAccount.person_id == Person.id)
+        .where(a.decision_pending.is_not(None))
+        .order_by(a.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return [], 0
+    by_channel: dict[str, list[tuple[int, str, str, Reply, str | None]]] = {}
+    for row in rows:
+        if row.channel is None or row.unreachable:
+            continue
+        recognised = row.recognised_at is not None
+        at = row.recognised_at if recognised else row.returned_at
+        decision = Decision(row.id, recognised, at, row.return_reason, row.language)
+        kind = "recognised" if recognised else "returned"
+        event_id = f"decision:{row.id}:{kind}:{at.isoformat()}:{row.account_id}"
+        by_channel.setdefault(row.channel, []).append(
+            (row.account_id, row.external_id, event_id, build(decision), row.language)
+        )
+    claimed = [
+        (channel, c)
+        for channel, reminders in by_channel.items()
+        for c in record_reminders(conn, channel, now, reminders)
+    ]
+    told = sorted({row.id for row in rows})
+    conn.execute(update(a).where(a.id.in_(told)).values(decision_pending=None))
+    return claimed, len(rows)
+
+
+# --- the daily digest's bookkeeping ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestAddressee:
+    account_id: int
+    external_id: str
+    language: str
+    area: Area
+    monthly: bool
+
+
+def digest_addressees(conn: Connection, channel: str, stamp: str) -> list[DigestAddressee]:
+    """Admins on this channel who can be reached and have not had the digest whose event
+    ids are `stamp:<account>` ("digest:2026-11-23"). Admins are few: two small queries."""
+    rows = conn.execute(
+        select(
+            ChannelAccount.id,
+            ChannelAccount.external_id,
+            Recipient.language,
+            Recipient.province_code,
+            Recipient.commune_code,
+            Recipient.monthly,
+        )
+        .join(ChannelAccount, ChannelAccount.id == Recipient.account_id)
+        .where(
+            Recipient.role == ROLE,
+            ChannelAccount.channel == channel,
+            ChannelAccount.unreachable.is_(False),
+        )
+        .order_by(ChannelAccount.id)
+    ).all()
+    wanted = {f"{stamp}:{r.id}": r for r in rows}
+    if not wanted:
+        return []
+    done = set(
+        conn.execute(
+            select(ProcessedEvent.event_id).where(
+                ProcessedEvent.channel == channel, ProcessedEvent.event_id.in_(list(wanted))
+            )
+        ).scalars()
+    )
+    return [
+        DigestAddressee(
+            r.id, r.external_id, r.language, Area(r.province_code, r.commune_code), r.monthly
+        )
+        for event_id, r in wanted.items()
+        if event_id not in done
+    ]
