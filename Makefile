@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-telegram bench-zalo bench-reminders messages clean
+.PHONY: run test lint format bench bench-telegram bench-zalo bench-reminders bench-admin messages clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.12 for example).")'
@@ -47,6 +47,10 @@ bench-zalo: $(STAMP)
 ## bench-reminders: 1,000,000 people, 100,000 nudges due: claim batches, and sending at 30/s
 bench-reminders: $(STAMP)
 	$(BIN)/python -m bench.reminders
+
+## bench-admin: 1,000,000 citizens: the generator, national and province digests, a province xlsx
+bench-admin: $(STAMP)
+	$(BIN)/python -m bench.admin
 
 ## messages: re-extract user-facing strings and merge them into locales/*/messages.po
 messages: $(STAMP)

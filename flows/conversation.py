@@ -120,7 +120,7 @@ def _command(turn: Turn, name: str, args: str) -> None:
     elif name == "unit":
         units.command(turn, args, _with_current)
     elif name in admin.COMMANDS:
-        admin.command(turn, name, args, _with_current)
+        admin.command(turn, name, args, _admin_say)
     else:
         _with_current(
             turn,
@@ -128,6 +128,15 @@ def _command(turn: Turn, name: str, args: str) -> None:
                 command=args[:30]
             ),
         )
+
+
+def _admin_say(turn: Turn, text: str) -> None:
+    """An admin command's answer, then the current question again if there is one (an
+    admin is not pushed into registering as a citizen)."""
+    if turn.screen in SCREENS:
+        turn.again(text, kind="text")
+    else:
+        turn.say(text)
 
 
 def _set_reminders(turn: Turn, on: bool) -> None:

@@ -14,8 +14,9 @@ population and its own targets.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import TypeVar
 
 from flows.criteria import CriteriaSet, pick
@@ -40,7 +41,24 @@ class Counts:
     recognised: int = 0  # the title recognised by the commune
 
     def __add__(self, other: Counts) -> Counts:
-        return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+        return Counts(
+            self.registered + other.registered,
+            self.new + other.new,
+            self.in_progress + other.in_progress,
+            self.submitted + other.submitted,
+            self.reached + other.reached,
+            self.recognised + other.recognised,
+        )
+
+    def as_tuple(self) -> tuple[int, ...]:
+        return (
+            self.registered,
+            self.new,
+            self.in_progress,
+            self.submitted,
+            self.reached,
+            self.recognised,
+        )
 
     @property
     def pass_rate(self) -> float | None:
@@ -105,13 +123,17 @@ class Digest:
         return (end - timedelta(days=1)).replace(day=1), end
 
     def total(self) -> Counts:
-        return sum((line.counts for line in self.lines), Counts())
+        return _sum_by((0, line.counts) for line in self.lines).get(0, Counts())
 
     def by_group(self) -> dict[str, Counts]:
         return _sum_by((line.group, line.counts) for line in self.lines)
 
-    def by_commune(self) -> dict[int, Counts]:
+    @cached_property
+    def _by_commune(self) -> dict[int, Counts]:
         return _sum_by((line.commune, line.counts) for line in self.lines)
+
+    def by_commune(self) -> dict[int, Counts]:
+        return dict(self._by_commune)
 
     def by_province(self) -> dict[int, Counts]:
         return _sum_by((line.province, line.counts) for line in self.lines)
@@ -128,7 +150,12 @@ class Digest:
 
     def target_progress(self) -> list[TargetProgress]:
         """Progress against the targets, counting the communes whose population is set."""
-        by_commune_group = _sum_by(((line.commune, line.group), line.counts) for line in self.lines)
+        title: dict[tuple[int, bool], list[int]] = {}  # (commune, officials) → reached, rec.
+        for line in self.lines:
+            key = (line.commune, line.group == OFFICIALS_GROUP)
+            sums = title.setdefault(key, [0, 0])
+            sums[0] += line.counts.reached
+            sums[1] += line.counts.recognised
         result = []
         for kind in ("adults", "officials"):
             population = target = reached = recognised = communes = 0
@@ -139,19 +166,24 @@ class Digest:
                 communes += 1
                 population += size
                 target += round(size * t.pct(kind) / 100)
-                for (commune, group), counts in by_commune_group.items():
-                    if commune == t.commune and (group == OFFICIALS_GROUP) == (kind == "officials"):
-                        reached += counts.reached
-                        recognised += counts.recognised
+                got = title.get((t.commune, kind == "officials"), (0, 0))
+                reached += got[0]
+                recognised += got[1]
             result.append(TargetProgress(kind, population, target, reached, recognised, communes))
         return result
 
 
 def _sum_by(pairs: Iterable[tuple[K, Counts]]) -> dict[K, Counts]:
-    sums: dict[K, Counts] = {}
+    sums: dict[K, list[int]] = {}
     for key, counts in pairs:
-        sums[key] = sums.get(key, Counts()) + counts
-    return sums
+        values = counts.as_tuple()
+        if key in sums:
+            total = sums[key]
+            for i, value in enumerate(values):
+                total[i] += value
+        else:
+            sums[key] = list(values)
+    return {key: Counts(*values) for key, values in sums.items()}
 
 
 def _pct(t: Lang, part: int, whole: int) -> str:

@@ -821,3 +821,39 @@ async def test_a_focal_point_joins_by_deep_link_and_gets_deadline_reminders(poll
     assert "Đơn vị “Trường Tiểu học Tràng An”" in text
     assert "Nhắc hạn: Báo cáo phong trào, hạn còn 7 ngày (30/11/2026)." in text
     assert await scheduler.tick() == 0
+
+
+async def test_an_admin_gets_stats_exports_and_the_digest_through_telegram(polling_bot, tg, clock):
+    from bot.scheduler import Scheduler
+    from flows.places import Area
+    from storage import deadlines
+
+    db, now = polling_bot.dispatcher.db, clock.now()
+    await db.run(
+        lambda conn: deadlines.new_invite(
+            conn, "TGADMIN7", "admin", Area(1), now, now + timedelta(hours=72)
+        )
+    )
+    user = FakeUser(tg, 563)
+    texts = await user.send("/quantri TGADMIN7")
+    assert any("Bạn đã là quản trị viên của Thành phố Hà Nội" in t for t in texts)
+    before = len(user.bot_messages)
+    await user.send("/thongke")
+    sent = user.bot_messages[before:]
+    assert any("Đã đăng ký: 0" in (m.get("text") or "") for m in sent)
+    [chart] = [m["document"] for m in sent if "document" in m]
+    assert chart["file_name"].endswith(".png") and chart["file_size"] > 2000
+    before = len(user.bot_messages)
+    await user.send("/baocao")
+    [report] = [m["document"] for m in user.bot_messages[before:] if "document" in m]
+    assert report["file_name"] == "cdht-province-1-2026-11-23.xlsx"
+    # The morning digest (it is 10:00: the bot catches up), once.
+    before = len(user.bot_messages)
+    scheduler = Scheduler(polling_bot.dispatcher, {"telegram": polling_bot.channel})
+    assert await scheduler.tick() == 1
+    await user.settle(before)
+    assert any(
+        "📊 Công dân học tập, ngày 23/11/2026" in (m.get("text") or "")
+        for m in user.bot_messages[before:]
+    )
+    assert await scheduler.tick() == 0

@@ -177,9 +177,21 @@ def _with_list(reply: Reply, lang: Lang) -> Reply:
     return dataclasses.replace(reply, text="\n\n".join([reply.text, "\n".join(lines), hint]))
 
 
+def _file_note(reply: Reply, lang: Lang) -> Reply:
+    """Files (a chart, an export) are not sent on Zalo yet: say where to get them."""
+    note = lang._(
+        "The file {name} cannot be sent on Zalo yet: get it on Telegram or with the "
+        "cdht command on the server."
+    ).format(name=reply.file_name or "")
+    return Reply("text", "\n\n".join(t for t in (reply.text, note) if t))
+
+
 def render(replies: Sequence[Reply], lang: Lang) -> list[dict[str, Any]]:
     """Replies → OA message objects (the `message` of a /v3.0/oa/message/cs request)."""
-    shaped = [_with_list(r, lang) if r.options else r for r in replies]
+    shaped = [
+        _file_note(r, lang) if r.kind == "file" else _with_list(r, lang) if r.options else r
+        for r in replies
+    ]
     messages: list[dict[str, Any]] = []
     for reply in merge_replies(shaped, MAX_TEXT):
         parts = split_text(reply.text, MAX_TEXT)
@@ -199,8 +211,6 @@ def render(replies: Sequence[Reply], lang: Lang) -> list[dict[str, Any]]:
                     ]
                 },
             }
-        if reply.kind == "file":
-            log.warning("files are not sent on Zalo yet; sending the caption only")
         messages.append(last)
     return messages
 
