@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bench.common import scratch_postgres, write_results
+from bench.common import number_series, scratch_postgres, write_results
 from bot import reports
 from bot.config import Settings
 from bot.core import load_core
@@ -53,20 +53,9 @@ def generate(conn: Connection, people: int, communes: list[tuple[int, int]]) -> 
     ts = "'2026-11-22 03:00:00+00'::timestamptz" if pg else "'2026-11-22 03:00:00.000000'"
     if pg:
         registered = f"{ts} - g % 365 * interval '1 day'"
-        series = f"generate_series(1, {people}) AS s(g)"
     else:
         registered = "datetime('2026-11-22 03:00:00', '-' || (g % 365) || ' days') || '.000000'"
-        series = (
-            f"(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {people}) "
-            "SELECT g FROM s) AS s"
-        )
-    conn.execute(
-        text("CREATE TEMPORARY TABLE bench_communes (n INTEGER, code INTEGER, province INTEGER)")
-    )
-    conn.execute(
-        text("INSERT INTO bench_communes VALUES (:n, :code, :province)"),
-        [{"n": n, "code": c, "province": p} for n, (c, p) in enumerate(communes)],
-    )
+    series = number_series(conn, people, communes)
     k = len(communes)
     group = (
         "CASE WHEN g % 10 < 5 THEN '1' WHEN g % 10 < 8 THEN '2' "

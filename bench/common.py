@@ -82,3 +82,24 @@ def scratch_postgres(admin_url: str, label: str = "") -> Iterator[str]:
         yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
     finally:
         admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def number_series(conn: Any, people: int, communes: list[tuple[int, int]]) -> str:
+    """A FROM item `s` with a column g = 1..people (generate_series on PostgreSQL, a
+    recursive CTE on SQLite), and a temporary table bench_communes(n, code, province)
+    numbering `communes` from 0, so person g lives in commune g % len(communes)."""
+    from sqlalchemy import text
+
+    conn.execute(
+        text("CREATE TEMPORARY TABLE bench_communes (n INTEGER, code INTEGER, province INTEGER)")
+    )
+    conn.execute(
+        text("INSERT INTO bench_communes VALUES (:n, :code, :province)"),
+        [{"n": n, "code": c, "province": p} for n, (c, p) in enumerate(communes)],
+    )
+    if conn.dialect.name == "postgresql":
+        return f"generate_series(1, {people}) AS s(g)"
+    return (
+        f"(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {people}) "
+        "SELECT g FROM s) AS s"
+    )

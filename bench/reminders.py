@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bench.common import peak_rss_mb, percentile, scratch_postgres, write_results
+from bench.common import number_series, peak_rss_mb, percentile, scratch_postgres, write_results
 from bot.channels.telegram import TelegramChannel
 from bot.clock import FixedClock
 from bot.config import Settings, TelegramSettings
@@ -66,19 +66,7 @@ def build(conn: Connection, people: int, communes: list[tuple[int, int]]) -> Non
     t0 = "'2026-11-20 03:00:00+00'::timestamptz" if pg else "'2026-11-20 03:00:00.000000'"
     due = "'2026-11-21 03:00:00+00'::timestamptz" if pg else "'2026-11-21 03:00:00.000000'"
     json = "::jsonb" if pg else ""
-    series = (
-        f"generate_series(1, {people}) AS s(g)"
-        if pg
-        else f"(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {people}) "
-        "SELECT g FROM s) AS s"
-    )
-    conn.execute(
-        text("CREATE TEMPORARY TABLE bench_communes (n INTEGER, code INTEGER, province INTEGER)")
-    )
-    conn.execute(
-        text("INSERT INTO bench_communes VALUES (:n, :code, :province)"),
-        [{"n": n, "code": c, "province": p} for n, (c, p) in enumerate(communes)],
-    )
+    series = number_series(conn, people, communes)
     k = len(communes)
     # g % 20 == 0: half-way through registration (no person); g % 20 == 10: self-scoring
     # in progress (3 answers); everyone else registered, g % 5 in (1, 2, 3) submitted.
