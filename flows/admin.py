@@ -37,6 +37,7 @@ from flows.places import Area, Gazetteer
 from flows.reminders import RESUME
 from flows.text import fold, tidy
 from flows.turn import Turn, screen
+from flows.units import normalise_code
 
 ROLE = "admin"
 COMMANDS = ("admin", "stats", "export", "invite", "admins", "revoke", "recognise", "target")
@@ -119,8 +120,7 @@ def _quoted(event: Event) -> str | None:
     words = event.args.split()
     if event.command != "admin" or not words or fold(words[0]) in MONTHLY_WORDS:
         return None
-    code = "".join(ch for ch in event.args.upper() if ch.isascii() and ch.isalnum())[:16]
-    return code or None
+    return normalise_code(event.args) or None
 
 
 def quoted_code(event: Event) -> str | None:
