@@ -57,6 +57,9 @@ class ZaloSettings:
     oauth_base_url: str = ZALO_OAUTH
     webhook_path: str = "/zalo/webhook"
     monthly_quota: int = 1000  # proactive messages a month (a verified OA's free allowance)
+    # Where people reach our web server from outside ("https://bot.example.vn"): exports,
+    # which the OA cannot send as files, are offered as links under it. "": no links.
+    public_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,12 @@ def _base_url(env: dict[str, str], key: str, default: str) -> str:
     return base
 
 
+def _public_url(env: dict[str, str]) -> str:
+    if not env.get("CDHT_PUBLIC_URL", "").strip():
+        return ""
+    return _base_url(env, "CDHT_PUBLIC_URL", "")
+
+
 def _zalo(env: dict[str, str]) -> ZaloSettings | None:
     app_id = env.get("ZALO_APP_ID", "").strip()
     if not app_id:
@@ -212,4 +221,5 @@ def _zalo(env: dict[str, str]) -> ZaloSettings | None:
         oauth_base_url=_base_url(env, "ZALO_OAUTH_BASE_URL", ZALO_OAUTH),
         webhook_path=path,
         monthly_quota=int(quota_text),
+        public_url=_public_url(env),
     )

@@ -78,6 +78,9 @@ def test_zalo_is_on_with_an_app_id_and_has_defaults():
     assert zalo.api_base_url == "https://openapi.zalo.me"
     assert zalo.oauth_base_url == "https://oauth.zaloapp.com"
     assert "app_secret" not in repr(zalo) and "'r'" not in repr(zalo)  # secrets stay out of logs
+    assert zalo.public_url == ""  # no links to exports
+    public = Settings.from_env({**ZALO, "CDHT_PUBLIC_URL": "https://bot.example.vn/ "}).zalo
+    assert public is not None and public.public_url == "https://bot.example.vn"
 
 
 @pytest.mark.parametrize(
@@ -88,6 +91,7 @@ def test_zalo_is_on_with_an_app_id_and_has_defaults():
         ({"ZALO_WEBHOOK_PATH": "zalo"}, "ZALO_WEBHOOK_PATH"),
         ({"ZALO_MONTHLY_QUOTA": "lots"}, "ZALO_MONTHLY_QUOTA"),
         ({"ZALO_API_BASE_URL": "openapi.zalo.me"}, "ZALO_API_BASE_URL"),
+        ({"CDHT_PUBLIC_URL": "bot.example.vn"}, "CDHT_PUBLIC_URL"),
         (
             {
                 "ZALO_WEBHOOK_PATH": "/hook",
