@@ -31,7 +31,7 @@ FIRST_REFRESH_TOKEN = "refresh-0"
 
 @dataclass
 class Failure:
-    path: str  # "send" or "refresh"
+    path: str  # "send", "upload" or "refresh"
     status: int = 200  # HTTP status; 200 with `code` for a Zalo error
     code: int = 0
     times: int = 1
@@ -61,6 +61,7 @@ class FakeZalo:
         self.refresh_tokens: set[str] = {FIRST_REFRESH_TOKEN}
         self.token_numbers = itertools.count(1)
         self.message_ids = itertools.count(1)
+        self.images: dict[str, bytes] = {}  # attachment id → the uploaded image
         self.chats: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[Call] = []
         self.counts: Counter[str] = Counter()
@@ -74,9 +75,10 @@ class FakeZalo:
         self.url = ""
 
     async def start(self) -> str:
-        app = web.Application()
+        app = web.Application(client_max_size=4 * 1024**2)  # larger images get Zalo's error
         app.router.add_post("/v3.0/oa/message/cs", self._send)
         app.router.add_post("/v4/oa/access_token", self._refresh)
+        app.router.add_post("/v2.0/oa/upload/image", self._upload_image)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -134,8 +136,17 @@ class FakeZalo:
         user_id = body["recipient"]["user_id"]
         assert isinstance(user_id, str), "user ids are sent as strings"
         message = body["message"]
-        text = message.get("text", "")
-        assert 0 < len(text) <= 2000, f"text of {len(text)} characters"
+        payload = (message.get("attachment") or {}).get("payload") or {}
+        if payload.get("template_type") == "media":  # an uploaded image
+            [element] = payload["elements"]
+            assert element["media_type"] == "image"
+            if element["attachment_id"] not in self.images:
+                self._log("send", 200, -201)
+                return web.json_response({"error": -201, "message": "attachment not found"})
+            assert len(message.get("text", "")) <= 2000
+        else:
+            text = message.get("text", "")
+            assert 0 < len(text) <= 2000, f"text of {len(text)} characters"
         buttons = ((message.get("attachment") or {}).get("payload") or {}).get("buttons", [])
         assert len(buttons) <= 5
         for button in buttons:
@@ -154,6 +165,30 @@ class FakeZalo:
                 "message": "Success",
                 "data": {"message_id": message_id, "user_id": user_id},
             }
+        )
+
+    async def _upload_image(self, request: web.Request) -> web.Response:
+        """Multipart `file`: a JPEG or PNG of at most 1 MB, as the OA API takes."""
+        injected = await self._injected("upload")
+        if injected is not None:
+            return injected
+        if request.headers.get("access_token") not in self.access_tokens:
+            self._log("upload", 200, -216)
+            return web.json_response({"error": -216, "message": "Access token is invalid"})
+        form = await request.post()
+        field = form.get("file")
+        assert isinstance(field, web.FileField), "the image comes as the multipart field file"
+        data = field.file.read()
+        assert field.content_type in ("image/png", "image/jpeg"), field.content_type
+        assert data.startswith((b"\x89PNG", b"\xff\xd8")), "not a PNG or JPEG"
+        if len(data) > 1024 * 1024:
+            self._log("upload", 200, -210)
+            return web.json_response({"error": -210, "message": "file is larger than 1MB"})
+        attachment_id = f"img{len(self.images) + 1}"
+        self.images[attachment_id] = data
+        self._log("upload", 200, 0)
+        return web.json_response(
+            {"error": 0, "message": "Success", "data": {"attachment_id": attachment_id}}
         )
 
     async def _refresh(self, request: web.Request) -> web.Response:
@@ -210,7 +245,16 @@ class ZaloUser:
         return [b["title"] for b in _buttons(message or self.button_message or {})]
 
     def texts_since(self, count: int) -> list[str]:
-        return [m["text"] for m in self.messages[count:]]
+        return [m.get("text", "") for m in self.messages[count:]]
+
+    def images_since(self, count: int) -> list[bytes]:
+        """The images the bot sent (as the person sees them), from message `count` on."""
+        found = []
+        for message in self.messages[count:]:
+            payload = (message.get("attachment") or {}).get("payload") or {}
+            for element in payload.get("elements", ()):
+                found.append(self.zalo.images[element["attachment_id"]])
+        return found
 
     async def close(self) -> None:
         if self._http is not None:

@@ -4,6 +4,8 @@ aiohttp server, and the OA API and OAuth calls over HTTP to a fake Zalo on 127.0
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import io
 import json
 import logging
 import os
@@ -73,9 +75,12 @@ def settings_for(zalo: FakeZalo, **changes) -> ZaloSettings:
 class RunningBot:
     """Our Zalo channel and web server, pointed at the fake Zalo."""
 
-    def __init__(self, zalo: FakeZalo, dispatcher: Dispatcher, core, **settings) -> None:
+    def __init__(
+        self, zalo: FakeZalo, dispatcher: Dispatcher, core, links: bool = False, **settings
+    ) -> None:
         self.zalo, self.dispatcher, self.core = zalo, dispatcher, core
         self.settings = settings_for(zalo, **settings)
+        self.links = links  # offer exports by link (CDHT_PUBLIC_URL: our server's address)
 
     async def start(self) -> RunningBot:
         self.channel = ZaloChannel(
@@ -89,6 +94,10 @@ class RunningBot:
         self.zalo.bot_idle = lambda: self.channel.idle
         self.server = WebServer(self.dispatcher.db, [("zalo", self.channel)], "127.0.0.1", 0)
         await self.server.start()
+        if self.links:  # the port is known only now
+            self.channel.settings = dataclasses.replace(
+                self.settings, public_url=f"http://127.0.0.1:{self.server.port}"
+            )
         await self.channel.start()
         return self
 
@@ -743,3 +752,112 @@ async def test_a_reminder_on_zalo_is_free_inside_the_window(bot, zalo, user, clo
     assert window.quota_used == 0
     texts = await user.tap("Làm tiếp")
     assert texts[-1].endswith("Bạn sinh năm nào? Gõ 4 chữ số, ví dụ 1985.")
+
+
+async def _make_admin(bot: RunningBot, user: ZaloUser, code: str) -> None:
+    from flows.places import Area
+    from storage import deadlines
+
+    now = bot.dispatcher.clock.now()
+    await bot.dispatcher.db.run(
+        lambda conn: deadlines.new_invite(
+            conn, code, "admin", Area(1), now, now + timedelta(hours=72)
+        )
+    )
+    texts = await user.send(f"/quantri {code}")
+    assert any("Bạn đã là quản trị viên của Thành phố Hà Nội" in t for t in texts)
+
+
+async def test_a_zalo_admin_gets_the_chart_as_an_image_and_the_export_by_link(
+    zalo, sqlite_dispatcher, core, clock
+):
+    import openpyxl
+
+    from bot.scheduler import Scheduler
+
+    running = await RunningBot(zalo, sqlite_dispatcher, core, links=True).start()
+    admin = running.user("7771")
+    http = aiohttp.ClientSession()
+    try:
+        await _make_admin(running, admin, "ZLADMIN1")
+        before = len(admin.messages)
+        texts = await admin.send("/thongke")
+        assert any("Đã đăng ký: 0" in t for t in texts)
+        [chart] = admin.images_since(before)  # uploaded, then shown as an image
+        assert chart.startswith(b"\x89PNG\r\n\x1a\n") and len(chart) > 2000
+        assert zalo.counts["upload 200 0"] == 1
+        # The export: a link to our web server, since the OA cannot send a spreadsheet.
+        texts = await admin.send("/baocao")
+        [link] = re.findall(r"http://127\.0\.0\.1:\d+/files/\S+", texts[-1])
+        assert "📎 cdht-province-1-2026-11-23.xlsx: tải về trong 24 giờ" in texts[-1]
+        async with http.get(link) as response:
+            assert response.status == 200
+            assert response.headers["Content-Disposition"] == (
+                'attachment; filename="cdht-province-1-2026-11-23.xlsx"'
+            )
+            book = openpyxl.load_workbook(io.BytesIO(await response.read()), read_only=True)
+            assert book.sheetnames == ["Theo xã", "Chỉ số"]
+        texts = await admin.send("/baocao csv")
+        [csv_link] = re.findall(r"http://\S+", texts[-1])
+        async with http.get(csv_link) as response:
+            assert response.headers["Content-Type"].startswith("text/csv")
+            assert (await response.read()).startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+        # A made-up link, and a link a day later: a plain explanation, no file.
+        async with http.get(link[:-4] + "xxxx") as response:
+            assert response.status == 404
+            assert "Liên kết này đã hết hạn hoặc không có" in await response.text()
+        clock.current += timedelta(hours=24, minutes=1)
+        async with http.get(link) as response:
+            assert response.status == 404
+        # The morning digest comes as text and its chart, once.
+        clock.current = clock.current.replace(hour=0, minute=30)  # 07:30 in Vietnam
+        before = len(admin.messages)
+        scheduler = Scheduler(running.dispatcher, {"zalo": running.channel})
+        assert await scheduler.tick() == 1
+        await admin.settle(before)
+        assert any("📊 Công dân học tập, ngày 24/11/2026" in t for t in admin.texts_since(before))
+        assert len(admin.images_since(before)) == 1
+        assert await scheduler.tick() == 0
+    finally:
+        await http.close()
+        await admin.close()
+        await running.stop()
+
+
+async def test_without_a_public_address_or_when_zalo_refuses_the_image_a_note_says_so(
+    bot, zalo, clock
+):
+    admin = bot.user("7772")
+    try:
+        await _make_admin(bot, admin, "ZLADMIN2")
+        texts = await admin.send("/baocao")
+        assert texts[-1] == (
+            "Tệp cdht-province-1-2026-11-23.xlsx chưa gửi được qua Zalo: bạn lấy tệp trên "
+            "Telegram hoặc bằng lệnh cdht trên máy chủ."
+        )
+        zalo.fail("upload", code=-210)
+        before = len(admin.messages)
+        texts = await admin.send("/thongke")
+        assert any("Đã đăng ký: 0" in t for t in texts)
+        assert "Tệp cdht-province-1-2026-11-23.png chưa gửi được qua Zalo" in texts[-1]
+        assert admin.images_since(before) == []
+        zalo.fail("upload", status=502, times=1)  # passing: retried, then shown
+        before = len(admin.messages)
+        await admin.send("/thongke")
+        assert len(admin.images_since(before)) == 1
+    finally:
+        await admin.close()
+
+
+def test_files_become_attachments_after_their_text(core):
+    lang = core.langs["vi"]
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+    out = render(
+        [Reply("text", "Số liệu"), Reply("file", "", file_name="a.png", file_data=png)], lang
+    )
+    assert out[0] == {"text": "Số liệu"}
+    assert out[1].name == "a.png" and out[1].image
+    big = render([Reply("file", "", file_name="b.png", file_data=png * 20000)], lang)
+    assert not big[0].image  # over the OA's 1 MB: offered like any other file
+    sheet = render([Reply("file", "", file_name="c.xlsx", file_data=b"PK")], lang)
+    assert not sheet[0].image

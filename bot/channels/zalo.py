@@ -27,10 +27,12 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import mimetypes
+import secrets
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -54,6 +56,7 @@ from flows.windows import Cost, WindowRules
 from storage import channels as store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHANNEL = "zalo"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
@@ -61,6 +64,10 @@ MAX_TEXT = 2000  # characters in one OA text message
 MAX_BUTTONS = 5
 MAX_BUTTON_TITLE = 100
 BUTTON_PREFIX = "#cdht|"
+MAX_IMAGE = 1024 * 1024  # bytes: the largest image the OA takes
+IMAGE_TYPES = (".png", ".jpg", ".jpeg")
+FILES_PATH = "/files/"  # on our web server: files offered by link
+LINK_LIFETIME = timedelta(hours=24)
 # Events a person causes that we answer; everything else (delivery and read receipts,
 # messages the OA itself sent, anonymous chats) is acknowledged and ignored.
 _UNSUPPORTED = frozenset(
@@ -177,23 +184,61 @@ def _with_list(reply: Reply, lang: Lang) -> Reply:
     return dataclasses.replace(reply, text="\n\n".join([reply.text, "\n".join(lines), hint]))
 
 
-def _file_note(reply: Reply, lang: Lang) -> Reply:
-    """Files (a chart, an export) are not sent on Zalo yet: say where to get them."""
-    note = lang._(
+def file_note(name: str, lang: Lang) -> str:
+    """What is said instead of a file that cannot be sent on Zalo."""
+    return lang._(
         "The file {name} cannot be sent on Zalo yet: get it on Telegram or with the "
         "cdht command on the server."
-    ).format(name=reply.file_name or "")
-    return Reply("text", "\n\n".join(t for t in (reply.text, note) if t))
+    ).format(name=name)
 
 
-def render(replies: Sequence[Reply], lang: Lang) -> list[dict[str, Any]]:
-    """Replies → OA message objects (the `message` of a /v3.0/oa/message/cs request)."""
-    shaped = [
-        _file_note(r, lang) if r.kind == "file" else _with_list(r, lang) if r.options else r
-        for r in replies
-    ]
-    messages: list[dict[str, Any]] = []
+def link_text(name: str, url: str, lang: Lang) -> str:
+    """The message offering a file by link."""
+    hours = int(LINK_LIFETIME.total_seconds() // 3600)
+    return lang._("📎 {name}: download it within {hours} hours from\n{url}").format(
+        name=name, hours=hours, url=url
+    )
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file among the messages to send. The OA sends images (uploaded first) but no
+    spreadsheets (its file upload takes PDF and Word only), so an image becomes a media
+    message and any other file a link to our web server, or a note without one."""
+
+    name: str
+    data: bytes
+
+    @property
+    def image(self) -> bool:
+        return self.name.lower().endswith(IMAGE_TYPES) and 0 < len(self.data) <= MAX_IMAGE
+
+
+Outgoing = dict[str, Any] | Attachment
+
+
+def media_message(attachment_id: str) -> dict[str, Any]:
+    """An uploaded image, as a message."""
+    element = {"media_type": "image", "attachment_id": attachment_id}
+    return {
+        "attachment": {
+            "type": "template",
+            "payload": {"template_type": "media", "elements": [element]},
+        }
+    }
+
+
+def render(replies: Sequence[Reply], lang: Lang) -> list[Outgoing]:
+    """Replies → OA message objects (the `message` of a /v3.0/oa/message/cs request), and
+    files to send as the channel can."""
+    shaped = [_with_list(r, lang) if r.options else r for r in replies]
+    messages: list[Outgoing] = []
     for reply in merge_replies(shaped, MAX_TEXT):
+        if reply.kind == "file":
+            if reply.text:
+                messages.extend({"text": part} for part in split_text(reply.text, MAX_TEXT))
+            messages.append(Attachment(reply.file_name or "file", reply.file_data or b""))
+            continue
         parts = split_text(reply.text, MAX_TEXT)
         messages.extend({"text": part} for part in parts[:-1])
         last: dict[str, Any] = {"text": parts[-1]}
@@ -213,6 +258,14 @@ def render(replies: Sequence[Reply], lang: Lang) -> list[dict[str, Any]]:
             }
         messages.append(last)
     return messages
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _content_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 # --- the channel -------------------------------------------------------------------------
@@ -293,7 +346,10 @@ class ZaloChannel:
     # --- lifecycle ---
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post(self.settings.webhook_path, self._webhook)]
+        return [
+            web.post(self.settings.webhook_path, self._webhook),
+            web.get(FILES_PATH + "{token}", self._file),
+        ]
 
     async def start(self) -> None:
         """Get an access token, then finish what the last run left: answers not sent and
@@ -305,6 +361,8 @@ class ZaloChannel:
                 raise SetupError(str(exc)) from exc
             log.warning("Zalo is not reachable now (%s); the bot retries when it sends", exc)
         self._update_health()
+        if not self.settings.public_url:
+            log.info("Zalo: set CDHT_PUBLIC_URL to offer admins' exports by link on Zalo")
         pending = await self.dispatcher.undelivered(CHANNEL, self.RESEND_WITHIN)
         for user_id, delivery in pending:
             self._resent.add(delivery.outbox_id or 0)
@@ -434,6 +492,30 @@ class ZaloChannel:
         await self.db.run(lambda conn: store.handled(conn, ids))
         self._in_flight.difference_update(ids)
 
+    async def _file(self, request: web.Request) -> web.Response:
+        """A file offered by link (an export), while the link works."""
+        token, now = request.match_info["token"], self.clock.now()
+        found = None
+        if len(token) <= 64:
+            found = await self.db.run(lambda conn: store.download(conn, _token_hash(token), now))
+        if found is None:
+            lang = self.langs[self.default_lang]
+            text = lang._(
+                "This link has expired or does not exist. Ask the bot for the report again "
+                "with /export."
+            )
+            return web.Response(status=404, text=text, headers={"Cache-Control": "no-store"})
+        name, content = found
+        return web.Response(
+            body=content,
+            content_type=_content_type(name),
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+                "X-Robots-Tag": "noindex",
+            },
+        )
+
     # --- sending ---
 
     async def cost(self, user_id: str) -> Cost:
@@ -487,16 +569,43 @@ class ZaloChannel:
                     self.rules.monthly_quota,
                 )
                 break
-            body = {"recipient": {"user_id": job.user_id}, "message": message}
             try:
+                if isinstance(message, Attachment):
+                    message = await self._attachment(message, lang)
+                body = {"recipient": {"user_id": job.user_id}, "message": message}
                 await self._send(body)
             except ZaloError as exc:
                 log.error("Zalo refused a message (error %s: %s)", exc.code, exc.message)
         self.dispatcher.delivered(delivery.outbox_id)
 
+    async def _attachment(self, item: Attachment, lang: Lang) -> dict[str, Any]:
+        """The message that carries a file: the uploaded image, a link, or a note."""
+        if item.image:
+            try:
+                uploaded = await self._with_token(
+                    lambda token: self.api.upload_image(token, item.name, item.data)
+                )
+                return media_message(uploaded)
+            except ZaloError as exc:
+                log.error("Zalo refused an image (error %s: %s)", exc.code, exc.message)
+        elif self.settings.public_url:
+            token, now = secrets.token_urlsafe(24), self.clock.now()
+            await self.db.run(
+                lambda conn: store.offer_download(
+                    conn, _token_hash(token), item.name, item.data, now, now + LINK_LIFETIME
+                )
+            )
+            url = f"{self.settings.public_url}{FILES_PATH}{token}"
+            return {"text": link_text(item.name, url, lang)}
+        return {"text": file_note(item.name, lang)}
+
     async def _send(self, body: dict[str, Any]) -> str:
-        """Send one message with retries; raises ZaloError when Zalo refuses it for good,
-        Unavailable/TokenUnavailable when it kept failing."""
+        """Send one message; returns Zalo's message id."""
+        return await self._with_token(lambda token: self.api.send(token, body))
+
+    async def _with_token(self, call: Callable[[str], Awaitable[T]]) -> T:
+        """Make an OA API call with retries; raises ZaloError when Zalo refuses it for
+        good, Unavailable/TokenUnavailable when it kept failing."""
         backoff = self.FIRST_BACKOFF
         stale: str | None = None  # the token Zalo refused (-216), until a new one is had
         renewed = False
@@ -507,9 +616,9 @@ class ZaloChannel:
                 else:  # not the cached one again: it looks fresh, but Zalo refused it
                     token = await self.tokens.refresh(stale)
                     stale, renewed = None, True
-                message_id = await self.api.send(token, body)
+                result = await call(token)
                 self._update_health()
-                return message_id
+                return result
             except ZaloError as exc:
                 if exc.code != TOKEN_EXPIRED or renewed:
                     raise  # -216 with a new token too: not a stale token

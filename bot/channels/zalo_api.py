@@ -1,4 +1,5 @@
-"""The few Zalo OA Open API calls the bot needs, on aiohttp, and the access token.
+"""The few Zalo OA Open API calls the bot needs (send a message, upload an image, refresh
+the token), on aiohttp, and the access token.
 
 Zalo answers HTTP 200 with `{"error": <code>, "message": ...}`; 0 means success. The access
 token lives about 25 hours; the refresh token is single-use: every refresh returns a new
@@ -94,6 +95,24 @@ class ZaloApi:
         if code != 0:
             raise ZaloError(code, str(data.get("message", ""))[:200])
         return str((data.get("data") or {}).get("message_id", ""))
+
+    async def upload_image(self, access_token: str, name: str, data: bytes) -> str:
+        """Upload a PNG or JPEG (at most 1 MB) for a media message; returns its attachment
+        id."""
+        form = aiohttp.FormData()
+        kind = "image/jpeg" if name.lower().endswith((".jpg", ".jpeg")) else "image/png"
+        form.add_field("file", data, filename=name, content_type=kind)
+        answer = await self._call(
+            "POST",
+            f"{self.settings.api_base_url}/v2.0/oa/upload/image",
+            data=form,
+            headers={"access_token": access_token},
+        )
+        code = _code(answer.get("error", 0))
+        attachment = str((answer.get("data") or {}).get("attachment_id") or "")
+        if code != 0 or not attachment:
+            raise ZaloError(code or -1, str(answer.get("message", "no attachment id"))[:200])
+        return attachment
 
     async def refresh(self, refresh_token: str) -> tuple[str, str, int]:
         """Trade the refresh token for a new access token and a new refresh token; returns
