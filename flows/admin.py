@@ -55,9 +55,10 @@ Say = Callable[[Turn, str], None]
 
 
 def wants_admin(event: Event, state_screen: str | None) -> bool:
-    """Whether the step needs to know if the person is an admin (and their data)."""
+    """Whether the step needs to know if the person is an admin (and their data): on
+    every command (/help shows admins their commands) and on the admin screens."""
     if event.kind == "command":
-        return event.command in COMMANDS
+        return True
     return bool(state_screen and state_screen.startswith("admin."))
 
 
@@ -181,7 +182,14 @@ def _join(turn: Turn, with_current: Say) -> None:
         welcome = t._("You are now an admin for {scope}.").format(
             scope=invite.area.name(turn.world.places, t)
         )
-        with_current(turn, "\n".join([welcome, admin_help(turn)]))
+        lines = [welcome, admin_help(turn)]
+        draft = turn.state.get("draft") or {}
+        if turn.person is None and not any(v is not None for v in draft.values()):
+            # Opening the bot began a registration: an admin is not held to it.
+            turn.state["screen"] = None
+            turn.state.pop("draft", None)
+            lines.append(t._("Send /start if you also want to register as a Learning Citizen."))
+        with_current(turn, "\n".join(lines))
 
 
 def admin_help(turn: Turn) -> str:
@@ -485,7 +493,8 @@ def _render_list(turn: Turn) -> None:
             )
         )
         options.append(Option(f"p{c.assessment_id}", c.name))
-    options.append(Option("all", t._("Recognise all {n}").format(n=t.number(count))))
+    if count > 1:  # one person: tapping the name does it
+        options.append(Option("all", t._("Recognise all {n}").format(n=t.number(count))))
     options.append(Option("done", t._("Done")))
     turn.ask("\n".join(lines), options)
 

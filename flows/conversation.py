@@ -154,9 +154,12 @@ def _set_reminders(turn: Turn, on: bool) -> None:
 
 
 def _with_current(turn: Turn, text: str) -> None:
-    """Say something, then show the current question again (or start)."""
+    """Say something, then show the current question again (or start; but an admin who
+    has not begun registering as a citizen is not pushed into it)."""
     if turn.screen in SCREENS:
         turn.again(text, kind="text")
+    elif turn.snapshot.admin is not None and turn.person is None and not turn.state.get("draft"):
+        turn.say(text)
     else:
         turn.say(text)
         _resume(turn)
@@ -183,7 +186,10 @@ def _help_text(turn: Turn) -> str:
         "I help you register and score yourself as a Learning Citizen. "
         "Answer with the buttons, or type the number of an answer."
     )
-    return "\n".join([intro, *(f"/{name} — {text}" for name, text in command_descriptions(t))])
+    lines = [intro, *(f"/{name} — {text}" for name, text in command_descriptions(t))]
+    if turn.snapshot.admin is not None:
+        lines.append(t._("/admin — your commands as an admin of the campaign"))
+    return "\n".join(lines)
 
 
 def _remember_back(turn: Turn) -> None:

@@ -277,6 +277,25 @@ async def test_unknown_places_and_bad_targets_say_what_to_write(db, dispatcher, 
     ]
 
 
+async def test_an_admin_is_shown_their_commands_and_not_pushed_into_registering(
+    db, dispatcher, clock
+):
+    chat = await make_admin(db, dispatcher, clock, "chief", Area(HA_NOI))
+    await chat.type("/help")
+    assert "/admin — your commands as an admin of the campaign" in chat.text
+    assert "What is your full name?" not in chat.text
+    await chat.type("/nonsense")
+    assert chat.text == "I don't know the command “/nonsense”. Send /help to see what I can do."
+    await chat.type("/start")  # registering as a citizen too is one command away
+    assert "What is your full name?" in chat.text
+    await chat.type("/help")  # now begun: the help, then the registration question again
+    assert "/admin — your commands" in chat.text and "What is your full name?" in chat.text
+    citizen = DispatchChat(dispatcher, user="citizen")
+    await citizen.type("/language en")
+    await citizen.type("/help")
+    assert "/admin —" not in citizen.text  # not shown to everyone
+
+
 # --- on demand -------------------------------------------------------------------------
 
 
