@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, select, update
+from sqlalchemy import Select, and_, case, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from flows.digest import Counts, Line, Target
@@ -299,14 +299,27 @@ def set_target(conn: Connection, area: Area, changes: dict[str, int], now: datet
 # --- recognition -----------------------------------------------------------------------
 
 
-def _qualifying(commune: int, year: int) -> list[Any]:
-    return [
-        Person.commune_code == commune,
-        Assessment.campaign_year == year,
-        Assessment.status == "submitted",
-        Assessment.title_reached.is_(True),
-        Assessment.recognised_at.is_(None),
-    ]
+def _candidate_ids(
+    commune: int, year: int, assessment_id: int | None = None, until: datetime | None = None
+) -> Select[Any]:
+    """The assessments of a commune whose submitted self-score reaches the title and that
+    are not recognised yet (one of them, or those submitted until `until`)."""
+    ids = (
+        select(Assessment.id)
+        .join(Person, Person.id == Assessment.person_id)
+        .where(
+            Person.commune_code == commune,
+            Assessment.campaign_year == year,
+            Assessment.status == "submitted",
+            Assessment.title_reached.is_(True),
+            Assessment.recognised_at.is_(None),
+        )
+    )
+    if assessment_id is not None:
+        ids = ids.where(Assessment.id == assessment_id)
+    if until is not None:
+        ids = ids.where(Assessment.submitted_at <= until)
+    return ids
 
 
 def candidates(
@@ -315,13 +328,10 @@ def candidates(
     """People of a commune whose submitted self-score reaches the title and who are not
     recognised yet (submitted before `until`, if given): how many, and the first `limit`
     in the order they submitted."""
-    where = _qualifying(commune, year)
-    if until is not None:
-        where.append(Assessment.submitted_at <= until)
-    base = select(Assessment.id).join(Person, Person.id == Assessment.person_id).where(*where)
-    count = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    ids = _candidate_ids(commune, year, until=until)
+    count = conn.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
     rows = conn.execute(
-        select(
+        ids.with_only_columns(
             Assessment.id,
             Person.full_name,
             Person.village,
@@ -329,8 +339,6 @@ def candidates(
             Assessment.total,
             Assessment.submitted_at,
         )
-        .join(Person, Person.id == Assessment.person_id)
-        .where(*where)
         .order_by(Assessment.submitted_at, Assessment.id)
         .limit(limit)
     )
@@ -347,12 +355,7 @@ def recognise(
     until: datetime | None = None,
 ) -> int:
     """Recognise one candidate, or all submitted until `until`; returns how many."""
-    ids = select(Assessment.id).join(Person, Person.id == Assessment.person_id)
-    ids = ids.where(*_qualifying(commune, year))
-    if assessment_id is not None:
-        ids = ids.where(Assessment.id == assessment_id)
-    if until is not None:
-        ids = ids.where(Assessment.submitted_at <= until)
+    ids = _candidate_ids(commune, year, assessment_id, until)
     return conn.execute(
         update(Assessment)
         .where(Assessment.id.in_(ids.scalar_subquery()))
@@ -365,8 +368,7 @@ def return_assessment(
 ) -> bool:
     """Send a candidate's self-assessment back with a reason: in progress again, answers
     kept, so the citizen can change them and submit again."""
-    ids = select(Assessment.id).join(Person, Person.id == Assessment.person_id)
-    ids = ids.where(*_qualifying(commune, year), Assessment.id == assessment_id)
+    ids = _candidate_ids(commune, year, assessment_id)
     return (
         conn.execute(
             update(Assessment)
