@@ -217,14 +217,15 @@ class Attachment:
 Outgoing = dict[str, Any] | Attachment
 
 
-def media_message(attachment_id: str) -> dict[str, Any]:
-    """An uploaded image, as a message."""
+def media_message(attachment_id: str, caption: str) -> dict[str, Any]:
+    """An uploaded image, as a message with a caption (Zalo's own example has one)."""
     element = {"media_type": "image", "attachment_id": attachment_id}
     return {
+        "text": caption[:MAX_TEXT],
         "attachment": {
             "type": "template",
             "payload": {"template_type": "media", "elements": [element]},
-        }
+        },
     }
 
 
@@ -585,7 +586,7 @@ class ZaloChannel:
                 uploaded = await self._with_token(
                     lambda token: self.api.upload_image(token, item.name, item.data)
                 )
-                return media_message(uploaded)
+                return media_message(uploaded, item.name)
             except ZaloError as exc:
                 log.error("Zalo refused an image (error %s: %s)", exc.code, exc.message)
         elif self.settings.public_url:
