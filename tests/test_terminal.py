@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,26 @@ def test_commune_flag_marks_a_difficult_area(tmp_path):
     assert done.returncode == 0 and "Phường Hoàn Kiếm (70)" in done.stdout
     done = subprocess.run([*run, "999999"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert done.returncode != 0 and "no commune with code 999999" in done.stderr
+
+
+def test_an_admin_in_the_terminal_gets_the_files_written_to_data_files(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.sqlite3'}"}
+    invite = subprocess.run(
+        [sys.executable, "-m", "bot", "admin", "invite", "--scope", "province:42"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert invite.returncode == 0, invite.stderr
+    [code] = re.findall(r"/admin (\S+)", invite.stdout)
+    done = run_chat(tmp_path, [f"/quantri {code}", "/thongke", "/baocao"])
+    assert done.returncode == 0, done.stderr
+    assert "Bạn đã là quản trị viên của Hà Tĩnh" in done.stdout
+    assert "Họ và tên của bạn là gì?" in done.stdout  # asked once, on opening the chat
+    assert done.stdout.count("Họ và tên của bạn là gì?") == 1  # not after each command
+    [chart] = (tmp_path / "data" / "files").glob("cdht-province-42-*.png")
+    [report] = (tmp_path / "data" / "files").glob("cdht-province-42-*.xlsx")
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    assert f"[{Path('data') / 'files' / report.name}]" in done.stdout
