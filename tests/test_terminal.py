@@ -27,22 +27,29 @@ SCRIPT = [
 ]
 
 
-def run_chat(tmp_path: Path, lines: list[str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
+def cdht(
+    tmp_path: Path, *args: str, input: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the cdht command in `tmp_path` (where there is no .env file)."""
+    env = env or {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.sqlite3'}",
         "CDHT_CAMPAIGN_YEAR": "2026",
         "CDHT_LANGUAGE": "vi",
     }
     return subprocess.run(
-        [sys.executable, "-m", "bot", "chat", *args],
-        input="\n".join(lines) + "\n",
+        [sys.executable, "-m", "bot", *args],
+        input=input,
         capture_output=True,
         text=True,
         env=env,
-        cwd=tmp_path,  # no .env file here
+        cwd=tmp_path,
         timeout=120,
     )
+
+
+def run_chat(tmp_path: Path, lines: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    return cdht(tmp_path, "chat", *args, input="\n".join(lines) + "\n")
 
 
 def test_register_and_self_score_in_the_terminal(tmp_path):
@@ -74,15 +81,7 @@ def test_end_of_input_mid_registration_keeps_what_was_typed(tmp_path):
 
 def test_without_settings_the_chat_uses_data_cdht_sqlite3(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CDHT_"))}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "chat"],
-        input="",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    done = cdht(tmp_path, "chat", env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Xin chào!")  # Vietnamese by default
     assert (tmp_path / "data" / "cdht.sqlite3").is_file()
@@ -98,15 +97,7 @@ def test_commune_flag_marks_a_difficult_area(tmp_path):
 
 
 def test_an_admin_in_the_terminal_gets_the_files_written_to_data_files(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.sqlite3'}"}
-    invite = subprocess.run(
-        [sys.executable, "-m", "bot", "admin", "invite", "--scope", "province:42"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    invite = cdht(tmp_path, "admin", "invite", "--scope", "province:42")
     assert invite.returncode == 0, invite.stderr
     [code] = re.findall(r"/admin (\S+)", invite.stdout)
     done = run_chat(tmp_path, [f"/quantri {code}", "/thongke", "/baocao"])

@@ -83,18 +83,25 @@ class ZaloApi:
             raise Unavailable("answer is not a JSON object")
         return data
 
+    async def _oa(self, path: str, access_token: str, **kwargs: Any) -> dict[str, Any]:
+        """POST to the OA API; the answer's `data` when Zalo says it worked, else
+        ZaloError."""
+        answer = await self._call(
+            "POST",
+            f"{self.settings.api_base_url}{path}",
+            headers={"access_token": access_token},
+            **kwargs,
+        )
+        code = _code(answer.get("error", 0))
+        if code != 0:
+            raise ZaloError(code, str(answer.get("message", ""))[:200])
+        data = answer.get("data")
+        return data if isinstance(data, dict) else {}
+
     async def send(self, access_token: str, message: dict[str, Any]) -> str:
         """POST a consultation (customer-service) message; returns Zalo's message id."""
-        data = await self._call(
-            "POST",
-            f"{self.settings.api_base_url}/v3.0/oa/message/cs",
-            json=message,
-            headers={"access_token": access_token},
-        )
-        code = _code(data.get("error", 0))
-        if code != 0:
-            raise ZaloError(code, str(data.get("message", ""))[:200])
-        return str((data.get("data") or {}).get("message_id", ""))
+        data = await self._oa("/v3.0/oa/message/cs", access_token, json=message)
+        return str(data.get("message_id", ""))
 
     async def upload_image(self, access_token: str, name: str, data: bytes) -> str:
         """Upload a PNG or JPEG (at most 1 MB) for a media message; returns its attachment
@@ -102,16 +109,10 @@ class ZaloApi:
         form = aiohttp.FormData()
         kind = "image/jpeg" if name.lower().endswith((".jpg", ".jpeg")) else "image/png"
         form.add_field("file", data, filename=name, content_type=kind)
-        answer = await self._call(
-            "POST",
-            f"{self.settings.api_base_url}/v2.0/oa/upload/image",
-            data=form,
-            headers={"access_token": access_token},
-        )
-        code = _code(answer.get("error", 0))
-        attachment = str((answer.get("data") or {}).get("attachment_id") or "")
-        if code != 0 or not attachment:
-            raise ZaloError(code or -1, str(answer.get("message", "no attachment id"))[:200])
+        answer = await self._oa("/v2.0/oa/upload/image", access_token, data=form)
+        attachment = str(answer.get("attachment_id") or "")
+        if not attachment:
+            raise ZaloError(-1, "no attachment id in the answer")
         return attachment
 
     async def refresh(self, refresh_token: str) -> tuple[str, str, int]:
