@@ -17,6 +17,11 @@ against the person's messaging window first (free within 48 hours of their last 
 at most 8), else against the monthly proactive quota, and not sent when neither allows it.
 One queue per person keeps their messages in order; 5xx and timeouts are retried with
 backoff, error -216 refreshes the access token once and retries.
+
+Files. An image (an admin's chart) is uploaded and sent as a media message. The OA sends
+no spreadsheets (its file upload takes PDF and Word only), so an export is kept in the
+database for 24 hours and offered as a link to `/files/<token>` on our web server, under
+CDHT_PUBLIC_URL; without that setting, a note says where else to get the file.
 """
 
 from __future__ import annotations
