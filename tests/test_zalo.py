@@ -41,6 +41,7 @@ from storage.models import (
     Assessment,
     ChannelAccount,
     ChannelToken,
+    Download,
     InboundEvent,
     Person,
     ProcessedEvent,
@@ -861,3 +862,17 @@ def test_files_become_attachments_after_their_text(core):
     assert not big[0].image  # over the OA's 1 MB: offered like any other file
     sheet = render([Reply("file", "", file_name="c.xlsx", file_data=b"PK")], lang)
     assert not sheet[0].image
+
+
+async def test_a_file_offered_by_link_is_kept_a_day_on_both_databases(db, clock):
+    now, day = clock.now(), timedelta(hours=24)
+    blob = bytes(range(256)) * 40  # binary, with every byte value
+    await db.run(lambda conn: store.offer_download(conn, "h1", "a.xlsx", blob, now, now + day))
+    assert await db.run(lambda conn: store.download(conn, "h1", now)) == ("a.xlsx", blob)
+    assert await db.run(lambda conn: store.download(conn, "h2", now)) is None
+    later = now + day
+    assert await db.run(lambda conn: store.download(conn, "h1", later)) is None
+    # The next file offered lets the expired ones go.
+    await db.run(lambda conn: store.offer_download(conn, "h2", "b.csv", b"x", later, later + day))
+    names = await rows(db, select(Download.file_name))
+    assert names == [("b.csv",)]
