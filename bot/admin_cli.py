@@ -116,9 +116,8 @@ async def _digest(settings: Settings, args: argparse.Namespace, core: Any, db: A
     area = Area.parse(args.scope, core.places)
     t = _lang(settings, args, core)
     day = reports.local_day(SystemClock().now())
-    digest = await db.read(
-        lambda conn: reports.load_digest(conn, area, core.campaign_year, day, args.monthly)
-    )
+    year = core.year_of(reports.looked_back_on(day, args.monthly))  # as the morning digest
+    digest = await db.read(lambda conn: reports.load_digest(conn, area, year, day, args.monthly))
     print(digest_text(digest, core.places, core.criteria, t))
     if args.chart:
         await asyncio.to_thread(Path(args.chart).write_bytes, reports.chart_png(digest, core, t))
@@ -136,8 +135,8 @@ async def _export(settings: Settings, args: argparse.Namespace, core: Any, db: A
     if out.suffix.lower() not in (".xlsx", ".csv"):
         raise ValueError(f"--out {args.out}: the file name must end in .xlsx or .csv")
     t = _lang(settings, args, core)
-    day = reports.local_day(SystemClock().now())
-    year = core.campaign_year
+    now = SystemClock().now()
+    day, year = reports.local_day(now), core.year(now)
     digest = await db.read(lambda conn: reports.load_digest(conn, area, year, day))
     if out.suffix.lower() == ".csv":
         blob = reports.export_csv(digest, core, t)

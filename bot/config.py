@@ -66,7 +66,7 @@ class ZaloSettings:
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     language: str = "vi"
-    campaign_year: int = 0  # 0: the current year in Vietnam
+    campaign_year: int = 0  # 0: the calendar year in Vietnam at each moment
     criteria: str = DEFAULT_SET
     deadlines: str = ""  # the default deadlines' YAML file; "": the one shipped
     digest_at: time = time(7, 0)  # the admins' daily digest, Vietnam time
@@ -88,11 +88,12 @@ class Settings:
                 f"CDHT_LANGUAGE={language!r} is not supported; use one of {', '.join(LANGUAGES)}."
             )
         year_text = env.get("CDHT_CAMPAIGN_YEAR", "").strip()
-        year = datetime.now(LOCAL_TZ).year
+        year = 0  # the calendar year
         if year_text:
             if not (year_text.isdigit() and 2020 <= int(year_text) <= 2100):
                 raise SettingsError(
-                    f"CDHT_CAMPAIGN_YEAR={year_text!r} must be a year such as {year}."
+                    f"CDHT_CAMPAIGN_YEAR={year_text!r} must be a year such as "
+                    f"{datetime.now(LOCAL_TZ).year}."
                 )
             year = int(year_text)
         digest_text = env.get("CDHT_DIGEST_AT", "").strip() or "07:00"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.config import Settings
 from bot.i18n import load_langs
 from flows.criteria import CriteriaSet, load_criteria
-from flows.lang import Lang
+from flows.lang import LOCAL_TZ, Lang
 from flows.model import World
 from flows.places import Gazetteer, load_gazetteer
 
@@ -18,13 +18,20 @@ class Core:
     criteria: CriteriaSet
     places: Gazetteer
     langs: dict[str, Lang]
-    campaign_year: int
+    campaign_year: int  # 0: the calendar year in Vietnam, whatever the day
     default_lang: str
 
+    def year(self, now: datetime) -> int:
+        """The campaign year at `now`: the one set, else the year in Vietnam (the data
+        window is 1 January to 31 December), so a bot running over New Year moves on."""
+        return self.campaign_year or now.astimezone(LOCAL_TZ).year
+
+    def year_of(self, day: date) -> int:
+        """The campaign year a Vietnamese calendar day belongs to."""
+        return self.campaign_year or day.year
+
     def world(self, now: datetime) -> World:
-        return World(
-            self.criteria, self.places, self.langs, now, self.campaign_year, self.default_lang
-        )
+        return World(self.criteria, self.places, self.langs, now, self.year(now), self.default_lang)
 
 
 def load_core(settings: Settings) -> Core:

@@ -108,7 +108,9 @@ class Dispatcher:
                     # /donvi CODE, /admin CODE: the flow needs the invite
                     snapshot = replace(snapshot, invite=deadlines.find_invite(conn, code))
                 if admin_flow.wants_admin(event, snapshot.state.get("screen")):
-                    snapshot = self._with_admin(conn, loaded.account_id, snapshot, event, prepared)
+                    snapshot = self._with_admin(
+                        conn, loaded.account_id, snapshot, event, prepared, world.campaign_year
+                    )
                 outcome = step(snapshot, event, world)
                 nudge_at = self.schedule(channel).due_at(now, 0) if outcome.nudge else None
                 outbox_id = repo.save_outcome(
@@ -153,13 +155,14 @@ class Dispatcher:
         snapshot: Snapshot,
         event: Event,
         prepared: AdminData | None,
+        year: int,
     ) -> Snapshot:
         """An admin's step: who they are, and what their command needs that is quick to
         read in the transaction (the candidates for recognition, the admins in scope)."""
         admin = admin_store.admin_of(conn, account_id)
         data = prepared or AdminData()
         if admin is not None:
-            places, year = self.core.places, self.core.campaign_year
+            places = self.core.places
             commune = admin_flow.recognition_commune(snapshot.state, event, admin, places)
             if commune is not None:
                 count, listed = admin_store.candidates(conn, commune, year, admin_flow.LISTED + 20)
@@ -183,7 +186,7 @@ class Dispatcher:
         area = admin_flow.requested_area(event.args, admin, self.core.places)
         if area is None or not admin.area.contains(area):
             return None
-        core, year, day = self.core, self.core.campaign_year, reports.local_day(now)
+        core, year, day = self.core, self.core.year(now), reports.local_day(now)
         t = core.langs.get(admin.language) or core.langs[core.default_lang]
         digest = await self.db.read(lambda conn: reports.load_digest(conn, area, year, day))
         if event.command == "stats":

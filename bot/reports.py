@@ -25,6 +25,12 @@ def local_day(now: datetime) -> date:
     return now.astimezone(LOCAL_TZ).date()
 
 
+def looked_back_on(day: date, monthly: bool = False) -> date:
+    """The first day a digest of `day` looks back on (yesterday, or last month's first):
+    its campaign year is that day's (on 1 January, the year just ended)."""
+    return Digest(Area(), day, 0, (), monthly=monthly).period[0]
+
+
 def load_digest(
     conn: Connection, area: Area, year: int, day: date, monthly: bool = False
 ) -> Digest:

@@ -70,7 +70,7 @@ class Scheduler:
         """One wake-up: claim the reminders that are due, as far as each channel has room,
         and hand them over. Returns how many were handed over."""
         now = self.clock.now()
-        year = self.dispatcher.core.campaign_year
+        year = self.dispatcher.core.year(now)
         sent, self.busy = 0, False
         deadlines = await self.db.run(deadline_store.active)
         current = [(d, r) for d in deadlines if (r := d.reminder(now)) is not None]
@@ -87,7 +87,7 @@ class Scheduler:
                     deadline=d,
                     reminder=r,
                     channel=channel,
-                    build=partial(self._remind, d, r),
+                    build=partial(self._remind, d, r, year),
                 )
                 for d, r in current
             ]
@@ -172,7 +172,7 @@ class Scheduler:
         self, area: Area, language: str, day: date, monthly: bool, made: dict[tuple[Any, ...], Any]
     ) -> tuple[Reply, ...]:
         core = self.dispatcher.core
-        year = core.campaign_year
+        year = core.year_of(reports.looked_back_on(day, monthly))
         if (area, monthly) not in made:
             made[(area, monthly)] = await self.db.read(
                 partial(reports.load_digest, area=area, year=year, day=day, monthly=monthly)
@@ -209,13 +209,11 @@ class Scheduler:
         return self._nudges[key]
 
     def _remind(
-        self, deadline: Deadline, reminder: Reminder, to: deadline_store.Addressee
+        self, deadline: Deadline, reminder: Reminder, year: int, to: deadline_store.Addressee
     ) -> Reply:
         core = self.dispatcher.core
         lang = core.langs.get(to.language) or core.langs[core.default_lang]
-        return reminder_reply(
-            deadline, reminder, lang, core.default_lang, core.campaign_year, to.unit
-        )
+        return reminder_reply(deadline, reminder, lang, core.default_lang, year, to.unit)
 
     async def run(self) -> None:
         """Wake up every INTERVAL seconds (BUSY_INTERVAL while reminders are waiting)

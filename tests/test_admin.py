@@ -5,6 +5,7 @@ through the real dispatcher, scheduler and database (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -392,6 +393,22 @@ async def test_the_daily_digest_once_a_day_with_catch_up(db, dispatcher, clock):
     # The next morning, at 07:00.
     assert await at(vn(2026, 11, 24, 7)).tick() == 1
     assert "24/11/2026" in channel.pushed[-1][1].replies[0].text
+
+
+async def test_on_new_years_day_the_digest_gives_the_year_just_ended(db, dispatcher, clock):
+    await seed(db)
+    await make_admin(db, dispatcher, clock, "boss", Area(HA_NOI))
+    following = dataclasses.replace(dispatcher.core, campaign_year=0)  # no year set
+    channel = Recorder()
+
+    async def digest_at(moment: datetime) -> str:
+        scheduler = Scheduler(Dispatcher(db, following, FixedClock(moment)), {"test": channel})
+        assert await scheduler.tick() == 1
+        return channel.pushed[-1][1].replies[0].text
+
+    text = await digest_at(vn(2027, 1, 1, 7))
+    assert "Submitted (2026): 4" in text  # the final numbers of 2026
+    assert "Submitted (2027): 0" in await digest_at(vn(2027, 1, 2, 7))
 
 
 async def test_two_schedulers_send_the_digest_once(db, dispatcher, clock):

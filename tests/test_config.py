@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.config import DEFAULT_DATABASE_URL, Settings, SettingsError
+from bot.core import load_core
 from flows.lang import LOCAL_TZ
 from storage.db import normalise_url
 
@@ -13,7 +14,10 @@ def test_defaults_open_sqlite_in_vietnamese_for_this_year():
     settings = Settings.from_env({})
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert settings.language == "vi"
-    assert settings.campaign_year == datetime.now(LOCAL_TZ).year
+    assert settings.campaign_year == 0  # the calendar year in Vietnam, at each moment
+    core = load_core(settings)
+    assert core.year(datetime.now(LOCAL_TZ)) == datetime.now(LOCAL_TZ).year
+    assert core.year(datetime(2026, 12, 31, 17, 30, tzinfo=UTC)) == 2027  # 00:30 in Vietnam
 
 
 def test_values_from_the_environment():

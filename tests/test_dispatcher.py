@@ -240,3 +240,23 @@ async def test_a_new_campaign_year_starts_a_new_assessment_and_keeps_the_old(db,
         db, select(Assessment.campaign_year, Assessment.status).order_by(Assessment.campaign_year)
     )
     assert years == [(2026, "submitted"), (2027, "in_progress")]
+
+
+async def test_without_a_set_year_the_campaign_moves_on_at_new_year_in_vietnam(db, core, clock):
+    from datetime import datetime
+
+    from flows.lang import LOCAL_TZ
+
+    following = dataclasses.replace(core, campaign_year=0)  # CDHT_CAMPAIGN_YEAR unset
+    clock.current = datetime(2026, 12, 31, 23, 30, tzinfo=LOCAL_TZ)
+    chat = await register_async(DispatchChat(Dispatcher(db, following, clock)))
+    await chat.tap("Bắt đầu")
+    for _ in range(10):
+        await chat.type("1")
+    await chat.tap("Gửi")
+    assert "Kết quả tự đánh giá năm 2026" in chat.text
+    clock.current = datetime(2027, 1, 1, 0, 30, tzinfo=LOCAL_TZ)  # (17:30 on 31/12 in UTC)
+    await chat.type("/start")  # the same process, an hour later
+    assert "Bắt đầu tự chấm điểm" in chat.labels  # 2027 has no assessment yet
+    years = await rows(db, select(Assessment.campaign_year, Assessment.status))
+    assert years == [(2026, "submitted")]
