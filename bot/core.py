@@ -24,7 +24,7 @@ class Core:
     def year(self, now: datetime) -> int:
         """The campaign year at `now`: the one set, else the year in Vietnam (the data
         window is 1 January to 31 December), so a bot running over New Year moves on."""
-        return self.campaign_year or now.astimezone(LOCAL_TZ).year
+        return self.year_of(now.astimezone(LOCAL_TZ).date())
 
     def year_of(self, day: date) -> int:
         """The campaign year a Vietnamese calendar day belongs to."""
