@@ -38,6 +38,7 @@ from bot import reports
 from bot.config import Settings
 from bot.core import load_core
 from flows.digest import digest_text
+from flows.localtime import local_day
 from flows.places import Area
 from storage.db import Database
 
@@ -130,7 +131,7 @@ async def run(label: str, url: str, people: int, tmp: Path) -> dict[str, Any]:
     for _, province in communes:
         sizes[province] = sizes.get(province, 0) + 1
     province = max(sizes, key=lambda p: sizes[p])
-    day = reports.local_day(NOW)
+    day = local_day(NOW)
     t = core.langs["vi"]
     results: dict[str, Any] = {
         "database": label,

@@ -7,7 +7,7 @@
    tenth) stopped half-way three days ago and have a nudge due now: half in registration,
    half in the self-scoring with 3 answers. The others are registered; 60% of those
    submitted their self-scoring this year.
-2. claim-nudges: all due nudges are claimed with storage.reminders.claim_nudges in batches
+2. claim-nudges: all due nudges are claimed with storage.nudges.claim_nudges in batches
    of 1,000 (one transaction each: the joined read, the executemany that moves each
    conversation on, the outbox insert). Target: at most 100 ms a batch.
 3. claim-deadline: a national deadline whose reminder is current, to every citizen who
@@ -49,7 +49,7 @@ from bot.scheduler import Scheduler
 from flows.deadlines import Deadline
 from flows.reminders import NudgeSchedule
 from storage import deadlines as deadline_store
-from storage import reminders as store
+from storage import nudges as store
 from storage.db import Database
 from tests.fake_telegram import FakeTelegram
 
@@ -192,7 +192,7 @@ async def end_to_end(db: Database, dispatcher: Dispatcher, core: Any, seconds: f
     settings = TelegramSettings(token=tg.token, api_base_url=tg.url, max_per_second=CAP)
     channel = TelegramChannel(settings, dispatcher, core.langs, core.default_lang)
     await channel.start()
-    scheduler = Scheduler(dispatcher, {"telegram": channel})
+    scheduler = Scheduler(db, dispatcher.clock, core, {"telegram": channel})
     queued: list[int] = []
 
     async def watch() -> None:
@@ -249,15 +249,12 @@ async def run(url: str, label: str, people: int, seconds: float) -> dict:
     result["build_s"] = round(time.perf_counter() - start, 1)
     print(f"{label}: built {people:,} accounts in {result['build_s']} s", flush=True)
 
-    def build_nudge(stopped: store.Stopped) -> Any:
-        return Scheduler._nudge(scheduler, stopped)
-
     dispatcher = Dispatcher(db, core, FixedClock(NOW))
-    scheduler = Scheduler(dispatcher, {})
+    world = core.world(NOW)
     schedule = NudgeSchedule()
     result["claim_nudges"] = await timed_batches(
         db,
-        lambda conn: store.claim_nudges(conn, "telegram", schedule, NOW, 2026, BATCH, build_nudge),
+        lambda conn: store.claim_nudges(conn, "telegram", schedule, NOW, 2026, BATCH, world),
     )
     print(f"{label}: nudges {result['claim_nudges']}", flush=True)
 
@@ -276,7 +273,7 @@ async def run(url: str, label: str, people: int, seconds: float) -> dict:
             2026,
             NOW,
             BATCH,
-            lambda to: scheduler._remind(deadline, reminder, to),
+            world,
         ),
     )
     print(f"{label}: deadline {result['claim_deadline']}", flush=True)

@@ -14,6 +14,7 @@ from typing import Any
 from bot.clock import SystemClock
 from bot.config import Settings
 from flows.lang import LANGUAGES
+from flows.localtime import local_day
 
 
 def add_parsers(sub: Any) -> None:
@@ -47,11 +48,11 @@ def add_parsers(sub: Any) -> None:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import _open_db
+    from bot.app import open_db
     from bot.core import load_core
 
     core = load_core(settings)
-    db = await _open_db(settings)
+    db = await open_db(settings)
     try:
         handler = {
             "admin": _admin,
@@ -65,11 +66,11 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _admin(settings: Settings, args: argparse.Namespace, core: Any, db: Any) -> int:
-    from flows import admin as admin_flow
-    from flows import units
+    from bot.codes import new_code
+    from flows.model import ADMIN
     from flows.places import Area
     from storage import admin as store
-    from storage import deadlines
+    from storage import invites
 
     t = core.langs["en"]
     now = SystemClock().now()
@@ -77,11 +78,9 @@ async def _admin(settings: Settings, args: argparse.Namespace, core: Any, db: An
         area = Area.parse(args.scope, core.places)
         if not 1 <= args.hours <= 24 * 30:
             raise ValueError("--hours must be between 1 and 720")
-        code = units.new_code()
+        code = new_code()
         until = now + timedelta(hours=args.hours)
-        await db.run(
-            lambda conn: deadlines.new_invite(conn, code, admin_flow.ROLE, area, now, until)
-        )
+        await db.run(lambda conn: invites.new_invite(conn, code, ADMIN, area, now, until))
         print(
             f"Admin code for {area.name(core.places, t)}: {code}\n"
             f"  single use, valid until {t.datetime(until)} (Vietnam time).\n"
@@ -115,7 +114,7 @@ async def _digest(settings: Settings, args: argparse.Namespace, core: Any, db: A
 
     area = Area.parse(args.scope, core.places)
     t = _lang(settings, args, core)
-    day = reports.local_day(SystemClock().now())
+    day = local_day(SystemClock().now())
     year = core.year_of(reports.looked_back_on(day, args.monthly))  # as the morning digest
     digest = await db.read(lambda conn: reports.load_digest(conn, area, year, day, args.monthly))
     print(digest_text(digest, core.places, core.criteria, t))
@@ -136,7 +135,7 @@ async def _export(settings: Settings, args: argparse.Namespace, core: Any, db: A
         raise ValueError(f"--out {args.out}: the file name must end in .xlsx or .csv")
     t = _lang(settings, args, core)
     now = SystemClock().now()
-    day, year = reports.local_day(now), core.year(now)
+    day, year = local_day(now), core.year(now)
     digest = await db.read(lambda conn: reports.load_digest(conn, area, year, day))
     if out.suffix.lower() == ".csv":
         blob = reports.export_csv(digest, core, t)

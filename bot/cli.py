@@ -11,31 +11,17 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from bot import admin_cli
+from bot.app import open_db
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
-from flows.criteria import CriteriaError, load_criteria
+from bot.data import load_criteria
+from flows.criteria import CriteriaError
 from flows.reminders import NudgeSchedule
-from storage.db import Database
 
 log = logging.getLogger("cdht")
-
-
-async def _open_db(settings: Settings) -> Database:
-    """The database, migrated, with the default deadlines it lacks (a new one gets all)."""
-    from flows.deadlines import DEFAULTS_FILE, load_defaults
-    from flows.places import load_gazetteer
-    from storage import deadlines
-
-    defaults = load_defaults(load_gazetteer(), Path(settings.deadlines or DEFAULTS_FILE))
-    db = Database(settings.database_url)
-    await db.migrate()
-    now = SystemClock().now()
-    await db.run(lambda conn: deadlines.seed(conn, defaults, now))
-    return db
 
 
 async def _chat(settings: Settings, user: str) -> None:
@@ -44,7 +30,7 @@ async def _chat(settings: Settings, user: str) -> None:
     from bot.dispatcher import Dispatcher
 
     core = load_core(settings)
-    db = await _open_db(settings)
+    db = await open_db(settings)
     try:
         await run_terminal(Dispatcher(db, core, SystemClock()), user=user)
     finally:
@@ -55,34 +41,41 @@ async def _serve(settings: Settings) -> int:
     """Run the configured channels and the web server until SIGINT or SIGTERM."""
     import signal
 
+    from bot.channels.base import Channel, ChannelSetupError
     from bot.core import load_core
     from bot.dispatcher import Dispatcher
+    from bot.links import FileLinks
     from bot.scheduler import Scheduler
     from bot.server import WebServer
 
     core = load_core(settings)
-    db = await _open_db(settings)
+    db = await open_db(settings)
     await db.warm_up()
     clock = SystemClock()
     dispatcher = Dispatcher(db, core, clock, {"zalo": ZALO_NUDGES})
-    channels: list[tuple[str, Any]] = []
+    public_url = settings.zalo.public_url if settings.zalo else ""
+    links = FileLinks(db, clock, core.langs[core.default_lang], public_url)
+    channels: dict[str, Channel] = {}
     if settings.telegram is not None:
         from bot.channels.telegram import TelegramChannel
 
-        telegram = TelegramChannel(settings.telegram, dispatcher, core.langs, core.default_lang)
-        channels.append(("telegram", telegram))
+        channels["telegram"] = TelegramChannel(
+            settings.telegram, dispatcher, core.langs, core.default_lang
+        )
     if settings.zalo is not None:
         from bot.channels.zalo import ZaloChannel
 
-        zalo = ZaloChannel(settings.zalo, dispatcher, core.langs, core.default_lang, clock)
-        channels.append(("zalo", zalo))
-    server = WebServer(db, channels, settings.host, settings.port)
+        channels["zalo"] = ZaloChannel(
+            settings.zalo, dispatcher, core.langs, core.default_lang, clock, links
+        )
+    server = WebServer(db, channels.items(), settings.host, settings.port, links)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     started: list[object] = []
-    scheduler = Scheduler(dispatcher, dict(channels), settings.digest_at)
+    scheduler = Scheduler(db, clock, core, channels, dispatcher.schedules, settings.digest_at)
+    dispatcher.on_news = scheduler.wake  # a citizen to tell: don't wait for the next minute
     reminders: asyncio.Task[None] | None = None
     try:
         try:
@@ -94,15 +87,15 @@ async def _serve(settings: Settings) -> int:
             )
             return 2
         started.append(server)
-        for name, channel in channels:
+        for channel in channels.values():
             started.append(channel)
-            failure = await _start_channel(name, channel)
-            if failure is not None:
-                message, code = failure
-                print(message, file=sys.stderr)
-                return code
+            try:
+                await channel.start()
+            except ChannelSetupError as exc:
+                print(exc, file=sys.stderr)
+                return exc.exit_code
         reminders = asyncio.create_task(scheduler.run(), name="reminders")
-        running = " and ".join(f"{name.title()} ({channel.mode})" for name, channel in channels)
+        running = " and ".join(f"{name.title()} ({ch.mode})" for name, ch in channels.items())
         print(
             f"The bot is running on {running}; health at "
             f"http://{settings.host}:{server.port}/healthz. Stop with Ctrl+C.",
@@ -120,7 +113,7 @@ async def _serve(settings: Settings) -> int:
             await asyncio.gather(reminders, return_exceptions=True)
         if server in started:
             await server.stop()
-        for _, channel in channels:
+        for channel in channels.values():
             if channel in started:
                 await channel.stop()
         await db.dispose()
@@ -130,50 +123,23 @@ async def _serve(settings: Settings) -> int:
 ZALO_NUDGES = NudgeSchedule(after=(timedelta(hours=20), timedelta(days=3), timedelta(days=7)))
 
 
-async def _start_channel(name: str, channel: Any) -> tuple[str, int] | None:
-    """Start one channel; on failure, the message for the operator and the exit code."""
-    if name == "telegram":
-        from telegram.error import BadRequest, InvalidToken, NetworkError
-
-        try:
-            await channel.start()
-        except InvalidToken:
-            return "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather.", 2
-        except BadRequest as exc:  # e.g. a webhook URL Telegram will not use
-            return f"Telegram refused the set-up: {exc.message}", 2
-        except NetworkError as exc:
-            return f"Cannot reach the Telegram Bot API ({exc}).", 1
-        return None
-    from bot.channels.zalo import SetupError
-
-    try:
-        await channel.start()
-    except SetupError as exc:
-        return (
-            f"Zalo: no access token ({exc}). Check ZALO_APP_ID and ZALO_APP_SECRET, and set "
-            "ZALO_REFRESH_TOKEN to a new refresh token from the OA authorisation.",
-            2,
-        )
-    return None
-
-
 async def _migrate(settings: Settings) -> None:
-    db = await _open_db(settings)
+    db = await open_db(settings)
     await db.dispose()
     print(f"Database is up to date ({db.dialect}).")
 
 
 async def _flag_commune(settings: Settings, code: int, difficult: bool) -> None:
-    from flows.places import load_gazetteer
-    from storage import repo
+    from bot.data import load_gazetteer
+    from storage import communes
 
     commune = load_gazetteer().commune(code)
     if commune is None:
         raise SystemExit(f"There is no commune with code {code}.")
-    db = await _open_db(settings)
+    db = await open_db(settings)
     try:
         now = SystemClock().now()
-        await db.run(lambda conn: repo.set_commune_difficult(conn, code, difficult, now))
+        await db.run(lambda conn: communes.set_commune_difficult(conn, code, difficult, now))
     finally:
         await db.dispose()
     state = (
@@ -186,9 +152,10 @@ async def _flag_commune(settings: Settings, code: int, difficult: bool) -> None:
 
 async def _deadline(settings: Settings, args: argparse.Namespace) -> int:
     """cdht deadline add|list|cancel."""
+    from bot.data import load_gazetteer
     from bot.i18n import load_langs
     from flows.deadlines import Deadline, parse_due, parse_offsets, parse_time
-    from flows.places import Area, load_gazetteer
+    from flows.places import Area
     from storage import deadlines
 
     places = load_gazetteer()
@@ -207,7 +174,7 @@ async def _deadline(settings: Settings, args: argparse.Namespace) -> int:
             offsets=parse_offsets(args.offsets),
             at=parse_time(args.at),
         )
-    db = await _open_db(settings)
+    db = await open_db(settings)
     try:
         now = SystemClock().now()
         if args.action == "add":
@@ -233,10 +200,10 @@ async def _deadline(settings: Settings, args: argparse.Namespace) -> int:
 
 def _deadline_line(deadline: Any, places: Any, now: Any, t: Any = None) -> str:
     from bot.i18n import load_langs
-    from flows.lang import LOCAL_TZ
+    from flows.localtime import local_day
 
     t = t or load_langs()["en"]
-    due = deadline.next_due(now.astimezone(LOCAL_TZ).date())
+    due = deadline.next_due(local_day(now))
     when = "every year" if deadline.yearly else "once"
     upcoming = f"next {due:%d/%m/%Y}" if due else "passed"
     days = ",".join(str(d) for d in deadline.offsets)
@@ -249,23 +216,24 @@ def _deadline_line(deadline: Any, places: Any, now: Any, t: Any = None) -> str:
 
 async def _unit_code(settings: Settings, args: argparse.Namespace) -> int:
     """cdht unit-code new|list|cancel: the codes focal points of units register with."""
+    from bot.codes import new_code
+    from bot.data import load_gazetteer
     from bot.i18n import load_langs
     from flows import units
-    from flows.places import Area, load_gazetteer
-    from storage import deadlines
+    from flows.model import FOCAL_POINT
+    from flows.places import Area
+    from storage import invites
 
     places = load_gazetteer()
     t = load_langs()["en"]
     area = Area.parse(args.area, places) if args.action == "new" else None
-    db = await _open_db(settings)
+    db = await open_db(settings)
     try:
         now = SystemClock().now()
         if args.action == "new":
-            code = units.new_code()
+            code = new_code()
             until = now + timedelta(days=args.days)
-            await db.run(
-                lambda conn: deadlines.new_invite(conn, code, units.ROLE, area, now, until)
-            )
+            await db.run(lambda conn: invites.new_invite(conn, code, FOCAL_POINT, area, now, until))
             print(
                 f"Code for focal points of units in {area.name(places, t)}: {code}\n"
                 f"  valid until {until:%d/%m/%Y}, for any number of units.\n"
@@ -275,12 +243,12 @@ async def _unit_code(settings: Settings, args: argparse.Namespace) -> int:
             )
         elif args.action == "cancel":
             code = units.normalise_code(args.code)
-            if not await db.run(lambda conn: deadlines.revoke_invite(conn, code, now)):
+            if not await db.run(lambda conn: invites.revoke_invite(conn, code, now)):
                 print(f"There is no valid code {code}.", file=sys.stderr)
                 return 1
             print(f"Code {code} cancelled: it no longer registers anyone.")
         else:
-            found = await db.run(lambda conn: deadlines.invites(conn, now))
+            found = await db.run(lambda conn: invites.invites(conn, now))
             if not found:
                 print("No valid codes. Make one with: cdht unit-code new --area commune:70")
             for invite in found:

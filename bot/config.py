@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 from dotenv import load_dotenv
 
 from flows.criteria import DEFAULT_SET
-from flows.lang import LANGUAGES, LOCAL_TZ
+from flows.lang import LANGUAGES
+from flows.localtime import LOCAL_TZ
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/cdht.sqlite3"
 TELEGRAM_API = "https://api.telegram.org"

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.config import Settings
+from bot.data import load_criteria, load_gazetteer
 from bot.i18n import load_langs
-from flows.criteria import CriteriaSet, load_criteria
-from flows.lang import LOCAL_TZ, Lang
+from flows.criteria import CriteriaSet
+from flows.lang import Lang
+from flows.localtime import local_day
 from flows.model import World
-from flows.places import Gazetteer, load_gazetteer
+from flows.places import Gazetteer
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class Core:
     def year(self, now: datetime) -> int:
         """The campaign year at `now`: the one set, else the year in Vietnam (the data
         window is 1 January to 31 December), so a bot running over New Year moves on."""
-        return self.year_of(now.astimezone(LOCAL_TZ).date())
+        return self.year_of(local_day(now))
 
     def year_of(self, day: date) -> int:
         """The campaign year a Vietnamese calendar day belongs to."""

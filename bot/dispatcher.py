@@ -1,5 +1,7 @@
-"""Runs one event: load the conversation, step the pure flow, save everything in one
-transaction, and hand the replies back to the channel.
+"""Runs one event: lock the account, load the conversation, fill what the step needs,
+step the pure flow, save everything in one transaction, and hand the replies back to the
+channel. It knows no feature: what a step reads is declared by the flows
+(`flows.conversation.needs`) and looked up by `bot.preload`.
 
 Events of one person are handled one at a time in arrival order (an asyncio lock per
 account here; on PostgreSQL also a row lock, for several bot processes). Different people
@@ -13,26 +15,23 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 
 from sqlalchemy.engine import Connection
 
-from bot import reports
 from bot.batch import Batch
 from bot.clock import Clock
 from bot.core import Core
-from flows import admin as admin_flow
-from flows.conversation import step
-from flows.model import AdminData, Event, Recognise, Reply, ReturnAssessment, Snapshot
-from flows.reminders import NudgeSchedule
-from flows.units import new_code, quoted_code
-from storage import admin as admin_store
-from storage import deadlines, repo
+from bot.preload import Preloader, Prepared, Unprepared
+from flows.conversation import needs, step
+from flows.model import Event, Reply, World
+from flows.reminders import DEFAULT_SCHEDULE, NudgeSchedule
+from storage import conversations, outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-DEFAULT_SCHEDULE = NudgeSchedule()
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,7 @@ class Delivery:
 
 class Dispatcher:
     FLUSH_DELAY = 0.05  # seconds: deliveries noted meanwhile are written in one transaction
+    ATTEMPTS = 3  # a step that needs heavy reads runs again once they are made
 
     def __init__(
         self,
@@ -65,14 +65,15 @@ class Dispatcher:
         schedules: Mapping[str, NudgeSchedule] | None = None,
     ) -> None:
         self.db, self.core, self.clock = db, core, clock
-        self.schedules = dict(schedules or {})  # per channel; NudgeSchedule() otherwise
+        self.schedules = dict(schedules or {})  # per channel; DEFAULT_SCHEDULE otherwise
+        self.preload = Preloader(db, core)
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
         # Sent, not yet written down. Not fatal if a write fails: an update that comes
         # again would have its replies re-sent.
         self._delivered = Batch(self.mark_delivered, self.FLUSH_DELAY, "deliveries")
-        # Called after a step recognised or returned someone's self-assessment: the
-        # scheduler wakes up to tell them.
-        self.on_decision: Callable[[], None] | None = None
+        # Called after a step whose effects have news for other people (a citizen whose
+        # title was decided on): the scheduler wakes up to tell them.
+        self.on_news: Callable[[], None] | None = None
 
     @asynccontextmanager
     async def _one_at_a_time(self, key: tuple[str, str]) -> AsyncIterator[None]:
@@ -95,48 +96,26 @@ class Dispatcher:
         async with self._one_at_a_time((channel, external_id)):
             now = self.clock.now()
             world = self.core.world(now)
-            prepared = await self._prepare_admin(channel, external_id, event, now)
-            if event.kind == "command" and event.command == "invite":
-                world = replace(world, fresh_code=new_code())
-
-            def work(conn: Connection) -> tuple[Delivery, bool]:
-                loaded = repo.load_conversation(
-                    conn, channel, external_id, world.campaign_year, now
-                )
-                snapshot = loaded.snapshot
-                if code := quoted_code(event) or admin_flow.quoted_code(event):
-                    # /donvi CODE, /admin CODE: the flow needs the invite
-                    snapshot = replace(snapshot, invite=deadlines.find_invite(conn, code))
-                if admin_flow.wants_admin(event, snapshot.state.get("screen")):
-                    snapshot = self._with_admin(
-                        conn, loaded.account_id, snapshot, event, prepared, world.campaign_year
-                    )
-                outcome = step(snapshot, event, world)
-                nudge_at = self.schedule(channel).due_at(now, 0) if outcome.nudge else None
-                outbox_id = repo.save_outcome(
-                    conn, loaded, outcome, channel, event_id, now, nudge_at
-                )
-                decided = any(isinstance(e, Recognise | ReturnAssessment) for e in outcome.effects)
-                return Delivery(outbox_id, outcome.replies, lang=outcome.state.get("lang")), decided
-
+            prepared = Prepared()
             try:
-                delivery, decided = await self.db.run(work)
-                if decided and self.on_decision is not None:
-                    self.on_decision()
+                for attempt in range(1, self.ATTEMPTS + 1):
+                    work = partial(
+                        self._step, channel, external_id, event, event_id, world, prepared
+                    )
+                    try:
+                        delivery, news = await self.db.run(work)
+                        break
+                    except Unprepared as wanted:
+                        if attempt == self.ATTEMPTS:
+                            raise
+                        prepared = await self.preload.prepare(
+                            wanted.needs, channel, external_id, now
+                        )
+                if news and self.on_news is not None:
+                    self.on_news()
                 return delivery
-            except repo.DuplicateEvent:
-                stored = await self.db.run(
-                    lambda conn: repo.stored_replies(conn, channel, event_id)
-                )
-                log.info("duplicate event %s/%s answered from the outbox", channel, event_id)
-                if stored is None:  # deleted meanwhile together with the person's data
-                    return Delivery(None, (), duplicate=True, delivered=True)
-                return Delivery(
-                    stored.outbox_id,
-                    tuple(stored.replies),
-                    duplicate=True,
-                    delivered=stored.delivered or stored.outbox_id in self._delivered,
-                )
+            except conversations.DuplicateEvent:
+                return await self._answered_before(channel, event_id)
             except Exception:
                 # Never leave a person without an answer; nothing was saved, so the state
                 # is as before and they can simply try again.
@@ -148,56 +127,42 @@ class Dispatcher:
                 )
                 return Delivery(None, (Reply("text", sorry),))
 
-    def _with_admin(
+    def _step(
         self,
-        conn: Connection,
-        account_id: int,
-        snapshot: Snapshot,
+        channel: str,
+        external_id: str,
         event: Event,
-        prepared: AdminData | None,
-        year: int,
-    ) -> Snapshot:
-        """An admin's step: who they are, and what their command needs that is quick to
-        read in the transaction (the candidates for recognition, the admins in scope)."""
-        admin = admin_store.admin_of(conn, account_id)
-        data = prepared or AdminData()
-        if admin is not None:
-            places = self.core.places
-            commune = admin_flow.recognition_commune(snapshot.state, event, admin, places)
-            if commune is not None:
-                count, listed = admin_store.candidates(conn, commune, year, admin_flow.LISTED + 20)
-                data = replace(data, candidates=(count, tuple(listed)))
-            if event.kind == "command" and event.command in ("admins", "revoke"):
-                data = replace(data, admins=tuple(admin_store.admins(conn, admin.area)))
-        return replace(snapshot, admin=admin, admin_data=data)
-
-    async def _prepare_admin(
-        self, channel: str, external_id: str, event: Event, now: datetime
-    ) -> AdminData | None:
-        """/stats and /export: the digest (and the chart or the export file), read and
-        made before the step, outside its transaction (a province takes a moment)."""
-        if event.kind != "command" or event.command not in admin_flow.HEAVY:
-            return None
-        admin = await self.db.read(
-            lambda conn: admin_store.admin_by_external(conn, channel, external_id)
+        event_id: str,
+        world: World,
+        prepared: Prepared,
+        conn: Connection,
+    ) -> tuple[Delivery, bool]:
+        """One step in one transaction: load, fill what it needs, step, save."""
+        now = world.now
+        loaded = conversations.load_conversation(
+            conn, channel, external_id, world.campaign_year, now
         )
-        if admin is None:
-            return None
-        area = admin_flow.requested_area(event.args, admin, self.core.places)
-        if area is None or not admin.area.contains(area):
-            return None
-        core, year, day = self.core, self.core.year(now), reports.local_day(now)
-        t = core.langs.get(admin.language) or core.langs[core.default_lang]
-        digest = await self.db.read(lambda conn: reports.load_digest(conn, area, year, day))
-        if event.command == "stats":
-            chart = await asyncio.to_thread(reports.chart_png, digest, core, t)
-            return AdminData(digest=digest, files=((reports.file_name(digest, "png"), chart),))
-        if admin_flow.export_format(event.args) == "csv":
-            blob = await asyncio.to_thread(reports.export_csv, digest, core, t)
-            return AdminData(digest=digest, files=((reports.file_name(digest, "csv"), blob),))
-        points = await self.db.read(lambda conn: admin_store.indicator_points(conn, area, year))
-        blob = await asyncio.to_thread(reports.export_xlsx, digest, points, core, t)
-        return AdminData(digest=digest, files=((reports.file_name(digest, "xlsx"), blob),))
+        wanted = needs(loaded.snapshot, event, world)
+        filled = self.preload.fill(conn, wanted, world, loaded.account_id, prepared)
+        outcome = step(loaded.snapshot, event, filled)
+        nudge_at = self.schedule(channel).due_at(now, 0) if outcome.nudge else None
+        outbox_id = conversations.save_outcome(
+            conn, loaded, outcome, channel, event_id, now, nudge_at
+        )
+        delivery = Delivery(outbox_id, outcome.replies, lang=outcome.state.get("lang"))
+        return delivery, outcome.tells_others
+
+    async def _answered_before(self, channel: str, event_id: str) -> Delivery:
+        stored = await self.db.run(lambda conn: outbox.stored_replies(conn, channel, event_id))
+        log.info("duplicate event %s/%s answered from the outbox", channel, event_id)
+        if stored is None:  # deleted meanwhile together with the person's data
+            return Delivery(None, (), duplicate=True, delivered=True)
+        return Delivery(
+            stored.outbox_id,
+            tuple(stored.replies),
+            duplicate=True,
+            delivered=stored.delivered or stored.outbox_id in self._delivered,
+        )
 
     def schedule(self, channel: str) -> NudgeSchedule:
         """When to remind the people of a channel who stopped half-way."""
@@ -205,16 +170,18 @@ class Dispatcher:
 
     async def mark_unreachable(self, channel: str, external_id: str) -> None:
         """The channel refused delivery for good (e.g. the person blocked the bot)."""
-        await self.db.run(lambda conn: repo.set_unreachable(conn, channel, external_id))
+        await self.db.run(lambda conn: conversations.set_unreachable(conn, channel, external_id))
 
     async def is_unreachable(self, channel: str, external_id: str) -> bool:
-        return await self.db.run(lambda conn: repo.is_unreachable(conn, channel, external_id))
+        return await self.db.run(
+            lambda conn: conversations.is_unreachable(conn, channel, external_id)
+        )
 
     async def undelivered(self, channel: str, max_age: timedelta) -> list[tuple[str, Delivery]]:
         """Recent replies of this channel that were never marked sent, with the external id
         of the account each is for: a channel sends them again when it starts."""
         since = self.clock.now() - max_age
-        rows = await self.db.run(lambda conn: repo.undelivered(conn, channel, since))
+        rows = await self.db.run(lambda conn: outbox.undelivered(conn, channel, since))
         return [(ext, Delivery(s.outbox_id, tuple(s.replies))) for ext, s in rows]
 
     def delivered(self, outbox_id: int | None) -> None:
@@ -230,4 +197,4 @@ class Dispatcher:
         ids = [i for i in outbox_ids if i is not None]
         if ids:
             now = self.clock.now()
-            await self.db.run(lambda conn: repo.mark_delivered(conn, ids, now))
+            await self.db.run(lambda conn: outbox.mark_delivered(conn, ids, now))

@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy.engine import Connection
 
 from bot.core import Core
 from flows.digest import Counts, Digest, chart_data, group_label
-from flows.lang import LOCAL_TZ, Lang
+from flows.lang import Lang
 from flows.places import Area
 from storage import admin as store
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def local_day(now: datetime) -> date:
-    return now.astimezone(LOCAL_TZ).date()
 
 
 def looked_back_on(day: date, monthly: bool = False) -> date:
@@ -157,7 +153,7 @@ def export_xlsx(
         strong([t._("Group"), t._("Indicator"), t._("Name"), t._("Answers"), t._("Average points")])
     )
     for group, indicator, n, total_points in points:
-        ind = core.criteria.indicator(indicator)
+        ind = core.criteria.find_indicator(indicator)
         name = (ind.name.get(t.code) or next(iter(ind.name.values()))) if ind else ""
         ws2.append(
             [

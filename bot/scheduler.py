@@ -1,8 +1,10 @@
 """The reminder scheduler: wakes up, asks the database which reminders are due, claims a
-batch and hands it to the channels. Nothing is kept in memory between wake-ups, so a
-restart loses no reminder, and two bot processes never send the same one: a reminder is
-claimed in the same transaction that puts it in the outbox, and its outbox event id is
-unique (a nudge also moves the conversation on to its next nudge, under a row lock).
+batch and hands it to the channels. Claiming a batch, writing what each reminder says (the
+pure core's words, which storage asks for itself) and recording it in the outbox is one
+storage call. Nothing is kept in memory between wake-ups, so a restart loses no
+reminder, and two bot processes never send the same one: a reminder is claimed in the
+same transaction that puts it in the outbox, and its outbox event id is unique (a nudge
+also moves the conversation on to its next nudge, under a row lock).
 
 A reminder claimed but not sent (the process stopped in between) is in the outbox as not
 delivered, and goes out when the channel starts again, like any answer.
@@ -23,17 +25,19 @@ from functools import partial
 from typing import Any, Protocol
 
 from bot import reports
-from bot.dispatcher import Delivery, Dispatcher
-from flows.admin import decision_reply
-from flows.deadlines import Deadline, Reminder, reminder_reply
+from bot.clock import Clock
+from bot.core import Core
+from bot.dispatcher import Delivery
 from flows.digest import digest_text
-from flows.lang import LOCAL_TZ
+from flows.localtime import LOCAL_TZ
 from flows.model import Reply
 from flows.places import Area
-from flows.reminders import nudge_for, reminders_on, stopped_in
+from flows.reminders import DEFAULT_SCHEDULE, NudgeSchedule
 from storage import admin as admin_store
 from storage import deadlines as deadline_store
-from storage import reminders as store
+from storage import nudges, outbox
+from storage.db import Database
+from storage.outbox import Claimed, OutboxEntry
 
 log = logging.getLogger(__name__)
 
@@ -53,42 +57,51 @@ class Scheduler:
 
     def __init__(
         self,
-        dispatcher: Dispatcher,
+        db: Database,
+        clock: Clock,
+        core: Core,
         channels: Mapping[str, Pushes],
+        schedules: Mapping[str, NudgeSchedule] | None = None,
         digest_at: time = DIGEST_AT,
     ) -> None:
-        self.dispatcher, self.channels = dispatcher, dict(channels)
-        self.db, self.clock = dispatcher.db, dispatcher.clock
+        self.db, self.clock, self.core = db, clock, core
+        self.channels = dict(channels)
+        self.schedules = dict(schedules or {})  # per channel; DEFAULT_SCHEDULE otherwise
         self.digest_at = digest_at
         self.busy = False  # the last wake-up left reminders waiting
-        self._nudges: dict[tuple[Any, ...], Reply | None] = {}
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
-        dispatcher.on_decision = self._wake.set  # a citizen to tell: don't wait a minute
+
+    def wake(self) -> None:
+        """Someone is to be told something now (a decision on their title): don't wait."""
+        self._wake.set()
+
+    def schedule(self, channel: str) -> NudgeSchedule:
+        return self.schedules.get(channel) or DEFAULT_SCHEDULE
+
+    def _push(self, channel: str, claimed: list[Claimed]) -> int:
+        target = self.channels.get(channel)
+        if target is not None:
+            for c in claimed:
+                target.push(c.external_id, Delivery(c.outbox_id, c.replies, lang=c.lang))
+        return len(claimed)
 
     async def tick(self) -> int:
         """One wake-up: claim the reminders that are due, as far as each channel has room,
         and hand them over. Returns how many were handed over."""
         now = self.clock.now()
-        year = self.dispatcher.core.year(now)
+        year = self.core.year(now)
+        world = self.core.world(now)
         sent, self.busy = 0, False
         deadlines = await self.db.run(deadline_store.active)
         current = [(d, r) for d in deadlines if (r := d.reminder(now)) is not None]
         for channel, target in self.channels.items():
-            schedule = self.dispatcher.schedule(channel)
+            schedule = self.schedule(channel)
             if schedule.in_quiet_hours(now):
                 continue  # everything waits for the morning
-            claims = [
-                partial(store.claim_nudges, channel=channel, schedule=schedule, build=self._nudge)
-            ]
+            claims = [partial(nudges.claim_nudges, channel=channel, schedule=schedule)]
             claims += [
-                partial(
-                    deadline_store.claim_reminders,
-                    deadline=d,
-                    reminder=r,
-                    channel=channel,
-                    build=partial(self._remind, d, r, year),
-                )
+                partial(deadline_store.claim_reminders, deadline=d, reminder=r, channel=channel)
                 for d, r in current
             ]
             for claim in claims:
@@ -97,11 +110,11 @@ class Scheduler:
                     self.busy = True
                     break
                 limit = min(room, self.BATCH)
-                claimed, read = await self.db.run(partial(claim, now=now, year=year, limit=limit))
+                claimed, read = await self.db.run(
+                    partial(claim, now=now, year=year, limit=limit, world=world)
+                )
                 self.busy |= read == limit
-                for c in claimed:
-                    target.push(c.external_id, Delivery(c.outbox_id, c.replies, lang=c.lang))
-                sent += len(claimed)
+                sent += self._push(channel, claimed)
         sent += await self._decisions(now)
         sent += await self._digests(now)
         if sent:
@@ -111,21 +124,15 @@ class Scheduler:
     async def _decisions(self, now: datetime) -> int:
         """Tell citizens the commune's decision on their self-assessment (recognised, or
         returned with a reason), on each of their channels, once."""
-        if self.dispatcher.schedule("").in_quiet_hours(now):
+        if DEFAULT_SCHEDULE.in_quiet_hours(now):
             return 0
-        core = self.dispatcher.core
-
-        def build(decision: admin_store.Decision) -> Reply:
-            lang = core.langs.get(decision.language) or core.langs[core.default_lang]
-            return decision_reply(decision.recognised, decision.at, decision.reason, lang)
-
+        world = self.core.world(now)
         claimed, read = await self.db.run(
-            partial(admin_store.claim_decisions, now=now, limit=self.BATCH, build=build)
+            partial(admin_store.claim_decisions, now=now, limit=self.BATCH, world=world)
         )
         self.busy |= read == self.BATCH
         for channel, c in claimed:
-            if (target := self.channels.get(channel)) is not None:
-                target.push(c.external_id, Delivery(c.outbox_id, c.replies, lang=c.lang))
+            self._push(channel, [c])
         return len(claimed)
 
     async def _digests(self, now: datetime) -> int:
@@ -140,38 +147,31 @@ class Scheduler:
         stamp = f"digest:{day.isoformat()}"
         sent = 0
         made: dict[tuple[Any, ...], Any] = {}  # each area's digest (and text, chart) once
-        for channel, target in self.channels.items():
+        for channel in self.channels:
             addressees = await self.db.run(
                 partial(admin_store.digest_addressees, channel=channel, stamp=stamp)
             )
-            rows = []
+            entries = []
             for to in addressees:
                 replies = await self._digest_replies(to.area, to.language, day, False, made)
                 if to.monthly and day.day == 1:
                     replies += await self._digest_replies(to.area, to.language, day, True, made)
-                rows.append(
-                    (
-                        to.account_id,
-                        to.external_id,
-                        f"{stamp}:{to.account_id}",
-                        replies,
-                        to.language,
-                    )
+                event_id = f"{stamp}:{to.account_id}"
+                entries.append(
+                    OutboxEntry(to.account_id, to.external_id, event_id, replies, to.language)
                 )
-            if not rows:
+            if not entries:
                 continue
             claimed = await self.db.run(
-                partial(store.record_reminders, channel=channel, now=now, reminders=rows)
+                partial(outbox.record, channel=channel, now=now, entries=entries)
             )
-            for c in claimed:
-                target.push(c.external_id, Delivery(c.outbox_id, c.replies, lang=c.lang))
-            sent += len(claimed)
+            sent += self._push(channel, claimed)
         return sent
 
     async def _digest_replies(
         self, area: Area, language: str, day: date, monthly: bool, made: dict[tuple[Any, ...], Any]
     ) -> tuple[Reply, ...]:
-        core = self.dispatcher.core
+        core = self.core
         year = core.year_of(reports.looked_back_on(day, monthly))
         if (area, monthly) not in made:
             made[(area, monthly)] = await self.db.read(
@@ -188,32 +188,6 @@ class Scheduler:
                 Reply("file", "", file_name=reports.file_name(digest, "png"), file_data=chart),
             )
         return made[key]
-
-    def _nudge(self, stopped: store.Stopped) -> Reply | None:
-        """The nudge for one person; the same words for everyone in the same place (built
-        once: a batch has a thousand)."""
-        state = stopped.state
-        what = stopped_in(state, stopped.registered, stopped.status)
-        key = (state.get("lang"), what, stopped.answered, reminders_on(state))
-        if key not in self._nudges:
-            core = self.dispatcher.core
-            lang = core.langs.get(state.get("lang", "")) or core.langs[core.default_lang]
-            self._nudges[key] = nudge_for(
-                state,
-                stopped.registered,
-                stopped.status,
-                stopped.answered,
-                lang,
-                len(core.criteria.indicators),
-            )
-        return self._nudges[key]
-
-    def _remind(
-        self, deadline: Deadline, reminder: Reminder, year: int, to: deadline_store.Addressee
-    ) -> Reply:
-        core = self.dispatcher.core
-        lang = core.langs.get(to.language) or core.langs[core.default_lang]
-        return reminder_reply(deadline, reminder, lang, core.default_lang, year, to.unit)
 
     async def run(self) -> None:
         """Wake up every INTERVAL seconds (BUSY_INTERVAL while reminders are waiting)

@@ -1,4 +1,5 @@
-"""The one web server: every channel's webhook and `/healthz`, on `PORT`."""
+"""The one web server on `PORT`: every channel's webhook, `/healthz`, and the files
+offered by link (`/files/`, see bot.links)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from sqlalchemy import text
 
+from bot.links import FileLinks
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -28,11 +30,14 @@ class WebServer:
         channels: Iterable[tuple[str, WebChannel]],
         host: str = "0.0.0.0",
         port: int = 8080,
+        links: FileLinks | None = None,
     ) -> None:
         self.db, self.channels = db, dict(channels)
         self.host, self.port = host, port
         self.app = web.Application(client_max_size=1024**2)
         self.app.router.add_get("/healthz", self._health)
+        if links is not None:
+            self.app.router.add_routes(links.routes())
         for channel in self.channels.values():
             self.app.router.add_routes(channel.routes())
         self._runner: web.AppRunner | None = None

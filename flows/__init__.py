@@ -1,2 +1,3 @@
-"""The pure core: criteria data, scoring and conversation flows. No I/O happens in here,
-except the explicit loaders that read the criteria YAML and the commune list at start-up."""
+"""The pure core: criteria data, scoring and conversation flows. No I/O happens in here:
+the shell (bot/) reads the data files and hands them in, and does everything else that
+touches the outside world (the database, the channels, the clock, randomness)."""

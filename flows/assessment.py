@@ -10,18 +10,50 @@ from flows.criteria import Group, pick
 from flows.model import (
     AssessmentView,
     Option,
+    Profile,
     ResetAssessment,
     SaveAnswer,
     StartAssessment,
     SubmitAssessment,
 )
+from flows.navigation import resume
 from flows.registration import draft_from_profile
 from flows.scoring import Reason, ScoreResult, score
+from flows.screens import MENU, QUESTION, REG_CONFIRM, REVIEW, REVIEW_PICK
 from flows.turn import Turn, screen
 
 
+def _person(turn: Turn) -> Profile:
+    """The registered person (the menu and self-scoring are only reached registered)."""
+    if turn.person is None:
+        raise LookupError("a registered person's screen without a person")
+    return turn.person
+
+
+def _current(turn: Turn) -> AssessmentView:
+    """This year's assessment (self-scoring screens are only valid with one)."""
+    if turn.assessment is None:
+        raise LookupError("a self-scoring screen without an assessment")
+    return turn.assessment
+
+
+def _registered(turn: Turn) -> bool:
+    return turn.person is not None
+
+
+def _scoring(turn: Turn) -> bool:
+    return turn.person is not None and turn.assessment is not None
+
+
+def _elsewhere(turn: Turn) -> None:
+    """The screen cannot be shown (the person's data was deleted meanwhile, say): start
+    from where they are now."""
+    turn.state["screen"] = None
+    resume(turn)
+
+
 def _group(turn: Turn) -> Group:
-    code = turn.assessment.group if turn.assessment else turn.person.group  # type: ignore[union-attr]
+    code = turn.assessment.group if turn.assessment else _person(turn).group
     group = turn.world.criteria.group(code)
     if group is None:  # the criteria file changed under a stored assessment
         group = turn.world.criteria.groups[0]
@@ -40,14 +72,14 @@ def _on_menu(turn: Turn, option: str) -> None:
         start_or_continue(turn)
     elif option == "result":
         show_result(turn)
-        turn.go("menu")
+        turn.go(MENU)
     elif option == "edit":
-        turn.state["draft"] = draft_from_profile(turn.person)  # type: ignore[arg-type]
+        turn.state["draft"] = draft_from_profile(_person(turn))
         turn.state["editing"] = True
-        turn.go("reg.confirm")
+        turn.go(REG_CONFIRM)
 
 
-@screen("menu", on_option=_on_menu)
+@screen(MENU, on_option=_on_menu, valid=_registered, on_invalid=_elsewhere)
 def _ask_menu(turn: Turn) -> None:
     t = turn.t
     a = turn.assessment
@@ -72,10 +104,10 @@ def start_or_continue(turn: Turn) -> None:
     criteria = turn.world.criteria
     if a is not None and a.status == "submitted":
         show_result(turn)
-        turn.go("menu")
+        turn.go(MENU)
         return
     if a is None:
-        group = turn.person.group  # type: ignore[union-attr]
+        group = _person(turn).group
         turn.effect(StartAssessment(turn.world.campaign_year, group, criteria.code))
         turn.assessment = AssessmentView(turn.world.campaign_year, group, "in_progress", {})
         turn.say(
@@ -85,13 +117,13 @@ def start_or_continue(turn: Turn) -> None:
             ).format(n=len(criteria.indicators))
         )
     codes = [q.indicator for q in _group(turn).questions]
-    unanswered = [i for i, code in enumerate(codes) if code not in turn.assessment.answers]
+    unanswered = [i for i, code in enumerate(codes) if code not in _current(turn).answers]
     if not unanswered:
-        turn.go("review")
+        turn.go(REVIEW)
         return
     turn.state["idx"] = unanswered[0]
     turn.state.pop("review_return", None)
-    turn.go("q")
+    turn.go(QUESTION)
 
 
 # --- one question ----------------------------------------------------------------------
@@ -103,24 +135,24 @@ def _on_answer(turn: Turn, option: str) -> None:
     if option == "back":
         turn.state.pop("review_return", None)
         if idx == 0:
-            turn.go("menu")
+            turn.go(MENU)
         else:
             turn.state["idx"] = idx - 1
-            turn.go("q")
+            turn.go(QUESTION)
         return
     question = group.questions[idx]
     choice = int(option.removeprefix("a"))
     turn.effect(SaveAnswer(question.indicator, choice, question.options[choice].points))
-    a = turn.assessment
-    turn.assessment = replace(a, answers={**a.answers, question.indicator: choice})  # type: ignore[arg-type]
+    a = _current(turn)
+    turn.assessment = replace(a, answers={**a.answers, question.indicator: choice})
     if turn.state.pop("review_return", False) or idx + 1 >= len(group.questions):
-        turn.go("review")
+        turn.go(REVIEW)
     else:
         turn.state["idx"] = idx + 1
-        turn.go("q")
+        turn.go(QUESTION)
 
 
-@screen("q", on_option=_on_answer)
+@screen(QUESTION, on_option=_on_answer, valid=_scoring, on_invalid=_elsewhere)
 def _ask_question(turn: Turn) -> None:
     t = turn.t
     group = _group(turn)
@@ -149,31 +181,31 @@ def _ask_question(turn: Turn) -> None:
 
 
 def _current_result(turn: Turn) -> ScoreResult:
-    a = turn.assessment
-    return score(turn.world.criteria, a.group, a.answers, turn.snapshot.area)  # type: ignore[union-attr]
+    a = _current(turn)
+    return score(turn.world.criteria, a.group, a.answers, turn.snapshot.area)
 
 
 def _on_review(turn: Turn, option: str) -> None:
     t = turn.t
     if option == "change":
-        turn.go("review.pick")
+        turn.go(REVIEW_PICK)
         return
     result = _current_result(turn)
     turn.effect(SubmitAssessment(result))
-    turn.assessment = replace(turn.assessment, status="submitted", submitted_at=turn.world.now)  # type: ignore[type-var]
+    turn.assessment = replace(_current(turn), status="submitted", submitted_at=turn.world.now)
     turn.say(t._("Thank you! Your self-assessment is submitted."))
     turn.say(result_text(turn, result))
-    turn.go("menu")
+    turn.go(MENU)
 
 
-@screen("review", on_option=_on_review)
+@screen(REVIEW, on_option=_on_review, valid=_scoring, on_invalid=_elsewhere)
 def _ask_review(turn: Turn) -> None:
     t = turn.t
     group = _group(turn)
-    a = turn.assessment
+    a = _current(turn)
     lines = []
     for q in group.questions:
-        option = q.options[a.answers[q.indicator]]  # type: ignore[union-attr]
+        option = q.options[a.answers[q.indicator]]
         indicator = turn.world.criteria.indicator(q.indicator)
         lines.append(
             f"{q.indicator} {pick(indicator.name, turn.lang)}: "
@@ -193,14 +225,14 @@ def _ask_review(turn: Turn) -> None:
 
 def _on_pick(turn: Turn, option: str) -> None:
     if option == "back":
-        turn.go("review")
+        turn.go(REVIEW)
         return
     turn.state["idx"] = int(option.removeprefix("i"))
     turn.state["review_return"] = True
-    turn.go("q")
+    turn.go(QUESTION)
 
 
-@screen("review.pick", on_option=_on_pick)
+@screen(REVIEW_PICK, on_option=_on_pick, valid=_scoring, on_invalid=_elsewhere)
 def _ask_pick(turn: Turn) -> None:
     t = turn.t
     options = [
@@ -220,13 +252,13 @@ def _ask_pick(turn: Turn) -> None:
 def restart(turn: Turn) -> None:
     """Clear this year's answers and begin at question 1 (only before submitting)."""
     t = turn.t
-    a = turn.assessment
-    turn.effect(ResetAssessment(a.group))  # type: ignore[union-attr]
-    turn.assessment = replace(a, answers={})  # type: ignore[type-var]
+    a = _current(turn)
+    turn.effect(ResetAssessment(a.group))
+    turn.assessment = replace(a, answers={})
     turn.state["idx"] = 0
     turn.state.pop("review_return", None)
     turn.say(t._("Your answers are cleared. Let's start again."))
-    turn.go("q")
+    turn.go(QUESTION)
 
 
 # --- the result ------------------------------------------------------------------------

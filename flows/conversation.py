@@ -1,51 +1,88 @@
-"""The entry point of the pure core: `step(snapshot, event, world) -> Outcome`.
+"""The entry points of the pure core:
 
-Commands (/start, /help, /language, /result, /restart, /delete) work on any screen; anything
-unexpected gets a short explanation and the same question again, with nothing lost.
+    needs(snapshot, event, world) -> Needs     what the step will read beyond the conversation
+    step(snapshot, event, world) -> Outcome    the step itself, once the shell filled the world
+
+Commands (/start, /help, /language, /result, /restart, /delete, /reminders and those of
+units and admins) work on any screen; anything unexpected gets a short explanation and
+the same question again, with nothing lost.
 """
 
 from __future__ import annotations
 
+# Importing the feature modules registers their screens and commands.
 from flows import admin, assessment, registration, units
 from flows.lang import LANGUAGES, Lang
-from flows.model import DeletePerson, Event, Option, Outcome, SetLanguage, Snapshot, World
-from flows.navigation import resume
+from flows.model import (
+    DeletePerson,
+    Event,
+    Needs,
+    Option,
+    Outcome,
+    SetLanguage,
+    Snapshot,
+    World,
+)
+from flows.navigation import resume, with_current
 from flows.reminders import RESUME, STOP_REMINDERS, reminders_on
+from flows.screens import CONFIRM_DELETE, CONFIRM_RESTART, LANGUAGE, UNIT_NAME
 from flows.text import fold
-from flows.turn import SCREENS, Turn, match_option, screen
+from flows.turn import COMMAND_HANDLERS, SCREENS, Turn, command, match_option, screen
 
 MAX_TEXT = 500  # longer messages are never a valid answer here
 
 # Each language's name in itself: shown as-is whatever the current language.
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
+__all__ = ["command_descriptions", "needs", "step"]
+
+
+def needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    """What the step for `event` will read beyond the conversation: declared by the
+    command it is and by the screen the person is on. Every command also reads whether
+    the person is an admin (/help shows them their commands; an admin is not pushed into
+    registering). Pure, like `step`."""
+    found = Needs()
+    current = SCREENS.get(snapshot.state.get("screen") or "")
+    if current is not None and current.needs is not None:
+        found |= current.needs(snapshot, event, world)
+    if event.kind == "command":  # a command's own needs win over its screen's
+        found |= Needs(admin=True)
+        handler = COMMAND_HANDLERS.get(event.command or "")
+        if handler is not None and handler.needs is not None:
+            found |= handler.needs(snapshot, event, world)
+    return found
+
 
 def step(snapshot: Snapshot, event: Event, world: World) -> Outcome:
     """Run one event through the conversation. Pure: no I/O, no clock, no randomness."""
     turn = Turn(snapshot, world, event)
+    # A screen that no longer makes sense (the admin's rights were revoked, the person
+    # was decided on meanwhile) is left first, with a word why; input meant for it is
+    # not applied to wherever that leads.
+    left = turn.leave_if_invalid()
     if event.kind == "command":
         _command(turn, event.command or "unknown", event.args)
     elif event.kind == "option" and event.option == RESUME:  # from a reminder
         _command(turn, "start", "")
     elif event.kind == "option" and event.option == STOP_REMINDERS:
         _set_reminders(turn, False)
+    elif left:
+        pass
     elif turn.screen not in SCREENS:
-        _resume(turn)
+        resume(turn)
     else:
         _answer(turn, event)
     return turn.outcome()
 
 
-_resume = resume
-
-
 def _answer(turn: Turn, event: Event) -> None:
     t = turn.t
-    current = SCREENS[turn.screen]  # type: ignore[index]
+    current = SCREENS[turn.screen or ""]
     options = turn.current_options()
     if event.kind == "option":
         chosen = next((o for o in options if o.id == event.option), None)
-        if event.prompt != turn.state["prompt"] or chosen is None or current.on_option is None:
+        if event.prompt != turn.prompt or chosen is None or current.on_option is None:
             turn.again(t._("That button belongs to an earlier question. Here is the current one:"))
         else:
             current.on_option(turn, chosen.id)
@@ -81,62 +118,72 @@ def _answer(turn: Turn, event: Event) -> None:
 
 def _command(turn: Turn, name: str, args: str) -> None:
     t = turn.t
-    if name == "start" and units.quoted_code(turn.event):
-        units.use_invite(turn, _with_current)
-    elif name == "start":
-        linked = bool(args) and turn.person is None and registration.apply_deep_link(turn, args)
-        if linked and turn.screen in SCREENS:
-            registration.next_step(turn)  # the place is filled in: skip those questions
-        elif turn.screen in SCREENS:
-            turn.again(t._("Welcome back! Let's continue where you stopped."), kind="text")
-        else:
-            _resume(turn)
-    elif name == "help":
-        _with_current(turn, _help_text(turn))
-    elif name == "language":
-        wanted = args.strip().lower()[:2]
-        if wanted in LANGUAGES:
-            _set_language(turn, wanted)
-        else:
-            _remember_back(turn)
-            turn.go("lang.choose")
-    elif name == "result":
-        _result_command(turn)
-    elif name == "restart":
-        _restart_command(turn)
-    elif name == "delete":
-        _remember_back(turn)
-        turn.go("confirm.delete")
-    elif name == "reminders":
-        wanted = fold(args).strip()
-        if wanted in ("on", "bat", "yes", "co"):
-            _set_reminders(turn, True)
-        elif wanted in ("off", "tat", "no", "khong"):
-            _set_reminders(turn, False)
-        elif reminders_on(turn.state):
-            _with_current(turn, t._("Reminders are on. Send /reminders off to stop them."))
-        else:
-            _with_current(turn, t._("Reminders are off. Send /reminders on to get them again."))
-    elif name == "unit":
-        units.command(turn, args, _with_current)
-    elif name in admin.COMMANDS:
-        admin.command(turn, name, args, _admin_say)
-    else:
-        _with_current(
+    handler = COMMAND_HANDLERS.get(name)
+    if handler is None:
+        with_current(
             turn,
             t._("I don't know the command “{command}”. Send /help to see what I can do.").format(
                 command=args[:30]
             ),
         )
-
-
-def _admin_say(turn: Turn, text: str) -> None:
-    """An admin command's answer, then the current question again if there is one (an
-    admin is not pushed into registering as a citizen)."""
-    if turn.screen in SCREENS:
-        turn.again(text, kind="text")
+    elif handler.admin and turn.world.admin is None:
+        admin.not_an_admin(turn)
     else:
-        turn.say(text)
+        handler.run(turn, args)
+
+
+def _start_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    return Needs(invite=units.quoted_code(event))
+
+
+@command("start", needs=_start_needs)
+def _start(turn: Turn, args: str) -> None:
+    t = turn.t
+    if units.quoted_code(turn.event):
+        units.use_invite(turn)
+        return
+    linked = bool(args) and turn.person is None and registration.apply_deep_link(turn, args)
+    if linked and turn.screen in SCREENS:
+        registration.next_step(turn)  # the place is filled in: skip those questions
+    elif turn.screen in SCREENS:
+        turn.again(t._("Welcome back! Let's continue where you stopped."), kind="text")
+    else:
+        resume(turn)
+
+
+@command("help")
+def _help(turn: Turn, args: str) -> None:
+    with_current(turn, _help_text(turn))
+
+
+@command("language")
+def _language(turn: Turn, args: str) -> None:
+    wanted = args.strip().lower()[:2]
+    if wanted in LANGUAGES:
+        _set_language(turn, wanted)
+    else:
+        _remember_back(turn)
+        turn.go(LANGUAGE)
+
+
+@command("delete")
+def _delete(turn: Turn, args: str) -> None:
+    _remember_back(turn)
+    turn.go(CONFIRM_DELETE)
+
+
+@command("reminders")
+def _reminders(turn: Turn, args: str) -> None:
+    t = turn.t
+    wanted = fold(args).strip()
+    if wanted in ("on", "bat", "yes", "co"):
+        _set_reminders(turn, True)
+    elif wanted in ("off", "tat", "no", "khong"):
+        _set_reminders(turn, False)
+    elif reminders_on(turn.state):
+        with_current(turn, t._("Reminders are on. Send /reminders off to stop them."))
+    else:
+        with_current(turn, t._("Reminders are off. Send /reminders on to get them again."))
 
 
 def _set_reminders(turn: Turn, on: bool) -> None:
@@ -150,19 +197,7 @@ def _set_reminders(turn: Turn, on: bool) -> None:
         text = turn.t._(
             "I will not send you reminders any more. Send /reminders on to get them again."
         )
-    _with_current(turn, text)
-
-
-def _with_current(turn: Turn, text: str) -> None:
-    """Say something, then show the current question again (or start; but an admin who
-    has not begun registering as a citizen is not pushed into it)."""
-    if turn.screen in SCREENS:
-        turn.again(text, kind="text")
-    elif turn.snapshot.admin is not None and turn.person is None and not turn.state.get("draft"):
-        turn.say(text)
-    else:
-        turn.say(text)
-        _resume(turn)
+    with_current(turn, text)
 
 
 def command_descriptions(t: Lang) -> list[tuple[str, str]]:
@@ -187,13 +222,13 @@ def _help_text(turn: Turn) -> str:
         "Answer with the buttons, or type the number of an answer."
     )
     lines = [intro, *(f"/{name} — {text}" for name, text in command_descriptions(t))]
-    if turn.snapshot.admin is not None:
+    if turn.world.admin is not None:
         lines.append(t._("/admin — your commands as an admin of the campaign"))
     return "\n".join(lines)
 
 
 def _remember_back(turn: Turn) -> None:
-    if turn.screen not in ("lang.choose", "confirm.delete", "confirm.restart", "unit.name"):
+    if turn.screen not in (LANGUAGE, CONFIRM_DELETE, CONFIRM_RESTART, UNIT_NAME):
         turn.state["back"] = turn.screen
 
 
@@ -201,9 +236,9 @@ def _go_back(turn: Turn) -> None:
     back = turn.state.pop("back", None)
     turn.state["screen"] = None
     if back in SCREENS:
-        turn.go(back)
+        turn.go(back or "")
     else:
-        _resume(turn)
+        resume(turn)
 
 
 def _set_language(turn: Turn, lang: str) -> None:
@@ -211,15 +246,15 @@ def _set_language(turn: Turn, lang: str) -> None:
     if turn.person is not None:
         turn.effect(SetLanguage(lang))
     turn.say(turn.t._("From now on I will write in English."))
-    if turn.screen in ("lang.choose",):
+    if turn.screen == LANGUAGE:
         _go_back(turn)
     elif turn.screen in SCREENS:
-        turn.go(turn.screen)  # shown again in the new language, with fresh buttons
+        turn.go(turn.screen or "")  # shown again in the new language, with fresh buttons
     else:
-        _resume(turn)
+        resume(turn)
 
 
-@screen("lang.choose", on_option=_set_language)
+@screen(LANGUAGE, on_option=_set_language)
 def _ask_language(turn: Turn) -> None:
     turn.ask(
         turn.t._("Choose your language:"),
@@ -227,14 +262,15 @@ def _ask_language(turn: Turn) -> None:
     )
 
 
-def _result_command(turn: Turn) -> None:
+@command("result")
+def _result_command(turn: Turn, args: str) -> None:
     t = turn.t
     a = turn.assessment
     if a is not None and a.status == "submitted":
         assessment.show_result(turn)
-        _resume(turn)
+        resume(turn)
     elif a is not None:
-        _with_current(
+        with_current(
             turn,
             t._(
                 "You have answered {done} of {total} questions. "
@@ -242,22 +278,23 @@ def _result_command(turn: Turn) -> None:
             ).format(done=assessment.answered(turn), total=len(turn.world.criteria.indicators)),
         )
     elif turn.person is None:
-        _with_current(turn, t._("You have no result yet: first register, then score yourself."))
+        with_current(turn, t._("You have no result yet: first register, then score yourself."))
     else:
-        _with_current(turn, t._("You have not scored yourself yet."))
+        with_current(turn, t._("You have not scored yourself yet."))
 
 
-def _restart_command(turn: Turn) -> None:
+@command("restart")
+def _restart_command(turn: Turn, args: str) -> None:
     t = turn.t
     a = turn.assessment
     if turn.person is None:
-        _with_current(
+        with_current(
             turn, t._("There is no self-scoring to restart yet: first finish registering.")
         )
     elif a is None:
         assessment.start_or_continue(turn)
     elif a.status == "submitted":
-        _with_current(
+        with_current(
             turn,
             t._(
                 "Your self-assessment for {year} is already submitted and is kept as it is; "
@@ -268,7 +305,7 @@ def _restart_command(turn: Turn) -> None:
         assessment.start_or_continue(turn)
     else:
         _remember_back(turn)
-        turn.go("confirm.restart")
+        turn.go(CONFIRM_RESTART)
 
 
 def _on_confirm_restart(turn: Turn, option: str) -> None:
@@ -279,7 +316,7 @@ def _on_confirm_restart(turn: Turn, option: str) -> None:
         _go_back(turn)
 
 
-@screen("confirm.restart", on_option=_on_confirm_restart)
+@screen(CONFIRM_RESTART, on_option=_on_confirm_restart)
 def _ask_restart(turn: Turn) -> None:
     t = turn.t
     turn.ask(
@@ -296,7 +333,7 @@ def _on_confirm_delete(turn: Turn, option: str) -> None:
         _go_back(turn)
         return
     turn.effect(DeletePerson())
-    lang, prompt = turn.lang, turn.state["prompt"]
+    lang, prompt = turn.lang, turn.prompt
     turn.state.clear()
     # The prompt number keeps counting, so buttons from before the deletion stay stale.
     turn.state.update({"lang": lang, "prompt": prompt})
@@ -304,7 +341,7 @@ def _on_confirm_delete(turn: Turn, option: str) -> None:
     turn.say(t._("All your data has been deleted. Send /start if you want to register again."))
 
 
-@screen("confirm.delete", on_option=_on_confirm_delete)
+@screen(CONFIRM_DELETE, on_option=_on_confirm_delete)
 def _ask_delete(turn: Turn) -> None:
     t = turn.t
     turn.ask(

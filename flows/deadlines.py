@@ -18,12 +18,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from flows.lang import LOCAL_TZ, Lang
+from flows.lang import Lang
+from flows.localtime import LOCAL_TZ, local_day
 from flows.model import Option, Reply
 from flows.places import Area, Gazetteer
 from flows.reminders import RESUME, STOP_REMINDERS
@@ -31,7 +31,6 @@ from flows.reminders import RESUME, STOP_REMINDERS
 AUDIENCES = ("citizens", "focal_points", "admins")
 DEFAULT_OFFSETS = (7, 3, 1, 0)
 DEFAULT_AT = time(8, 0)
-DEFAULTS_FILE = Path(__file__).resolve().parent / "deadlines.yaml"
 MAX_TITLE = 200
 
 
@@ -103,7 +102,7 @@ class Deadline:
 
     def reminder(self, now: datetime) -> Reminder | None:
         """The current reminder: the latest whose time has come, for the next due date."""
-        today = now.astimezone(LOCAL_TZ).date()
+        today = local_day(now)
         due = self.next_due(today)
         if due is None:
             return None
@@ -149,11 +148,12 @@ def parse_time(text: str) -> time:
     return time(int(match[1]), int(match[2]))
 
 
-def load_defaults(places: Gazetteer, path: Path = DEFAULTS_FILE) -> list[Deadline]:
-    """The deadlines a new database starts with, from a YAML file (see deadlines.yaml)."""
+def parse_defaults(text: str, path: str, places: Gazetteer) -> list[Deadline]:
+    """The deadlines a new database starts with, from the YAML text of `path` (see
+    deadlines.yaml beside this module; the shell reads the file)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
         raise DeadlineError(f"{path}: {exc}") from exc
     entries = data.get("deadlines") if isinstance(data, dict) else None
     if not isinstance(entries, list):

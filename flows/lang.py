@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import gettext
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 
+from flows.localtime import LOCAL_TZ
+
 LANGUAGES = ("vi", "en")
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class Lang:

@@ -1,21 +1,37 @@
-"""What goes into and out of a flow step: Event and snapshot in; state, Replies and Effects out.
+"""What goes into and out of a flow step.
+
+In: the `Snapshot` of the conversation (as stored), one `Event`, and the `World` (static
+data, the clock reading, and what the shell looked up because the step said it `Needs`
+it). Out: an `Outcome`: the new state, `Reply`s to show and domain `Effect`s to store.
 
 Channels translate their updates into `Event`s and `Reply`s into API calls; storage turns
-`Effect`s into rows. Nothing here knows about Telegram, Zalo, SQL or clocks.
+`Effect`s into rows and fills `Needs`. Nothing here knows about Telegram, Zalo, SQL or
+clocks.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Final, Literal, TypedDict
 
 from flows.criteria import CriteriaSet
+from flows.digest import Digest
 from flows.lang import Lang
 from flows.places import Area, Gazetteer
 from flows.scoring import AreaFlags, ScoreResult
+
+EventKind = Literal["text", "option", "contact", "command", "unsupported"]
+ReplyKind = Literal["text", "options", "ask_phone", "file", "notice"]
+Status = Literal["in_progress", "submitted"]  # of an assessment
+ReportKind = Literal["stats", "xlsx", "csv"]
+
+# Roles an account can hold besides being a citizen; both receive deadline reminders.
+Role = Literal["admin", "focal_point"]
+ADMIN: Final = "admin"  # quản trị viên: sees and acts on the data of their scope
+FOCAL_POINT: Final = "focal_point"  # đầu mối đơn vị: the focal point of a unit
 
 # Slash commands; the second column lists aliases people may type in Vietnamese, unaccented.
 COMMANDS: dict[str, tuple[str, ...]] = {
@@ -42,10 +58,10 @@ _ALIASES = {alias: name for name, aliases in COMMANDS.items() for alias in (name
 
 @dataclass(frozen=True)
 class Event:
-    """One thing a person did. kind: "text" | "option" | "contact" | "command" |
-    "unsupported" (a picture, sticker, voice message... that the bot cannot read)."""
+    """One thing a person did. "unsupported": a picture, sticker, voice message... that
+    the bot cannot read."""
 
-    kind: str
+    kind: EventKind
     text: str = ""
     option: str | None = None  # the option id, for kind "option"
     prompt: int | None = None  # which question the option belonged to
@@ -78,13 +94,11 @@ class Option:
 
 @dataclass(frozen=True)
 class Reply:
-    """Something to show. kind: "text" | "options" | "ask_phone" | "file" | "notice".
+    """Something to show. A "notice" says why the last input was not taken (an old
+    button, a wrong answer); a channel may show it lightly, e.g. Telegram as the answer
+    to a tapped button. Its absence after a tap means the tap was accepted."""
 
-    A "notice" says why the last input was not taken (an old button, a wrong answer); a
-    channel may show it lightly, e.g. Telegram as the answer to a tapped button. Its
-    absence after a tap means the tap was accepted."""
-
-    kind: str
+    kind: ReplyKind
     text: str
     options: tuple[Option, ...] = ()
     prompt: int | None = None
@@ -134,7 +148,7 @@ class AssessmentView:
 
     year: int
     group: str
-    status: str  # "in_progress" | "submitted"
+    status: Status
     answers: Mapping[str, int] = field(default_factory=dict)  # indicator → option index
     submitted_at: datetime | None = None
 
@@ -144,7 +158,7 @@ class InviteView:
     """A code an admin handed out (e.g. to the focal points of units in a commune)."""
 
     code: str
-    role: str  # "focal_point"
+    role: Role
     area: Area
     expires_at: datetime
     revoked: bool = False
@@ -178,35 +192,146 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class AdminData:
-    """What the shell loaded or made for an admin's command before the step: the digest
-    numbers (/stats), files (the chart, an export), the candidates for recognition in
-    the commune being decided on (how many, the first few), the admins in scope."""
+class Candidates:
+    """The people of a commune waiting for recognition: how many, and the first few."""
 
-    digest: Any = None  # flows.digest.Digest
+    commune: int
+    count: int
+    listed: tuple[Candidate, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """An admin's numbers for an area, and the files made from them (the chart, an
+    export): read and made by the shell before the step."""
+
+    request: ReportRequest
+    area: Area
+    digest: Digest
     files: tuple[tuple[str, bytes], ...] = ()
-    candidates: tuple[int, tuple[Candidate, ...]] | None = None
-    admins: tuple[AdminView, ...] = ()
+
+
+# --- the conversation state (stored as JSON) -------------------------------------------
+
+
+class Draft(TypedDict, total=False):
+    """Registration answers so far; None: asked again (being changed)."""
+
+    name: str | None
+    birth_year: int | None
+    gender: str | None
+    group: str | None
+    province: int | None
+    commune: int | None
+    village: str | None
+    phone: str | None
+
+
+class UnitState(TypedDict):
+    name: str
+    province: int | None
+    commune: int | None
+
+
+class UnitInvite(TypedDict):
+    code: str
+    province: int | None
+    commune: int | None
+
+
+class RecognitionState(TypedDict, total=False):
+    commune: int
+    done: list[int]  # decided on in this session: not listed again
+    pick: int  # the assessment on screen
+    until: str  # "recognise all": those submitted until then (ISO time)
+    count: int
+
+
+class ConversationState(TypedDict, total=False):
+    """Where the person is and what they typed so far. The profile, the answers and the
+    roles are stored in tables of their own."""
+
+    lang: str
+    prompt: int  # the current question's number: buttons of earlier ones are stale
+    screen: str | None
+    back: str | None  # where a side screen (language, delete...) returns to
+    reminders: bool  # False after /reminders off
+    # registering
+    draft: Draft
+    editing: bool
+    matches: list[int]
+    match_total: int
+    # self-scoring
+    idx: int
+    review_return: bool
+    # a unit's focal point
+    unit: UnitState
+    unit_invite: UnitInvite
+    # an admin recognising titles
+    rec: RecognitionState
+    rec_back: str | None
 
 
 @dataclass(frozen=True)
 class Snapshot:
     """Everything stored about one conversation, loaded by the dispatcher before a step."""
 
-    state: Mapping[str, Any]
+    state: ConversationState
     person: Profile | None = None
     assessment: AssessmentView | None = None
     area: AreaFlags = field(default_factory=AreaFlags)
-    # The code the event quotes (/donvi CODE, /start dv-CODE), looked up; None if it
-    # quotes none or the code does not exist.
-    invite: InviteView | None = None
-    admin: AdminView | None = None  # this account is an admin
-    admin_data: AdminData | None = None
+
+
+# --- Needs: what a step reads beyond its conversation, and the World it gets ----------
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The first `limit` candidates for recognition in `commune` (None: the admin's own
+    commune)."""
+
+    commune: int | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """An admin's numbers of `area` (None: their own scope): "stats" (the digest and its
+    chart), or an export as "xlsx" or "csv". Heavy: read before the transaction."""
+
+    kind: ReportKind
+    area: Area | None = None
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What one step will read, declared by the flows (`flows.conversation.needs`) and
+    looked up by the shell (`bot.preload`). Whatever is scoped (candidates, a report, the
+    admins) is looked up only for an admin, and only inside their scope."""
+
+    invite: str | None = None  # the code an event quotes (/donvi CODE, /admin CODE)
+    admin: bool = False  # whether the account is an admin, and of what
+    candidates: Listing | None = None
+    report: ReportRequest | None = None
+    admins: bool = False  # the admins in the admin's scope
+    fresh_code: bool = False  # a new random code, should the step hand one out
+
+    HEAVY: ClassVar[tuple[str, ...]] = ("report",)  # read before the transaction
+
+    def __or__(self, other: Needs) -> Needs:
+        """Both: what `other` asks for, and what this asks for that `other` does not."""
+        merged = {f.name: getattr(other, f.name) or getattr(self, f.name) for f in fields(self)}
+        return Needs(**merged)
+
+    @property
+    def heavy(self) -> bool:
+        return any(getattr(self, name) for name in self.HEAVY)
 
 
 @dataclass(frozen=True)
 class World:
-    """What a flow may know beyond the conversation: static data and the clock reading."""
+    """What a flow may know beyond the conversation: static data, the clock reading, and
+    what the shell looked up because the step `Needs` it (else the defaults below)."""
 
     criteria: CriteriaSet
     places: Gazetteer
@@ -214,8 +339,14 @@ class World:
     now: datetime
     campaign_year: int
     default_lang: str = "vi"
-    # A fresh random code, should the step hand one out (an admin's /invite): randomness
-    # comes from the shell, like the clock reading.
+    # Looked up when needed:
+    invite: InviteView | None = None  # the code the event quotes; None if there is none
+    admin: AdminView | None = None  # this account is an admin
+    candidates: Candidates | None = None
+    report: Report | None = None
+    admins: tuple[AdminView, ...] = ()
+    # A fresh random code (an admin's /invite): randomness comes from the shell, like
+    # the clock reading.
     fresh_code: str = ""
 
 
@@ -267,7 +398,7 @@ class SaveRecipient:
     """This account receives deadline reminders as `role` for `area` (a unit's focal
     point, with the unit's name), registered with invite `code`."""
 
-    role: str
+    role: Role
     area: Area
     unit: str | None
     language: str
@@ -276,7 +407,7 @@ class SaveRecipient:
 
 @dataclass(frozen=True)
 class RemoveRecipient:
-    role: str
+    role: Role
 
 
 # Admins' effects: the storage checks the scope again (and that a single-use code is
@@ -293,7 +424,7 @@ class BecomeAdmin:
 @dataclass(frozen=True)
 class NewInvite:
     code: str
-    role: str
+    role: Role
     area: Area
     expires_at: datetime
 
@@ -317,6 +448,9 @@ class SetTarget:
 
 @dataclass(frozen=True)
 class Recognise:
+    """Recognise one candidate's title, or all submitted until `until`; each is told."""
+
+    tells_others: ClassVar[bool] = True  # the scheduler is woken to tell them
     commune: int
     year: int
     assessment_id: int | None = None  # None: all candidates submitted until `until`
@@ -325,6 +459,9 @@ class Recognise:
 
 @dataclass(frozen=True)
 class ReturnAssessment:
+    """Send a candidate's self-assessment back with a reason; they are told."""
+
+    tells_others: ClassVar[bool] = True
     commune: int
     year: int
     assessment_id: int
@@ -351,9 +488,14 @@ Effect = (
 
 @dataclass(frozen=True)
 class Outcome:
-    state: dict[str, Any]
+    state: ConversationState
     replies: tuple[Reply, ...]
     effects: tuple[Effect, ...]
     # The person stopped half-way through something (registration, self-scoring) and has
     # not turned reminders off: a quiet period starting now may be nudged.
     nudge: bool = False
+
+    @property
+    def tells_others(self) -> bool:
+        """An effect has news for other people (a citizen whose title was decided on)."""
+        return any(getattr(e, "tells_others", False) for e in self.effects)

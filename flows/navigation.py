@@ -5,20 +5,21 @@ admin, nowhere (they are not pushed into registering as a citizen)."""
 from __future__ import annotations
 
 from flows import registration
+from flows.screens import MENU
 from flows.turn import SCREENS, Turn
 
 
 def resume(turn: Turn) -> None:
     """Show where the person is, or start: registration for newcomers, else the menu."""
     if turn.screen in SCREENS:
-        SCREENS[turn.screen].render(turn)
+        turn.show()
     elif turn.person is None:
         if turn.state.get("draft"):
             registration.next_step(turn)
         else:
             registration.begin(turn)
     else:
-        turn.go("menu")
+        turn.go(MENU)
 
 
 def leave(turn: Turn, back: str | None) -> None:
@@ -29,8 +30,29 @@ def leave(turn: Turn, back: str | None) -> None:
     if back in SCREENS and back != current:
         turn.go(back)
     elif turn.person is not None:
-        turn.go("menu")
+        turn.go(MENU)
     elif turn.state.get("draft"):
         registration.next_step(turn)
     else:
         turn.say(turn.t._("Send /start if you also want to register as a Learning Citizen."))
+
+
+def with_current(turn: Turn, text: str) -> None:
+    """Say something, then show the current question again (or start; but an admin who
+    has not begun registering as a citizen is not pushed into it)."""
+    if turn.screen in SCREENS:
+        turn.again(text, kind="text")
+    elif turn.world.admin is not None and turn.person is None and not turn.state.get("draft"):
+        turn.say(text)
+    else:
+        turn.say(text)
+        resume(turn)
+
+
+def aside(turn: Turn, text: str) -> None:
+    """An answer on the side (an admin's command), then the current question again if
+    there is one; nobody is pushed into registering by it."""
+    if turn.screen in SCREENS:
+        turn.again(text, kind="text")
+    else:
+        turn.say(text)

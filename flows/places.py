@@ -4,9 +4,9 @@ Phường Hoàn Kiếm)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 from flows.lang import Lang
 from flows.text import fold
@@ -124,16 +124,12 @@ class Gazetteer:
         return [c for _, _, c in sorted(ranked, key=lambda x: (x[0], x[1]))]
 
 
-def load_gazetteer(path: Path | None = None) -> Gazetteer:
-    """Read the official list shipped by vietnam-provinces (GPL-3.0)."""
-    if path is None:
-        from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
-
-        path = Path(NESTED_DIVISIONS_JSON_PATH)
-    data = json.loads(path.read_text(encoding="utf-8"))
+def gazetteer_from(divisions: Iterable[Mapping[str, Any]]) -> Gazetteer:
+    """The gazetteer from the nested divisions of vietnam-provinces (GPL-3.0): provinces,
+    each with its "wards" (communes); the shell reads the file (bot.data)."""
     provinces: list[Province] = []
     communes: list[Commune] = []
-    for p in data:
+    for p in divisions:
         folded = fold(p["name"])
         provinces.append(Province(int(p["code"]), p["name"], folded, _short(folded)))
         for w in p["wards"]:
@@ -183,20 +179,37 @@ class Area:
 
     @staticmethod
     def parse(text: str, places: Gazetteer) -> Area:
-        """ "all", "province:42" or "commune:70" (codes of the 2025 list)."""
-        kind, _, code = text.strip().lower().partition(":")
-        if kind in ("all", "") and not code:
+        """The one way an area is written, on the command line and in chat: "all" (or
+        "toanquoc"), "province:42" (or "tinh:42"), "commune:70" (or "xa:70", "phuong:70"),
+        codes of the 2025 list, any case, with or without accents. Raises AreaError."""
+        kind, colon, code = text.strip().partition(":")
+        kind = fold(kind).replace(" ", "")
+        code = code.strip()
+        if kind in _WHOLE and not code:
             return Area()
-        if not code.strip().isdigit():
+        if kind not in _PROVINCE_WORDS + _COMMUNE_WORDS or not colon:
             raise AreaError(f"unknown area {text!r}: write all, province:<code> or commune:<code>")
+        if not (code.isascii() and code.isdigit() and len(code) <= 9):
+            raise AreaError(f"{text!r}: the code after the colon is a number, e.g. commune:70")
         number = int(code)
-        if kind == "province":
+        if kind in _PROVINCE_WORDS:
             if places.province(number) is None:
                 raise AreaError(f"there is no province with code {number}")
             return Area(province=number)
-        if kind == "commune":
-            commune = places.commune(number)
-            if commune is None:
-                raise AreaError(f"there is no commune with code {number}")
-            return Area(province=commune.province_code, commune=number)
-        raise AreaError(f"unknown area {text!r}: write all, province:<code> or commune:<code>")
+        commune = places.commune(number)
+        if commune is None:
+            raise AreaError(f"there is no commune with code {number}")
+        return Area(province=commune.province_code, commune=number)
+
+
+_WHOLE = ("", "all", "toanquoc")
+_PROVINCE_WORDS = ("province", "tinh")
+_COMMUNE_WORDS = ("commune", "xa", "phuong")
+
+
+def parse_area(text: str, places: Gazetteer) -> Area | None:
+    """`Area.parse`, or None when the text is not an area (for chat replies)."""
+    try:
+        return Area.parse(text, places)
+    except AreaError:
+        return None

@@ -8,12 +8,24 @@ effect stores it. Each screen below is one question.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from flows.criteria import pick
-from flows.lang import LOCAL_TZ
+from flows.localtime import LOCAL_TZ
 from flows.model import AssessmentView, Option, Profile, ResetAssessment, SavePerson
 from flows.places import Commune, is_exact
+from flows.screens import (
+    MENU,
+    REG_BIRTH_YEAR,
+    REG_COMMUNE,
+    REG_CONFIRM,
+    REG_GENDER,
+    REG_GROUP,
+    REG_NAME,
+    REG_PHONE,
+    REG_PROVINCE,
+    REG_VILLAGE,
+)
 from flows.text import fold, tidy
 from flows.turn import Turn, screen
 
@@ -26,7 +38,8 @@ _PHONE = re.compile(r"^0\d{9}$")
 
 
 def _draft(turn: Turn) -> dict[str, Any]:
-    return turn.state.setdefault("draft", {})
+    # Its fields are addressed by name (the question being asked, the one to change).
+    return cast(dict[str, Any], turn.state.setdefault("draft", {}))
 
 
 def begin(turn: Turn) -> None:
@@ -46,22 +59,22 @@ def next_step(turn: Turn) -> None:
     """Go to the first question not answered yet, or to the confirmation screen."""
     d = _draft(turn)
     for key, name in (
-        ("name", "reg.name"),
-        ("birth_year", "reg.birth_year"),
-        ("gender", "reg.gender"),
-        ("group", "reg.group"),
-        ("province", "reg.province"),
-        ("commune", "reg.commune"),
+        ("name", REG_NAME),
+        ("birth_year", REG_BIRTH_YEAR),
+        ("gender", REG_GENDER),
+        ("group", REG_GROUP),
+        ("province", REG_PROVINCE),
+        ("commune", REG_COMMUNE),
     ):
         if d.get(key) is None:
             turn.go(name)
             return
     if not turn.state.get("editing"):
-        for key, name in (("village", "reg.village"), ("phone", "reg.phone")):
+        for key, name in (("village", REG_VILLAGE), ("phone", REG_PHONE)):
             if key not in d:
                 turn.go(name)
                 return
-    turn.go("reg.confirm")
+    turn.go(REG_CONFIRM)
 
 
 def apply_deep_link(turn: Turn, payload: str) -> bool:
@@ -110,7 +123,7 @@ def _on_name(turn: Turn, text: str) -> None:
     next_step(turn)
 
 
-@screen("reg.name", on_text=_on_name)
+@screen(REG_NAME, on_text=_on_name)
 def _ask_name(turn: Turn) -> None:
     turn.ask(turn.t._("What is your full name?"))
 
@@ -138,7 +151,7 @@ def _on_birth_year(turn: Turn, text: str) -> None:
     next_step(turn)
 
 
-@screen("reg.birth_year", on_text=_on_birth_year)
+@screen(REG_BIRTH_YEAR, on_text=_on_birth_year)
 def _ask_birth_year(turn: Turn) -> None:
     turn.ask(turn.t._("In which year were you born? Type 4 digits, for example 1985."))
 
@@ -156,7 +169,7 @@ def _on_gender(turn: Turn, option: str) -> None:
     next_step(turn)
 
 
-@screen("reg.gender", on_option=_on_gender)
+@screen(REG_GENDER, on_option=_on_gender)
 def _ask_gender(turn: Turn) -> None:
     turn.ask(
         turn.t._("Your gender:"),
@@ -172,7 +185,7 @@ def _on_group(turn: Turn, option: str) -> None:
     next_step(turn)
 
 
-@screen("reg.group", on_option=_on_group)
+@screen(REG_GROUP, on_option=_on_group)
 def _ask_group(turn: Turn) -> None:
     groups = turn.world.criteria.groups
     turn.ask(
@@ -215,7 +228,7 @@ def _on_province_text(turn: Turn, text: str) -> None:
         )
 
 
-@screen("reg.province", on_option=_on_province_option, on_text=_on_province_text)
+@screen(REG_PROVINCE, on_option=_on_province_option, on_text=_on_province_text)
 def _ask_province(turn: Turn) -> None:
     turn.ask(
         turn.t._("Which province or city do you live in? Tap it, or type its name."),
@@ -231,7 +244,7 @@ def _on_commune_option(turn: Turn, option: str) -> None:
         d = _draft(turn)
         d["province"] = d["commune"] = None
         turn.state["matches"] = []
-        turn.go("reg.province")
+        turn.go(REG_PROVINCE)
         return
     d = _draft(turn)
     d["commune"] = int(option.removeprefix("c"))
@@ -257,10 +270,10 @@ def _on_commune_text(turn: Turn, text: str) -> None:
             ).format(province=province.name if province else "", text=text[:40])
         )
         return
-    turn.go("reg.commune")
+    turn.go(REG_COMMUNE)
 
 
-@screen("reg.commune", on_option=_on_commune_option, on_text=_on_commune_text)
+@screen(REG_COMMUNE, on_option=_on_commune_option, on_text=_on_commune_text)
 def _ask_commune(turn: Turn) -> None:
     t = turn.t
     places = turn.world.places
@@ -310,7 +323,7 @@ def _on_village_text(turn: Turn, text: str) -> None:
     next_step(turn)
 
 
-@screen("reg.village", on_option=_on_village_option, on_text=_on_village_text)
+@screen(REG_VILLAGE, on_option=_on_village_option, on_text=_on_village_text)
 def _ask_village(turn: Turn) -> None:
     t = turn.t
     turn.ask(
@@ -353,7 +366,7 @@ def _on_phone_option(turn: Turn, option: str) -> None:
     next_step(turn)
 
 
-@screen("reg.phone", on_option=_on_phone_option, on_text=_set_phone, on_contact=_set_phone)
+@screen(REG_PHONE, on_option=_on_phone_option, on_text=_set_phone, on_contact=_set_phone)
 def _ask_phone(turn: Turn) -> None:
     t = turn.t
     turn.ask(
@@ -369,6 +382,14 @@ def _ask_phone(turn: Turn) -> None:
 # --- confirmation ----------------------------------------------------------------------
 
 _EDITS = ("name", "birth_year", "gender", "group", "place", "village", "phone")
+_EDIT_SCREENS = {
+    "name": REG_NAME,
+    "birth_year": REG_BIRTH_YEAR,
+    "gender": REG_GENDER,
+    "group": REG_GROUP,
+    "village": REG_VILLAGE,
+    "phone": REG_PHONE,
+}
 
 
 def summary(turn: Turn, d: dict[str, Any]) -> str:
@@ -400,10 +421,10 @@ def _on_confirm(turn: Turn, option: str) -> None:
         turn.state["editing"] = True
         if field == "place":
             d["province"] = d["commune"] = None
-            turn.go("reg.province")
+            turn.go(REG_PROVINCE)
         else:
             d.pop(field, None)
-            turn.go(f"reg.{field}")
+            turn.go(_EDIT_SCREENS[field])
         return
     profile = Profile(
         full_name=d["name"],
@@ -438,10 +459,10 @@ def _on_confirm(turn: Turn, option: str) -> None:
         if was_registered
         else t._("Thank you, you are registered!")
     )
-    turn.go("menu")
+    turn.go(MENU)
 
 
-@screen("reg.confirm", on_option=_on_confirm)
+@screen(REG_CONFIRM, on_option=_on_confirm)
 def _ask_confirm(turn: Turn) -> None:
     t = turn.t
     labels = {

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from flows.lang import LOCAL_TZ, Lang
-from flows.model import Option, Reply, Snapshot
+from flows.lang import Lang
+from flows.localtime import LOCAL_TZ
+from flows.model import Option, Reply, Snapshot, World
 
 # Options of a nudge, understood on any screen (a nudge arrives whatever the person was
 # doing, and its buttons stay usable later).
@@ -76,6 +77,9 @@ class NudgeSchedule:
         return latest
 
 
+DEFAULT_SCHEDULE = NudgeSchedule()
+
+
 def reminders_on(state: Mapping[str, Any]) -> bool:
     """A person's choice (/reminders off, /reminders on); on unless turned off."""
     return state.get("reminders", True) is not False
@@ -100,7 +104,7 @@ def nudge(snapshot: Snapshot, t: Lang, questions: int) -> Reply | None:
     """The reminder for someone who stopped half-way, with a one-tap way back to the
     exact question; None if there is nothing to nudge about or they said no."""
     a = snapshot.assessment
-    return nudge_for(
+    return _nudge(
         snapshot.state,
         snapshot.person is not None,
         a.status if a else None,
@@ -111,6 +115,15 @@ def nudge(snapshot: Snapshot, t: Lang, questions: int) -> Reply | None:
 
 
 def nudge_for(
+    state: Mapping[str, Any], registered: bool, status: str | None, answered: int, world: World
+) -> Reply | None:
+    """`nudge` from the stored facts alone (see `stopped_in`), in the person's language:
+    storage writes the nudges of many people at once from what it reads."""
+    t = world.langs.get(state.get("lang") or "") or world.langs[world.default_lang]
+    return _nudge(state, registered, status, answered, t, len(world.criteria.indicators))
+
+
+def _nudge(
     state: Mapping[str, Any],
     registered: bool,
     status: str | None,
@@ -118,7 +131,6 @@ def nudge_for(
     t: Lang,
     questions: int,
 ) -> Reply | None:
-    """`nudge` from the stored facts alone (see `stopped_in`)."""
     what = stopped_in(state, registered, status)
     if what is None or not reminders_on(state):
         return None

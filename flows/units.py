@@ -8,25 +8,25 @@ stops them. Codes are read forgivingly: any case, with or without spaces and das
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable
-
-from flows.model import Event, Option, RemoveRecipient, SaveRecipient
-from flows.navigation import leave
+from flows.model import (
+    FOCAL_POINT,
+    Event,
+    Needs,
+    Option,
+    RemoveRecipient,
+    SaveRecipient,
+    Snapshot,
+    World,
+)
+from flows.navigation import leave, with_current
 from flows.places import Area
+from flows.screens import UNIT_NAME
 from flows.text import fold, tidy
-from flows.turn import Turn, screen
+from flows.turn import Turn, command, screen
 
-ROLE = "focal_point"
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed again
-CODE_LENGTH = 8
 DEEP_LINK_PREFIX = "dv-"
 MAX_UNIT = 120
 OFF_WORDS = ("off", "tat", "huy", "stop", "dung")
-
-
-def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def normalise_code(text: str) -> str:
@@ -34,8 +34,8 @@ def normalise_code(text: str) -> str:
 
 
 def quoted_code(event: Event) -> str | None:
-    """The invite code an event quotes: `/donvi CODE` or `/start dv-CODE`; the dispatcher
-    looks it up and hands it in as `Snapshot.invite`."""
+    """The invite code an event quotes: `/donvi CODE` or `/start dv-CODE`; the shell
+    looks it up (see `_needs`) and hands it in as `World.invite`."""
     if event.kind != "command":
         return None
     args = event.args.strip()
@@ -49,7 +49,12 @@ def quoted_code(event: Event) -> str | None:
     return None
 
 
-def command(turn: Turn, args: str, with_current: Callable[[Turn, str], None]) -> None:
+def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    return Needs(invite=quoted_code(event))
+
+
+@command("unit", needs=_needs)
+def _unit(turn: Turn, args: str) -> None:
     """/donvi: say whether I am a focal point; /donvi off; /donvi CODE."""
     t = turn.t
     unit = turn.state.get("unit")
@@ -69,7 +74,7 @@ def command(turn: Turn, args: str, with_current: Callable[[Turn, str], None]) ->
         with_current(turn, text)
     elif word in OFF_WORDS:
         if unit:
-            turn.effect(RemoveRecipient(ROLE))
+            turn.effect(RemoveRecipient(FOCAL_POINT))
             del turn.state["unit"]
             text = t._("You will no longer get deadline reminders for “{unit}”.").format(
                 unit=unit["name"]
@@ -78,15 +83,15 @@ def command(turn: Turn, args: str, with_current: Callable[[Turn, str], None]) ->
             text = t._("You are not registered as the focal point of a unit.")
         with_current(turn, text)
     else:
-        use_invite(turn, with_current)
+        use_invite(turn)
 
 
-def use_invite(turn: Turn, with_current: Callable[[Turn, str], None]) -> None:
+def use_invite(turn: Turn) -> None:
     """The event quotes a code: ask for the unit's name if the code is good."""
     t = turn.t
     code = quoted_code(turn.event) or ""
-    invite = turn.snapshot.invite
-    if invite is None or invite.code != code or invite.role != ROLE:
+    invite = turn.world.invite
+    if invite is None or invite.code != code or invite.role != FOCAL_POINT:
         with_current(
             turn,
             t._(
@@ -102,7 +107,7 @@ def use_invite(turn: Turn, with_current: Callable[[Turn, str], None]) -> None:
             ).format(code=code),
         )
     else:
-        if turn.screen not in ("unit.name",):
+        if turn.screen not in (UNIT_NAME,):
             turn.state["back"] = turn.screen
         area = invite.area
         turn.state["unit_invite"] = {
@@ -110,7 +115,7 @@ def use_invite(turn: Turn, with_current: Callable[[Turn, str], None]) -> None:
             "province": area.province,
             "commune": area.commune,
         }
-        turn.go("unit.name")
+        turn.go(UNIT_NAME)
 
 
 def _invited_area(turn: Turn) -> Area:
@@ -128,7 +133,7 @@ def _on_name(turn: Turn, text: str) -> None:
         return
     area = _invited_area(turn)
     code = turn.state.pop("unit_invite")["code"]
-    turn.effect(SaveRecipient(ROLE, area, name, turn.lang, code))
+    turn.effect(SaveRecipient(FOCAL_POINT, area, name, turn.lang, code))
     turn.state["unit"] = {"name": name, "province": area.province, "commune": area.commune}
     turn.say(
         t._(
@@ -150,7 +155,7 @@ def _leave(turn: Turn) -> None:
     leave(turn, turn.state.pop("back", None))
 
 
-@screen("unit.name", on_option=_on_cancel, on_text=_on_name)
+@screen(UNIT_NAME, on_option=_on_cancel, on_text=_on_name)
 def _ask_name(turn: Turn) -> None:
     t = turn.t
     turn.ask(

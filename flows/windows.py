@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from flows.lang import LOCAL_TZ
+from flows.localtime import LOCAL_TZ
 
 
 class Cost(Enum):

@@ -9,31 +9,32 @@ An area is applied as a condition on people's province or commune code, both ind
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, case, delete, func, select, update
 from sqlalchemy.engine import Connection
 
+from flows.admin.recognition import decision_reply
 from flows.digest import Counts, Line, Target
-from flows.lang import LOCAL_TZ
+from flows.localtime import local_midnight
 from flows.model import (
+    ADMIN,
     AdminEffect,
     AdminView,
     BecomeAdmin,
     Candidate,
     NewInvite,
     Recognise,
-    Reply,
     ReturnAssessment,
     RevokeAdmin,
     SetMonthly,
     SetTarget,
+    World,
 )
 from flows.places import Area
-from storage import deadlines
+from storage import invites, outbox, recipients
 from storage.models import (
     Answer,
     Assessment,
@@ -44,9 +45,7 @@ from storage.models import (
     ProcessedEvent,
     Recipient,
 )
-from storage.reminders import Claimed, record_reminders
-
-ROLE = "admin"
+from storage.outbox import Claimed, OutboxEntry
 
 
 def _in_area(area: Area, province: Any, commune: Any) -> list[Any]:
@@ -55,11 +54,6 @@ def _in_area(area: Area, province: Any, commune: Any) -> list[Any]:
     if area.province is not None:
         return [province == area.province]
     return []
-
-
-def local_midnight(day: date) -> datetime:
-    """The start of a Vietnamese day, in UTC."""
-    return datetime.combine(day, time(0), LOCAL_TZ).astimezone(UTC)
 
 
 # --- who is an admin -------------------------------------------------------------------
@@ -93,7 +87,7 @@ def _admins() -> Any:
         )
         .join(ChannelAccount, ChannelAccount.id == Recipient.account_id)
         .outerjoin(Person, Person.id == ChannelAccount.person_id)
-        .where(Recipient.role == ROLE)
+        .where(Recipient.role == ADMIN)
     )
 
 
@@ -120,19 +114,7 @@ def admins(conn: Connection, area: Area) -> list[AdminView]:
 def revoke_admin(conn: Connection, recipient_id: int) -> bool:
     return (
         conn.execute(
-            delete(Recipient).where(Recipient.id == recipient_id, Recipient.role == ROLE)
-        ).rowcount
-        == 1
-    )
-
-
-def use_admin_invite(conn: Connection, code: str) -> bool:
-    """Spend a single-use admin code: False if someone used it first."""
-    return (
-        conn.execute(
-            update(Invite)
-            .where(Invite.code == code, Invite.role == ROLE, Invite.uses == 0)
-            .values(uses=1)
+            delete(Recipient).where(Recipient.id == recipient_id, Recipient.role == ADMIN)
         ).rowcount
         == 1
     )
@@ -141,7 +123,7 @@ def use_admin_invite(conn: Connection, code: str) -> bool:
 def set_monthly(conn: Connection, account_id: int, on: bool) -> None:
     conn.execute(
         update(Recipient)
-        .where(Recipient.account_id == account_id, Recipient.role == ROLE)
+        .where(Recipient.account_id == account_id, Recipient.role == ADMIN)
         .values(monthly=on)
     )
 
@@ -153,14 +135,14 @@ def apply(conn: Connection, account_id: int, effect: AdminEffect, now: datetime)
         invite = conn.execute(
             select(Invite.created_by).where(Invite.code == effect.code)
         ).scalar_one_or_none()
-        if not use_admin_invite(conn, effect.code):
+        if not invites.use_admin_invite(conn, effect.code):
             raise AdminRefused("the admin code was used meanwhile")
-        deadlines.save_recipient(
-            conn, account_id, ROLE, effect.area, None, effect.language, None, now
+        recipients.save_recipient(
+            conn, account_id, ADMIN, effect.area, None, effect.language, None, now
         )
         conn.execute(
             update(Recipient)
-            .where(Recipient.account_id == account_id, Recipient.role == ROLE)
+            .where(Recipient.account_id == account_id, Recipient.role == ADMIN)
             .values(invited_by=invite, created_at=now)
         )
         return
@@ -169,7 +151,7 @@ def apply(conn: Connection, account_id: int, effect: AdminEffect, now: datetime)
         raise AdminRefused("not an admin")
     if isinstance(effect, NewInvite):
         _check(admin, effect.area)
-        deadlines.new_invite(
+        invites.new_invite(
             conn, effect.code, effect.role, effect.area, now, effect.expires_at, account_id
         )
     elif isinstance(effect, RevokeAdmin):
@@ -389,23 +371,13 @@ def return_assessment(
     )
 
 
-@dataclass(frozen=True)
-class Decision:
-    """A decision to tell a citizen: recognised (with the date) or returned (the reason)."""
-
-    assessment_id: int
-    recognised: bool
-    at: datetime
-    reason: str | None
-    language: str
-
-
 def claim_decisions(
-    conn: Connection, now: datetime, limit: int, build: Callable[[Decision], Reply]
+    conn: Connection, now: datetime, limit: int, world: World
 ) -> tuple[list[tuple[str, Claimed]], int]:
     """Put the next `limit` decisions not told yet in the outbox, for each reachable chat
     account of the citizen (channel, claimed), and mark them told: each once. An account
-    on a channel that is not running gets it when that channel starts."""
+    on a channel that is not running gets it when that channel starts. The words are the
+    pure core's (`flows.admin.recognition.decision_reply`)."""
     a = Assessment
     rows = conn.execute(
         select(
@@ -427,22 +399,23 @@ def claim_decisions(
     ).all()
     if not rows:
         return [], 0
-    by_channel: dict[str, list[tuple[int, str, str, Reply, str | None]]] = {}
+    by_channel: dict[str, list[OutboxEntry]] = {}
     for row in rows:
         if row.channel is None or row.unreachable:
             continue
         recognised = row.recognised_at is not None
         at = row.recognised_at if recognised else row.returned_at
-        decision = Decision(row.id, recognised, at, row.return_reason, row.language)
+        t = world.langs.get(row.language) or world.langs[world.default_lang]
+        reply = decision_reply(recognised, at, row.return_reason, t)
         kind = "recognised" if recognised else "returned"
         event_id = f"decision:{row.id}:{kind}:{at.isoformat()}:{row.account_id}"
         by_channel.setdefault(row.channel, []).append(
-            (row.account_id, row.external_id, event_id, build(decision), row.language)
+            OutboxEntry(row.account_id, row.external_id, event_id, (reply,), row.language)
         )
     claimed = [
         (channel, c)
-        for channel, reminders in by_channel.items()
-        for c in record_reminders(conn, channel, now, reminders)
+        for channel, entries in by_channel.items()
+        for c in outbox.record(conn, channel, now, entries)
     ]
     told = sorted({row.id for row in rows})
     conn.execute(update(a).where(a.id.in_(told)).values(decision_pending=None))
@@ -475,7 +448,7 @@ def digest_addressees(conn: Connection, channel: str, stamp: str) -> list[Digest
         )
         .join(ChannelAccount, ChannelAccount.id == Recipient.account_id)
         .where(
-            Recipient.role == ROLE,
+            Recipient.role == ADMIN,
             ChannelAccount.channel == channel,
             ChannelAccount.unreachable.is_(False),
         )

@@ -1,5 +1,4 @@
-"""Deadlines, the codes focal points register with, recipients, and claiming a deadline
-reminder for a batch of its audience.
+"""Deadlines (hạn báo cáo), and claiming a deadline reminder for a batch of its audience.
 
 Plain functions of a Connection, run in a transaction by storage.db.Database.run.
 
@@ -9,35 +8,34 @@ database, a batch per transaction: the cursor row is locked (PostgreSQL; SQLite 
 write lock for the whole transaction), the next batch read, its messages put in the
 outbox with an event id naming deadline, due date, offset and account (so none is ever
 recorded twice), and the cursor moved on. People who register later have larger keys
-and are reached by the same reminder while it is current.
+and are reached by the same reminder while it is current. What the reminder says is
+written by the pure core (`flows.deadlines.reminder_reply`) in the same call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, null, or_, select, update
+from sqlalchemy import bindparam, exists, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from flows.deadlines import Deadline, Reminder
-from flows.model import InviteView, Reply
+from flows.deadlines import Deadline, Reminder, reminder_reply
+from flows.model import ADMIN, FOCAL_POINT, Reply, World
 from flows.places import Area
+from storage import outbox
 from storage.db import PerDialect
 from storage.models import (
     Assessment,
     ChannelAccount,
     Conversation,
     DeadlineCursor,
-    Invite,
     Person,
     Recipient,
 )
 from storage.models import Deadline as DeadlineRow
-from storage.reminders import Claimed, record_reminders
+from storage.outbox import Claimed, OutboxEntry
 
 # --- deadlines -------------------------------------------------------------------------
 
@@ -121,16 +119,6 @@ def cancel(conn: Connection, deadline_id: int, now: datetime) -> Deadline | None
 
 
 # --- claiming a reminder for a batch of the audience -------------------------------------
-
-
-@dataclass(frozen=True)
-class Addressee:
-    """One account a deadline reminder goes to."""
-
-    account_id: int
-    external_id: str
-    language: str
-    unit: str | None  # the focal point's unit
 
 
 def _audience_query(audience: str, kind: str) -> Any:
@@ -219,7 +207,7 @@ class _Statements:
 
 
 _sql = PerDialect(_Statements)
-ROLES = {"focal_points": "focal_point", "admins": "admin"}
+ROLES = {"focal_points": FOCAL_POINT, "admins": ADMIN}
 
 
 def claim_reminders(
@@ -230,7 +218,7 @@ def claim_reminders(
     year: int,
     now: datetime,
     limit: int,
-    build: Callable[[Addressee], Reply],
+    world: World,
 ) -> tuple[list[Claimed], int]:
     """Take this reminder for the next `limit` people of the deadline's audience on this
     channel: recorded in the outbox, the cursor moved past them. Citizens are those in
@@ -265,125 +253,24 @@ def claim_reminders(
     if not rows:
         return [], 0
     stamp = f"deadline:{deadline.id}:{key['due']}:{reminder.days_before}"
-    reminders = []
+    written: dict[tuple[str, str | None], tuple[Reply, ...]] = {}  # per language and unit
+    entries = []
     for row in rows:
-        addressee = Addressee(row.account_id, row.external_id, row.language, row.unit)
-        reply = build(addressee)
-        reminders.append(
-            (row.account_id, row.external_id, f"{stamp}:{row.account_id}", reply, row.language)
+        words = (row.language, row.unit)
+        if words not in written:
+            t = world.langs.get(row.language) or world.langs[world.default_lang]
+            written[words] = (
+                reminder_reply(deadline, reminder, t, world.default_lang, year, row.unit),
+            )
+        entries.append(
+            OutboxEntry(
+                row.account_id,
+                row.external_id,
+                f"{stamp}:{row.account_id}",
+                written[words],
+                row.language,
+            )
         )
-    claimed = record_reminders(conn, channel, now, reminders)
+    claimed = outbox.record(conn, channel, now, entries)
     conn.execute(sql.move, {**this, "new_key": rows[-1].k, "new_account": rows[-1].account_id})
     return claimed, len(rows)
-
-
-# --- invites and recipients -------------------------------------------------------------
-
-
-def new_invite(
-    conn: Connection,
-    code: str,
-    role: str,
-    area: Area,
-    now: datetime,
-    expires_at: datetime,
-    created_by: int | None = None,
-) -> None:
-    conn.execute(
-        _insert(conn)(Invite).values(
-            code=code,
-            role=role,
-            province_code=area.province,
-            commune_code=area.commune,
-            created_at=now,
-            expires_at=expires_at,
-            uses=0,
-            created_by=created_by,
-        )
-    )
-
-
-def _invite_view(row: Any) -> InviteView:
-    return InviteView(
-        code=row.code,
-        role=row.role,
-        area=Area(row.province_code, row.commune_code),
-        expires_at=row.expires_at,
-        revoked=row.revoked_at is not None,
-        uses=row.uses,
-    )
-
-
-def find_invite(conn: Connection, code: str) -> InviteView | None:
-    row = conn.execute(select(Invite.__table__).where(Invite.code == code)).first()
-    return None if row is None else _invite_view(row)
-
-
-def invites(conn: Connection, now: datetime) -> list[InviteView]:
-    """Codes still valid, newest first."""
-    rows = conn.execute(
-        select(Invite.__table__)
-        .where(Invite.revoked_at.is_(None), Invite.expires_at > now)
-        .order_by(Invite.created_at.desc())
-    )
-    return [_invite_view(row) for row in rows]
-
-
-def revoke_invite(conn: Connection, code: str, now: datetime) -> bool:
-    return (
-        conn.execute(
-            update(Invite)
-            .where(Invite.code == code, Invite.revoked_at.is_(None))
-            .values(revoked_at=now)
-        ).rowcount
-        == 1
-    )
-
-
-def save_recipient(
-    conn: Connection,
-    account_id: int,
-    role: str,
-    area: Area,
-    unit: str | None,
-    language: str,
-    code: str | None,
-    now: datetime,
-) -> None:
-    """Register (or re-register) an account as a recipient in a role."""
-    stmt = _insert(conn)(Recipient).values(
-        account_id=account_id,
-        role=role,
-        province_code=area.province,
-        commune_code=area.commune,
-        unit_name=unit,
-        language=language,
-        created_at=now,
-    )
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["account_id", "role"],
-            set_={
-                "province_code": stmt.excluded.province_code,
-                "commune_code": stmt.excluded.commune_code,
-                "unit_name": stmt.excluded.unit_name,
-                "language": stmt.excluded.language,
-            },
-        )
-    )
-    if code is not None:
-        conn.execute(update(Invite).where(Invite.code == code).values(uses=Invite.uses + 1))
-
-
-def remove_recipient(conn: Connection, account_id: int, role: str | None = None) -> None:
-    """No more deadline reminders in this role (None: in any role)."""
-    query = delete(Recipient).where(Recipient.account_id == account_id)
-    if role is not None:
-        query = query.where(Recipient.role == role)
-    conn.execute(query)
-
-
-def set_language(conn: Connection, account_id: int, language: str) -> None:
-    conn.execute(
-        update(Recipient).where(Recipient.account_id == account_id).values(language=language)
-    )

@@ -1,19 +1,33 @@
 """Test helpers that talk to the bot as a person would: type text, tap a button by its
-label, share a contact, and read what came back."""
+label, share a contact, and read what came back.
+
+`FlowChat` drives the pure core alone: it plays the shell's part in memory (the effects
+kept the way storage keeps them, and what a step `Needs` looked up in the data the test
+gives it: an admin, candidates for recognition, invite codes, other admins).
+`DispatchChat` goes through the real dispatcher and database."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from flows.conversation import step
+from bot.scheduler import Scheduler
+from flows.conversation import needs, step
 from flows.model import (
+    AdminView,
     AssessmentView,
+    BecomeAdmin,
+    Candidate,
+    Candidates,
     DeletePerson,
     Event,
+    InviteView,
     Outcome,
+    Recognise,
     Reply,
     ResetAssessment,
+    ReturnAssessment,
+    RevokeAdmin,
     SaveAnswer,
     SavePerson,
     Snapshot,
@@ -21,6 +35,7 @@ from flows.model import (
     SubmitAssessment,
     World,
 )
+from flows.places import Area
 from flows.scoring import AreaFlags
 
 
@@ -50,16 +65,67 @@ class Conversation:
 
 
 class FlowChat(Conversation):
-    """Drives the pure flow; effects are kept in memory the way storage would keep them."""
+    """Drives the pure flow; effects are kept in memory the way storage would keep them,
+    and what a step needs is looked up in the data given here (see the module docstring).
+    Change `admin`, `candidates`... between steps to play what happens meanwhile."""
 
-    def __init__(self, world: World, area: AreaFlags = AreaFlags()) -> None:  # noqa: B008
+    def __init__(
+        self,
+        world: World,
+        area: AreaFlags = AreaFlags(),  # noqa: B008
+        admin: AdminView | None = None,
+        candidates: Mapping[int, Iterable[Candidate]] | None = None,
+        invites: Iterable[InviteView] = (),
+        admins: Iterable[AdminView] = (),
+    ) -> None:
         self.world = world
         self.snapshot = Snapshot({}, area=area)
         self.outcome: Outcome | None = None
         self.effects: list = []
+        self.admin = admin
+        self.candidates = {c: list(people) for c, people in (candidates or {}).items()}
+        self.invites = {i.code: i for i in invites}
+        self.admins = [*([admin] if admin else []), *admins]
+        self.needs = None  # what the last step asked for
+
+    def looked_up(self, event: Event) -> World:
+        """The world with what the step needs, as the shell (bot.preload) would fill it."""
+        wanted = self.needs = needs(self.snapshot, event, self.world)
+        found: dict = {}
+        if wanted.invite:
+            found["invite"] = self.invites.get(wanted.invite)
+        if wanted.admin or wanted.candidates or wanted.admins or wanted.report:
+            found["admin"] = self.admin
+        admin = self.admin
+        if admin is not None and wanted.candidates is not None:
+            code = wanted.candidates.commune or admin.area.commune
+            commune = self.world.places.commune(code)
+            if commune and admin.area.contains(Area(commune.province_code, commune.code)):
+                people = self.candidates.get(commune.code, [])
+                listed = tuple(people[: wanted.candidates.limit])
+                found["candidates"] = Candidates(commune.code, len(people), listed)
+        if admin is not None and wanted.admins:
+            found["admins"] = tuple(a for a in self.admins if admin.area.contains(a.area))
+        if wanted.fresh_code:
+            found["fresh_code"] = "NEWCODE2"
+        return dataclasses.replace(self.world, **found)
+
+    def _keep_admin_effect(self, e) -> None:
+        if isinstance(e, BecomeAdmin):
+            self.admin = AdminView(id=len(self.admins) + 1, area=e.area, language=e.language)
+            self.admins.append(self.admin)
+            self.invites.pop(e.code, None)
+        elif isinstance(e, Recognise | ReturnAssessment):
+            decided = getattr(e, "assessment_id", None)
+            people = self.candidates.get(e.commune, [])
+            self.candidates[e.commune] = [
+                c for c in people if decided is not None and c.assessment_id != decided
+            ]
+        elif isinstance(e, RevokeAdmin):
+            self.admins = [a for a in self.admins if a.id != e.admin_id]
 
     def send(self, event: Event) -> FlowChat:
-        out = step(self.snapshot, event, self.world)
+        out = step(self.snapshot, event, self.looked_up(event))
         person, a = self.snapshot.person, self.snapshot.assessment
         for e in out.effects:
             if isinstance(e, SavePerson):
@@ -74,6 +140,8 @@ class FlowChat(Conversation):
                 a = dataclasses.replace(a, status="submitted", submitted_at=self.world.now)
             elif isinstance(e, DeletePerson):
                 person = a = None
+            else:
+                self._keep_admin_effect(e)
         self.snapshot = Snapshot(out.state, person, a, self.snapshot.area)
         self.outcome, self.replies = out, out.replies
         self.effects = list(out.effects)
@@ -152,3 +220,13 @@ async def register_async(
     ):
         await chat.type(text)
     return chat
+
+
+def scheduler_beside(dispatcher, channels, **kwargs) -> Scheduler:
+    """A scheduler on the same database, clock, core and reminder schedules as a
+    dispatcher, woken by it when a step has news for others (as `cdht run` wires them)."""
+    scheduler = Scheduler(
+        dispatcher.db, dispatcher.clock, dispatcher.core, channels, dispatcher.schedules, **kwargs
+    )
+    dispatcher.on_news = scheduler.wake
+    return scheduler

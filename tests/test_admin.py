@@ -15,17 +15,18 @@ from sqlalchemy import insert, select
 
 from bot import cli, reports
 from bot.clock import FixedClock
+from bot.data import load_gazetteer
 from bot.dispatcher import Dispatcher
 from bot.scheduler import Scheduler
-from flows import admin as admin_flow
+from flows.admin.targets import parse_target
 from flows.digest import Counts, digest_text
-from flows.lang import LOCAL_TZ
+from flows.localtime import LOCAL_TZ, local_day
 from flows.model import Event, Recognise, SetTarget
-from flows.places import Area, load_gazetteer
+from flows.places import Area, parse_area
 from storage import admin as store
-from storage import deadlines
+from storage import invites
 from storage.models import Assessment, Person
-from tests.chat import DispatchChat, register_async
+from tests.chat import DispatchChat, register_async, scheduler_beside
 from tests.test_scheduler import Recorder
 
 PLACES = load_gazetteer()
@@ -96,9 +97,7 @@ async def seed(db) -> None:
 async def make_admin(db, dispatcher, clock, user: str, scope: Area) -> DispatchChat:
     code = f"ADM{len(user)}{user.upper()}"[:16].replace("_", "")
     expires = clock.now() + timedelta(hours=72)
-    await db.run(
-        lambda conn: deadlines.new_invite(conn, code, "admin", scope, clock.now(), expires)
-    )
+    await db.run(lambda conn: invites.new_invite(conn, code, "admin", scope, clock.now(), expires))
     chat = DispatchChat(dispatcher, user=user)
     await chat.type("/language en")
     await chat.type(f"/admin {code}")
@@ -116,7 +115,7 @@ async def test_digest_numbers_match_a_hand_count(db, core, clock):
             conn, Area(HA_NOI, HOAN_KIEM), {"adults": 10, "officials": 2}, clock.now()
         )
     )
-    day = reports.local_day(clock.now())
+    day = local_day(clock.now())
 
     async def digest(area):
         return await db.read(lambda conn: reports.load_digest(conn, area, 2026, day))
@@ -376,7 +375,7 @@ async def test_the_daily_digest_once_a_day_with_catch_up(db, dispatcher, clock):
 
     def at(moment: datetime) -> Scheduler:
         clocked = Dispatcher(db, dispatcher.core, FixedClock(moment))
-        return Scheduler(clocked, {"test": channel})
+        return scheduler_beside(clocked, {"test": channel})
 
     assert await at(vn(2026, 11, 23, 6, 59)).tick() == 0  # before 07:00
     # The bot was down at 07:00: at 10:00 it catches up.
@@ -402,7 +401,9 @@ async def test_on_new_years_day_the_digest_gives_the_year_just_ended(db, dispatc
     channel = Recorder()
 
     async def digest_at(moment: datetime) -> str:
-        scheduler = Scheduler(Dispatcher(db, following, FixedClock(moment)), {"test": channel})
+        scheduler = scheduler_beside(
+            Dispatcher(db, following, FixedClock(moment)), {"test": channel}
+        )
         assert await scheduler.tick() == 1
         return channel.pushed[-1][1].replies[0].text
 
@@ -414,8 +415,8 @@ async def test_on_new_years_day_the_digest_gives_the_year_just_ended(db, dispatc
 async def test_two_schedulers_send_the_digest_once(db, dispatcher, clock):
     await make_admin(db, dispatcher, clock, "boss", Area())
     first, second = Recorder(), Recorder()
-    await Scheduler(dispatcher, {"test": first}).tick()
-    await Scheduler(dispatcher, {"test": second}).tick()
+    await scheduler_beside(dispatcher, {"test": first}).tick()
+    await scheduler_beside(dispatcher, {"test": second}).tick()
     assert len(first.pushed) + len(second.pushed) == 1
 
 
@@ -426,7 +427,7 @@ async def test_the_monthly_summary_on_the_first(db, dispatcher, clock):
     assert "summary of the month" in chat.text
     channel = Recorder()
     first_of_december = Dispatcher(db, dispatcher.core, FixedClock(vn(2026, 12, 1, 7, 30)))
-    assert await Scheduler(first_of_december, {"test": channel}).tick() == 1
+    assert await scheduler_beside(first_of_december, {"test": channel}).tick() == 1
     replies = channel.pushed[0][1].replies
     assert len(replies) == 4  # the day's digest and chart, the month's and its chart
     assert "Learning Citizens, month 11/2026" in replies[2].text
@@ -451,7 +452,7 @@ async def test_recognise_one_return_one_and_the_citizens_are_told(db, dispatcher
     await _citizen_who_submits(dispatcher, "mai")
     admin = await make_admin(db, dispatcher, clock, "ward", Area(HA_NOI, HOAN_KIEM))
     channel = Recorder()
-    scheduler = Scheduler(dispatcher, {"test": channel})
+    scheduler = scheduler_beside(dispatcher, {"test": channel})
     await scheduler.tick()  # the admin's digest
     channel.pushed.clear()
 
@@ -498,7 +499,7 @@ async def test_recognise_one_return_one_and_the_citizens_are_told(db, dispatcher
     await admin.type("/recognise")
     assert "No one in Phường Hoàn Kiếm is waiting for recognition" in admin.text
     assert await scheduler.tick() == 2
-    day = reports.local_day(clock.now())
+    day = local_day(clock.now())
     digest = await db.read(lambda conn: reports.load_digest(conn, Area(HA_NOI), 2026, day))
     assert digest.total().recognised == 3
     _ = hoa
@@ -513,13 +514,13 @@ async def test_a_province_admin_names_the_commune_to_recognise(db, dispatcher, c
 
 
 def test_scope_words_are_read_forgivingly():
-    assert admin_flow.parse_scope("Tinh:1", PLACES) == Area(HA_NOI)
-    assert admin_flow.parse_scope("xa:70", PLACES) == Area(HA_NOI, HOAN_KIEM)
-    assert admin_flow.parse_scope("commune:70", PLACES) == Area(HA_NOI, HOAN_KIEM)
-    assert admin_flow.parse_scope("all", PLACES) == Area()
-    assert admin_flow.parse_scope("xa:999999", PLACES) is None
-    assert admin_flow.parse_target("xa:70 2.000 150 40% 60%", PLACES) == (
+    assert parse_area("Tinh:1", PLACES) == Area(HA_NOI)
+    assert parse_area("xa:70", PLACES) == Area(HA_NOI, HOAN_KIEM)
+    assert parse_area("commune:70", PLACES) == Area(HA_NOI, HOAN_KIEM)
+    assert parse_area("all", PLACES) == Area()
+    assert parse_area("xa:999999", PLACES) is None
+    assert parse_target("xa:70 2.000 150 40% 60%", PLACES) == (
         Area(HA_NOI, HOAN_KIEM),
         {"adults": 2000, "officials": 150, "adults_pct": 40, "officials_pct": 60},
     )
-    assert admin_flow.parse_target("150%", PLACES) is None
+    assert parse_target("150%", PLACES) is None

@@ -6,7 +6,7 @@ import pytest
 
 from bot.config import DEFAULT_DATABASE_URL, Settings, SettingsError
 from bot.core import load_core
-from flows.lang import LOCAL_TZ
+from flows.localtime import LOCAL_TZ
 from storage.db import normalise_url
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main as cdht
-from flows.criteria import CRITERIA_DIR, CriteriaError, load_criteria, parse_criteria
+from bot.data import CRITERIA_DIR, load_criteria
+from flows.criteria import CriteriaError, parse_criteria
 
 SMALL = """\
 id: small

@@ -12,21 +12,21 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from bot.scheduler import Scheduler
+from bot.data import load_deadline_defaults as load_defaults
+from bot.data import load_gazetteer
 from flows.deadlines import (
     Deadline,
     DeadlineError,
-    load_defaults,
     parse_due,
     parse_offsets,
     parse_time,
 )
-from flows.lang import LOCAL_TZ
-from flows.places import Area, AreaError, load_gazetteer
+from flows.localtime import LOCAL_TZ
+from flows.places import Area, AreaError
 from flows.reminders import RESUME, STOP_REMINDERS
+from storage import conversations, invites, recipients
 from storage import deadlines as store
-from storage import repo
-from tests.chat import DispatchChat, register_async
+from tests.chat import DispatchChat, register_async, scheduler_beside
 from tests.test_scheduler import Recorder
 
 PLACES = load_gazetteer()
@@ -171,7 +171,7 @@ async def test_citizens_in_the_area_who_have_not_submitted(db, dispatcher, clock
     ):
         await add(db, clock, due_in_7_days(clock, area=area))
         channel = Recorder()
-        await Scheduler(dispatcher, {"test": channel}).tick()
+        await scheduler_beside(dispatcher, {"test": channel}).tick()
         assert {user for user, _ in channel.pushed} == expected, area
     (_, delivery), *_ = channel.pushed
     reply = delivery.replies[0]
@@ -184,7 +184,7 @@ async def test_each_reminder_once_then_the_next_offset(db, dispatcher, clock):
     await citizen(dispatcher, "a")
     await add(db, clock, due_in_7_days(clock))
     channel = Recorder()
-    scheduler = Scheduler(dispatcher, {"test": channel})
+    scheduler = scheduler_beside(dispatcher, {"test": channel})
     assert await scheduler.tick() == 1
     clock.current += timedelta(hours=5)
     assert await scheduler.tick() == 0  # the 7-day reminder was sent
@@ -201,7 +201,7 @@ async def test_each_reminder_once_then_the_next_offset(db, dispatcher, clock):
 async def test_finishing_ends_the_deadline_reminders(db, dispatcher, clock):
     chat = await citizen(dispatcher, "a")
     await add(db, clock, due_in_7_days(clock))
-    scheduler = Scheduler(dispatcher, {"test": Recorder()})
+    scheduler = scheduler_beside(dispatcher, {"test": Recorder()})
     assert await scheduler.tick() == 1
     await chat.tap("Bắt đầu")
     for _ in range(10):
@@ -215,7 +215,7 @@ async def test_a_late_registrant_gets_the_current_reminder(db, dispatcher, clock
     await citizen(dispatcher, "early")
     await add(db, clock, due_in_7_days(clock))
     channel = Recorder()
-    scheduler = Scheduler(dispatcher, {"test": channel})
+    scheduler = scheduler_beside(dispatcher, {"test": channel})
     assert await scheduler.tick() == 1
     await citizen(dispatcher, "late")
     assert await scheduler.tick() == 1
@@ -232,7 +232,7 @@ async def test_opted_out_unreachable_and_quiet_hours(db, dispatcher, clock):
     clock.current = start.replace(hour=15)  # 22:00 in Vietnam
     await add(db, clock, due_in_7_days(clock))
     channel = Recorder()
-    scheduler = Scheduler(dispatcher, {"test": channel})
+    scheduler = scheduler_beside(dispatcher, {"test": channel})
     assert await scheduler.tick() == 0  # held overnight
     clock.current = start.replace(hour=0) + timedelta(days=1)  # 07:00 the next day
     assert await scheduler.tick() == 1
@@ -248,7 +248,7 @@ async def test_two_schedulers_at_once_send_each_reminder_once(db, dispatcher, cl
         await citizen(dispatcher, f"c{n}")
     await add(db, clock, due_in_7_days(clock))
     a, b = Recorder(), Recorder()
-    one, two = Scheduler(dispatcher, {"test": a}), Scheduler(dispatcher, {"test": b})
+    one, two = scheduler_beside(dispatcher, {"test": a}), scheduler_beside(dispatcher, {"test": b})
     one.BATCH = two.BATCH = 2
     for _ in range(4):
         await asyncio.gather(one.tick(), two.tick())
@@ -259,16 +259,16 @@ async def test_two_schedulers_at_once_send_each_reminder_once(db, dispatcher, cl
 async def test_a_crash_between_claim_and_send_leaves_it_in_the_outbox(db, dispatcher, clock):
     await citizen(dispatcher, "a")
     await add(db, clock, due_in_7_days(clock))
-    assert await Scheduler(dispatcher, {"test": Recorder()}).tick() == 1  # then "crash"
+    assert await scheduler_beside(dispatcher, {"test": Recorder()}).tick() == 1  # then "crash"
     pending = await dispatcher.undelivered("test", timedelta(hours=1))
     assert [user for user, d in pending if "Nhắc hạn" in d.replies[0].text] == ["a"]
-    assert await Scheduler(dispatcher, {"test": Recorder()}).tick() == 0  # never twice
+    assert await scheduler_beside(dispatcher, {"test": Recorder()}).tick() == 0  # never twice
 
 
 async def test_a_focal_point_registers_with_a_code_and_gets_unit_reminders(db, dispatcher, clock):
     now = clock.now()
     await db.run(
-        lambda conn: store.new_invite(
+        lambda conn: invites.new_invite(
             conn, "K7QXM2PA", "focal_point", Area(HA_NOI, HOAN_KIEM), now, now + timedelta(days=30)
         )
     )
@@ -287,7 +287,7 @@ async def test_a_focal_point_registers_with_a_code_and_gets_unit_reminders(db, d
     await add(db, clock, due_in_7_days(clock, area=Area(HA_NOI), audience="focal_points"))
     await add(db, clock, due_in_7_days(clock, area=Area(DA_NANG), audience="focal_points"))
     channel = Recorder()
-    assert await Scheduler(dispatcher, {"test": channel}).tick() == 1
+    assert await scheduler_beside(dispatcher, {"test": channel}).tick() == 1
     [(user, delivery)] = channel.pushed
     assert user == "fp"
     assert "Đơn vị “Trường THCS Ngô Sĩ Liên”" in delivery.replies[0].text
@@ -295,19 +295,19 @@ async def test_a_focal_point_registers_with_a_code_and_gets_unit_reminders(db, d
     await unit.type("/donvi tat")
     assert "không còn nhận" in unit.text
     clock.current += timedelta(days=4)
-    assert await Scheduler(dispatcher, {"test": channel}).tick() == 0
+    assert await scheduler_beside(dispatcher, {"test": channel}).tick() == 0
 
 
 async def test_unit_codes_that_do_not_work_say_why(db, dispatcher, clock):
     now = clock.now()
     area = Area(HA_NOI)
-    await db.run(lambda conn: store.new_invite(conn, "OLDCODE2", "focal_point", area, now, now))
+    await db.run(lambda conn: invites.new_invite(conn, "OLDCODE2", "focal_point", area, now, now))
     await db.run(
-        lambda conn: store.new_invite(
+        lambda conn: invites.new_invite(
             conn, "GONECODE", "focal_point", area, now, now + timedelta(days=1)
         )
     )
-    await db.run(lambda conn: store.revoke_invite(conn, "GONECODE", now))
+    await db.run(lambda conn: invites.revoke_invite(conn, "GONECODE", now))
     chat = await register_async(DispatchChat(dispatcher, user="c"))
     await chat.type("/donvi NOPE1234")
     assert "không đúng" in chat.text
@@ -321,7 +321,7 @@ async def test_unit_codes_that_do_not_work_say_why(db, dispatcher, clock):
 async def test_a_deep_link_with_a_code_then_cancel_goes_back(db, dispatcher, clock):
     now = clock.now()
     await db.run(
-        lambda conn: store.new_invite(
+        lambda conn: invites.new_invite(
             conn, "DEEPLNK2", "focal_point", Area(), now, now + timedelta(days=1)
         )
     )
@@ -338,10 +338,10 @@ async def test_admins_of_the_area_get_admin_deadlines(db, dispatcher, clock):
     chat = DispatchChat(dispatcher, user="admin")
     await chat.type("/start")
     loaded = await db.run(
-        lambda conn: repo.load_conversation(conn, "test", "admin", 2026, clock.now())
+        lambda conn: conversations.load_conversation(conn, "test", "admin", 2026, clock.now())
     )
     await db.run(
-        lambda conn: store.save_recipient(
+        lambda conn: recipients.save_recipient(
             conn, loaded.account_id, "admin", Area(HA_NOI, HOAN_KIEM), None, "en", None, clock.now()
         )
     )
@@ -349,7 +349,7 @@ async def test_admins_of_the_area_get_admin_deadlines(db, dispatcher, clock):
     await add(db, clock, due_in_7_days(clock, area=Area(DA_NANG), audience="admins"))
     channel = Recorder()
     # The daily digest (tests/test_admin.py) comes later in the day here.
-    assert await Scheduler(dispatcher, {"test": channel}, digest_at=time(23, 0)).tick() == 1
+    assert await scheduler_beside(dispatcher, {"test": channel}, digest_at=time(23, 0)).tick() == 1
     [(_, delivery)] = channel.pushed
     assert (
         delivery.replies[0].text == "Reminder: Self-scoring deadline, due in 7 days (30/11/2026)."

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from bot.dispatcher import Dispatcher
 from flows.model import Event
-from storage import repo
+from storage import communes
 from storage.db import Database
 from storage.models import Answer, Assessment, ChannelAccount, Person, ProcessedEvent
 from tests.chat import DispatchChat, register_async
@@ -146,7 +146,7 @@ async def test_delete_my_data_removes_the_person_and_their_answers(db, dispatche
 
 
 async def test_difficult_commune_flag_lowers_the_bar(db, dispatcher, clock):
-    await db.run(lambda conn: repo.set_commune_difficult(conn, 70, True, clock.now()))
+    await db.run(lambda conn: communes.set_commune_difficult(conn, 70, True, clock.now()))
     chat = await register_async(DispatchChat(dispatcher))
     await chat.tap("Bắt đầu")
     for choice in ["1", "1", "1", "1", "3", "3", "3", "3", "3", "3"]:
@@ -245,7 +245,7 @@ async def test_a_new_campaign_year_starts_a_new_assessment_and_keeps_the_old(db,
 async def test_without_a_set_year_the_campaign_moves_on_at_new_year_in_vietnam(db, core, clock):
     from datetime import datetime
 
-    from flows.lang import LOCAL_TZ
+    from flows.localtime import LOCAL_TZ
 
     following = dataclasses.replace(core, campaign_year=0)  # CDHT_CAMPAIGN_YEAR unset
     clock.current = datetime(2026, 12, 31, 23, 30, tzinfo=LOCAL_TZ)

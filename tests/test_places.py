@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows.places import is_exact, load_gazetteer
+from bot.data import load_gazetteer
+from flows.places import is_exact
 
 PLACES = load_gazetteer()
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flows.lang import LOCAL_TZ
+from flows.localtime import LOCAL_TZ
 from flows.model import Event
 from flows.reminders import RESUME, STOP_REMINDERS, NudgeSchedule, nudge, unfinished
 from tests.chat import FlowChat, register

@@ -8,10 +8,9 @@ import asyncio
 from datetime import timedelta
 
 from bot.dispatcher import Delivery
-from bot.scheduler import Scheduler
 from flows.model import Event
 from flows.reminders import RESUME, STOP_REMINDERS
-from tests.chat import DispatchChat, register_async
+from tests.chat import DispatchChat, register_async, scheduler_beside
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
@@ -41,7 +40,7 @@ async def test_24_hours_3_days_7_days_then_stop(dispatcher, clock):
     start = clock.now()  # 10:00 in Vietnam
     await quiet_half_way(dispatcher)
     channel = Recorder()
-    scheduler = Scheduler(dispatcher, {"test": channel})
+    scheduler = scheduler_beside(dispatcher, {"test": channel})
     sent = []
     for delta in (23 * HOUR, 24 * HOUR, 25 * HOUR, 3 * DAY, 3 * DAY + HOUR, 7 * DAY, 30 * DAY):
         at(clock, start, delta)
@@ -59,7 +58,7 @@ async def test_nothing_at_night_held_until_seven(dispatcher, clock):
     at(clock, start, 12 * HOUR + 30 * timedelta(minutes=1))  # 22:30 in Vietnam
     await quiet_half_way(dispatcher)
     channel = Recorder()
-    scheduler = Scheduler(dispatcher, {"test": channel})
+    scheduler = scheduler_beside(dispatcher, {"test": channel})
     at(clock, start, 36 * HOUR + 31 * timedelta(minutes=1))  # 22:31 the next day
     assert await scheduler.tick() == 0
     at(clock, start, 44 * HOUR + 59 * timedelta(minutes=1))  # 06:59
@@ -72,7 +71,7 @@ async def test_writing_again_restarts_and_finishing_cancels(dispatcher, clock):
     start = clock.now()
     chat = await quiet_half_way(dispatcher)
     channel = Recorder()
-    scheduler = Scheduler(dispatcher, {"test": channel})
+    scheduler = scheduler_beside(dispatcher, {"test": channel})
     at(clock, start, 20 * HOUR)
     await chat.type("1984")  # wrote again: a new quiet period from now
     at(clock, start, 25 * HOUR)
@@ -94,7 +93,7 @@ async def test_resume_lands_on_the_question_and_stop_means_stop(dispatcher, cloc
     chat = await quiet_half_way(dispatcher)
     await chat.type("1984")  # now on the gender question
     channel = Recorder()
-    scheduler = Scheduler(dispatcher, {"test": channel})
+    scheduler = scheduler_beside(dispatcher, {"test": channel})
     at(clock, start, DAY)
     assert await scheduler.tick() == 1
     await chat.send(Event("option", option=RESUME))
@@ -115,7 +114,8 @@ async def test_two_schedulers_send_each_nudge_once(dispatcher, clock):
     a, b = Recorder(), Recorder()
     at(clock, start, DAY)
     counts = await asyncio.gather(
-        Scheduler(dispatcher, {"test": a}).tick(), Scheduler(dispatcher, {"test": b}).tick()
+        scheduler_beside(dispatcher, {"test": a}).tick(),
+        scheduler_beside(dispatcher, {"test": b}).tick(),
     )
     assert sum(counts) == 5
     assert sorted(u for u, _ in a.pushed + b.pushed) == [f"u{n}" for n in range(5)]
@@ -127,7 +127,7 @@ async def test_unreachable_accounts_get_no_reminder(dispatcher, clock):
     await dispatcher.mark_unreachable("test", "u1")  # blocked the bot
     channel = Recorder()
     at(clock, start, DAY)
-    assert await Scheduler(dispatcher, {"test": channel}).tick() == 0
+    assert await scheduler_beside(dispatcher, {"test": channel}).tick() == 0
 
 
 async def test_a_claimed_nudge_not_sent_is_pending_in_the_outbox(dispatcher, clock):
@@ -136,8 +136,8 @@ async def test_a_claimed_nudge_not_sent_is_pending_in_the_outbox(dispatcher, clo
     start = clock.now()
     await quiet_half_way(dispatcher)
     at(clock, start, DAY)
-    assert await Scheduler(dispatcher, {"test": Recorder()}).tick() == 1  # "crash"
-    assert await Scheduler(dispatcher, {"test": Recorder()}).tick() == 0
+    assert await scheduler_beside(dispatcher, {"test": Recorder()}).tick() == 1  # "crash"
+    assert await scheduler_beside(dispatcher, {"test": Recorder()}).tick() == 0
     pending = await dispatcher.undelivered("test", timedelta(minutes=10))
     assert len(pending) == 1 and pending[0][0] == "u1"
     assert "chưa đăng ký xong" in pending[0][1].replies[0].text

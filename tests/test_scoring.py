@@ -8,7 +8,8 @@ from functools import cache
 
 import pytest
 
-from flows.criteria import CriteriaSet, load_criteria, parse_criteria
+from bot.data import load_criteria
+from flows.criteria import CriteriaSet, parse_criteria
 from flows.scoring import AreaFlags, ScoringError, score
 from tests.test_criteria import SMALL
 

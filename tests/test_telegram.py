@@ -16,12 +16,11 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.channels.telegram import (
+from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram.pacing import Throttle, TokenBucket
+from bot.channels.telegram.render import (
     MAX_CALLBACK_DATA,
     MAX_TEXT,
-    TelegramChannel,
-    Throttle,
-    TokenBucket,
     callback_data,
     parse_callback_data,
 )
@@ -31,6 +30,7 @@ from bot.dispatcher import Dispatcher
 from bot.server import WebServer
 from storage.db import Database
 from storage.models import Answer, Assessment, ChannelAccount, Person
+from tests.chat import scheduler_beside
 from tests.fake_telegram import BOT_USER, FakeTelegram, FakeUser
 
 SECRET = "test-secret_123"
@@ -721,7 +721,7 @@ async def test_files_go_through_the_aiohttp_transport(tg):
     """Documents (reports for admins) are multipart uploads: PTB's Bot on our transport."""
     from telegram import Bot, InputFile
 
-    from bot.channels.telegram_http import AiohttpRequest
+    from bot.channels.telegram.http import AiohttpRequest
 
     bot = Bot(tg.token, base_url=f"{tg.url}/bot", request=AiohttpRequest())
     async with bot:
@@ -746,7 +746,6 @@ async def test_cdht_run_with_a_webhook_telegram_refuses_says_so(tg, tmp_path):
 
 
 async def test_a_reminder_arrives_and_continue_lands_on_the_question(polling_bot, tg, clock):
-    from bot.scheduler import Scheduler
 
     user = FakeUser(tg, 560)
     await user.send("/start")
@@ -755,7 +754,7 @@ async def test_a_reminder_arrives_and_continue_lands_on_the_question(polling_bot
     start = clock.now()
     clock.current = start + timedelta(days=1)
     before = len(user.bot_messages)
-    scheduler = Scheduler(polling_bot.dispatcher, {"telegram": polling_bot.channel})
+    scheduler = scheduler_beside(polling_bot.dispatcher, {"telegram": polling_bot.channel})
     assert await scheduler.tick() == 1
     await user.settle(before)
     nudge = user.keyboard_message
@@ -770,7 +769,6 @@ async def test_a_reminder_arrives_and_continue_lands_on_the_question(polling_bot
 async def test_a_reminder_claimed_before_a_crash_goes_out_at_the_next_start(
     tg, sqlite_dispatcher, core, clock
 ):
-    from bot.scheduler import Scheduler
 
     class Died:
         def push(self, external_id, delivery):
@@ -782,7 +780,7 @@ async def test_a_reminder_claimed_before_a_crash_goes_out_at_the_next_start(
     await user.send("Hồ Văn Lâm")
     await first.stop()
     clock.current = clock.now() + timedelta(days=1)
-    assert await Scheduler(sqlite_dispatcher, {"telegram": Died()}).tick() == 1
+    assert await scheduler_beside(sqlite_dispatcher, {"telegram": Died()}).tick() == 1
     before = len(user.bot_messages)
     again = await RunningBot(tg, sqlite_dispatcher, core, webhook=False).start()
     try:
@@ -794,14 +792,13 @@ async def test_a_reminder_claimed_before_a_crash_goes_out_at_the_next_start(
 
 
 async def test_a_focal_point_joins_by_deep_link_and_gets_deadline_reminders(polling_bot, tg, clock):
-    from bot.scheduler import Scheduler
     from flows.deadlines import Deadline
     from flows.places import Area
-    from storage import deadlines
+    from storage import deadlines, invites
 
     db, now = polling_bot.dispatcher.db, clock.now()
     await db.run(
-        lambda conn: deadlines.new_invite(
+        lambda conn: invites.new_invite(
             conn, "TGUNIT22", "focal_point", Area(1, 70), now, now + timedelta(days=30)
         )
     )
@@ -814,7 +811,7 @@ async def test_a_focal_point_joins_by_deep_link_and_gets_deadline_reminders(poll
     report = Deadline(**{**report.__dict__, "audience": "focal_points", "area": Area(1)})
     await db.run(lambda conn: deadlines.add(conn, report, now))
     before = len(user.bot_messages)
-    scheduler = Scheduler(polling_bot.dispatcher, {"telegram": polling_bot.channel})
+    scheduler = scheduler_beside(polling_bot.dispatcher, {"telegram": polling_bot.channel})
     assert await scheduler.tick() == 1
     await user.settle(before)
     text = user.bot_messages[-1]["text"]
@@ -824,13 +821,12 @@ async def test_a_focal_point_joins_by_deep_link_and_gets_deadline_reminders(poll
 
 
 async def test_an_admin_gets_stats_exports_and_the_digest_through_telegram(polling_bot, tg, clock):
-    from bot.scheduler import Scheduler
     from flows.places import Area
-    from storage import deadlines
+    from storage import invites
 
     db, now = polling_bot.dispatcher.db, clock.now()
     await db.run(
-        lambda conn: deadlines.new_invite(
+        lambda conn: invites.new_invite(
             conn, "TGADMIN7", "admin", Area(1), now, now + timedelta(hours=72)
         )
     )
@@ -849,7 +845,7 @@ async def test_an_admin_gets_stats_exports_and_the_digest_through_telegram(polli
     assert report["file_name"] == "cdht-province-1-2026-11-23.xlsx"
     # The morning digest (it is 10:00: the bot catches up), once.
     before = len(user.bot_messages)
-    scheduler = Scheduler(polling_bot.dispatcher, {"telegram": polling_bot.channel})
+    scheduler = scheduler_beside(polling_bot.dispatcher, {"telegram": polling_bot.channel})
     assert await scheduler.tick() == 1
     await user.settle(before)
     assert any(

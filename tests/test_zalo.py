@@ -4,7 +4,6 @@ aiohttp server, and the OA API and OAuth calls over HTTP to a fake Zalo on 127.0
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import io
 import json
 import logging
@@ -18,23 +17,18 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.channels.zalo import (
-    MAX_TEXT,
-    SetupError,
-    ZaloChannel,
-    button_payload,
-    incoming,
-    parse_button,
-    render,
-    signature,
-)
-from bot.channels.zalo_api import ZaloApi, ZaloTokens
+from bot.channels.zalo import SetupError, ZaloChannel
+from bot.channels.zalo.api import ZaloApi, ZaloTokens
+from bot.channels.zalo.events import button_payload, incoming, parse_button, signature
+from bot.channels.zalo.render import MAX_TEXT, render
 from bot.config import ZaloSettings
 from bot.dispatcher import Dispatcher
+from bot.links import FileLinks
 from bot.server import WebServer
 from flows.model import Option, Reply
 from flows.windows import Cost, WindowRules
-from storage import channels as store
+from storage import downloads
+from storage import zalo as store
 from storage.db import Database
 from storage.models import (
     Answer,
@@ -46,6 +40,7 @@ from storage.models import (
     Person,
     ProcessedEvent,
 )
+from tests.chat import scheduler_beside
 from tests.fake_zalo import (
     APP_ID,
     APP_SECRET,
@@ -84,21 +79,17 @@ class RunningBot:
         self.links = links  # offer exports by link (CDHT_PUBLIC_URL: our server's address)
 
     async def start(self) -> RunningBot:
+        db, clock = self.dispatcher.db, self.dispatcher.clock
+        links = FileLinks(db, clock, self.core.langs[self.core.default_lang])
         self.channel = ZaloChannel(
-            self.settings,
-            self.dispatcher,
-            self.core.langs,
-            self.core.default_lang,
-            self.dispatcher.clock,
+            self.settings, self.dispatcher, self.core.langs, self.core.default_lang, clock, links
         )
         self.channel.FIRST_BACKOFF = 0.01  # retries without waiting seconds in tests
         self.zalo.bot_idle = lambda: self.channel.idle
-        self.server = WebServer(self.dispatcher.db, [("zalo", self.channel)], "127.0.0.1", 0)
+        self.server = WebServer(db, [("zalo", self.channel)], "127.0.0.1", 0, links)
         await self.server.start()
         if self.links:  # the port is known only now
-            self.channel.settings = dataclasses.replace(
-                self.settings, public_url=f"http://127.0.0.1:{self.server.port}"
-            )
+            links.public_url = f"http://127.0.0.1:{self.server.port}"
         await self.channel.start()
         return self
 
@@ -734,13 +725,12 @@ async def test_an_answer_waits_out_a_passing_refresh_failure(bot, zalo, user):
 
 
 async def test_a_reminder_on_zalo_is_free_inside_the_window(bot, zalo, user, clock):
-    from bot.scheduler import Scheduler
 
     await user.act(user.event("follow"))
     await user.send("Mai Văn Hùng")  # then silence, on the year-of-birth question
     clock.current += timedelta(hours=24)
     before = len(user.messages)
-    assert await Scheduler(bot.dispatcher, {"zalo": bot.channel}).tick() == 1
+    assert await scheduler_beside(bot.dispatcher, {"zalo": bot.channel}).tick() == 1
     await user.settle(before)
     nudge = user.last
     assert "chưa đăng ký xong" in nudge["text"]
@@ -757,11 +747,11 @@ async def test_a_reminder_on_zalo_is_free_inside_the_window(bot, zalo, user, clo
 
 async def _make_admin(bot: RunningBot, user: ZaloUser, code: str) -> None:
     from flows.places import Area
-    from storage import deadlines
+    from storage import invites
 
     now = bot.dispatcher.clock.now()
     await bot.dispatcher.db.run(
-        lambda conn: deadlines.new_invite(
+        lambda conn: invites.new_invite(
             conn, code, "admin", Area(1), now, now + timedelta(hours=72)
         )
     )
@@ -773,8 +763,6 @@ async def test_a_zalo_admin_gets_the_chart_as_an_image_and_the_export_by_link(
     zalo, sqlite_dispatcher, core, clock
 ):
     import openpyxl
-
-    from bot.scheduler import Scheduler
 
     running = await RunningBot(zalo, sqlite_dispatcher, core, links=True).start()
     admin = running.user("7771")
@@ -813,7 +801,7 @@ async def test_a_zalo_admin_gets_the_chart_as_an_image_and_the_export_by_link(
         # The morning digest comes as text and its chart, once.
         clock.current = clock.current.replace(hour=0, minute=30)  # 07:30 in Vietnam
         before = len(admin.messages)
-        scheduler = Scheduler(running.dispatcher, {"zalo": running.channel})
+        scheduler = scheduler_beside(running.dispatcher, {"zalo": running.channel})
         assert await scheduler.tick() == 1
         await admin.settle(before)
         assert any("📊 Công dân học tập, ngày 24/11/2026" in t for t in admin.texts_since(before))
@@ -867,12 +855,14 @@ def test_files_become_attachments_after_their_text(core):
 async def test_a_file_offered_by_link_is_kept_a_day_on_both_databases(db, clock):
     now, day = clock.now(), timedelta(hours=24)
     blob = bytes(range(256)) * 40  # binary, with every byte value
-    await db.run(lambda conn: store.offer_download(conn, "h1", "a.xlsx", blob, now, now + day))
-    assert await db.run(lambda conn: store.download(conn, "h1", now)) == ("a.xlsx", blob)
-    assert await db.run(lambda conn: store.download(conn, "h2", now)) is None
+    await db.run(lambda conn: downloads.offer_download(conn, "h1", "a.xlsx", blob, now, now + day))
+    assert await db.run(lambda conn: downloads.download(conn, "h1", now)) == ("a.xlsx", blob)
+    assert await db.run(lambda conn: downloads.download(conn, "h2", now)) is None
     later = now + day
-    assert await db.run(lambda conn: store.download(conn, "h1", later)) is None
+    assert await db.run(lambda conn: downloads.download(conn, "h1", later)) is None
     # The next file offered lets the expired ones go.
-    await db.run(lambda conn: store.offer_download(conn, "h2", "b.csv", b"x", later, later + day))
+    await db.run(
+        lambda conn: downloads.offer_download(conn, "h2", "b.csv", b"x", later, later + day)
+    )
     names = await rows(db, select(Download.file_name))
     assert names == [("b.csv",)]

@@ -8,9 +8,11 @@ import asyncio
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from bot.dispatcher import Dispatcher
+from aiohttp import web
+
+from bot.dispatcher import Delivery, Dispatcher
 from flows.model import Event, Reply
 
 CHANNEL = "terminal"
@@ -45,6 +47,76 @@ def save_files(replies: tuple[Reply, ...] | list[Reply], folder: Path) -> dict[s
     return saved
 
 
+class TerminalChannel:
+    """One person chatting in this terminal: each line read is one message to the bot.
+    Started like any channel; `finished` is set when input ends (Ctrl+D). Replies that
+    answer no message are printed as they come (the scheduler does not run here, since
+    nobody can be written to while the chat is closed)."""
+
+    mode = "terminal"
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        user: str = "local",
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        files: Path = FILES,
+    ) -> None:
+        self.dispatcher, self.user, self.files = dispatcher, user, files
+        self.stdin, self.stdout = stdin or sys.stdin, stdout or sys.stdout
+        self.health: dict[str, Any] = {"mode": self.mode, "ok": True}
+        self.finished = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def queued(self) -> int:
+        return 0
+
+    def routes(self) -> list[web.RouteDef]:
+        return []
+
+    async def start(self) -> None:
+        self._reader = asyncio.create_task(self._read(), name="terminal")
+
+    async def stop(self) -> None:
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        await self.dispatcher.flush()
+
+    def push(self, external_id: str, delivery: Delivery) -> None:
+        if external_id == self.user:
+            self._show(delivery.replies, {})
+
+    def _show(self, replies: tuple[Reply, ...], saved: Mapping[str, Path]) -> None:
+        self.stdout.write(render(replies, saved) + "\n")
+        self.stdout.flush()
+
+    async def _send(self, event: Event) -> None:
+        delivery = await self.dispatcher.handle(CHANNEL, self.user, event)
+        saved = await asyncio.to_thread(save_files, delivery.replies, self.files)
+        self._show(delivery.replies, saved)
+        if delivery.outbox_id is not None:
+            await self.dispatcher.mark_delivered([delivery.outbox_id])
+
+    async def _read(self) -> None:
+        """Read lines until end of input; each line is one message to the bot."""
+        try:
+            interactive = self.stdin.isatty()
+            await self._send(Event.from_text("/start"))
+            while True:
+                if interactive:
+                    self.stdout.write("> ")
+                    self.stdout.flush()
+                line = await asyncio.to_thread(self.stdin.readline)
+                if not line:
+                    break
+                await self._send(Event.from_text(line.rstrip("\r\n")))
+        finally:
+            self.finished.set()
+
+
 async def run_terminal(
     dispatcher: Dispatcher,
     user: str = "local",
@@ -52,25 +124,10 @@ async def run_terminal(
     stdout: TextIO | None = None,
     files: Path = FILES,
 ) -> None:
-    """Read lines until end of input (Ctrl+D); each line is one message to the bot."""
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
-    interactive = stdin.isatty()
-
-    async def send(event: Event) -> None:
-        delivery = await dispatcher.handle(CHANNEL, user, event)
-        saved = await asyncio.to_thread(save_files, delivery.replies, files)
-        stdout.write(render(delivery.replies, saved) + "\n")
-        stdout.flush()
-        if delivery.outbox_id is not None:
-            await dispatcher.mark_delivered([delivery.outbox_id])
-
-    await send(Event.from_text("/start"))
-    while True:
-        if interactive:
-            stdout.write("> ")
-            stdout.flush()
-        line = await asyncio.to_thread(stdin.readline)
-        if not line:
-            break
-        await send(Event.from_text(line.rstrip("\r\n")))
+    """Chat in the terminal until end of input (Ctrl+D)."""
+    channel = TerminalChannel(dispatcher, user, stdin, stdout, files)
+    await channel.start()
+    try:
+        await channel.finished.wait()
+    finally:
+        await channel.stop()

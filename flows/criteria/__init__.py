@@ -1,21 +1,20 @@
 """Criteria sets as data (bộ tiêu chí): competencies, indicators, per-group questions and
-thresholds, loaded from YAML and validated with messages that say where, what and how to fix.
+thresholds, parsed from YAML and validated with messages that say where, what and how to fix.
 
-A province can replace the wording of every question by editing the YAML file; the loader
-checks the file before the bot uses it, so a mistake never reaches a citizen.
+A province can replace the wording of every question by editing the YAML file; the shell
+reads the file (bot.data.load_criteria) and this module checks it before the bot uses it,
+so a mistake never reaches a citizen. The files shipped with the bot sit beside this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-CRITERIA_DIR = Path(__file__).resolve().parent
-DEFAULT_SET = "cdht-2023"
+DEFAULT_SET = "cdht-2023"  # the name of a file shipped beside this module
 
 Localized = Mapping[str, str]
 
@@ -70,8 +69,12 @@ class Group:
     name: Localized
     questions: tuple[Question, ...]  # in indicator order
 
-    def question(self, indicator: str) -> Question | None:
-        return next((q for q in self.questions if q.indicator == indicator), None)
+    def question(self, indicator: str) -> Question:
+        """The question for an indicator (the loader checked every group has one)."""
+        found = next((q for q in self.questions if q.indicator == indicator), None)
+        if found is None:
+            raise KeyError(f"group {self.code} has no question for indicator {indicator}")
+        return found
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,15 @@ class CriteriaSet:
     def indicators(self) -> tuple[Indicator, ...]:
         return tuple(i for c in self.competencies for i in c.indicators)
 
-    def indicator(self, code: str) -> Indicator | None:
+    def indicator(self, code: str) -> Indicator:
+        """An indicator by code (questions and answers only name indicators that exist:
+        the loader checks the questions, storage keeps what the criteria set asked)."""
+        found = self.find_indicator(code)
+        if found is None:
+            raise KeyError(f"no indicator {code} in criteria {self.code}")
+        return found
+
+    def find_indicator(self, code: str) -> Indicator | None:
         return next((i for i in self.indicators if i.code == code), None)
 
     def group(self, code: str) -> Group | None:
@@ -403,11 +414,3 @@ def parse_criteria(text: str, source: str) -> CriteriaSet:
         title=title,
         bands=tuple(bands),
     )
-
-
-def load_criteria(path: str | Path) -> CriteriaSet:
-    """Read and validate one criteria file."""
-    path = Path(path)
-    if not path.is_file():
-        path = CRITERIA_DIR / f"{path.name.removesuffix('.yaml')}.yaml"
-    return parse_criteria(path.read_text(encoding="utf-8"), path.name)

@@ -22,7 +22,7 @@ import aiohttp
 
 from bot.clock import Clock
 from bot.config import ZaloSettings
-from storage import channels as store
+from storage import zalo as store
 from storage.db import Database
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,6 @@
-"""Queries for the dispatcher: load one conversation with everything a flow step needs, and
-write the step's outcome (state, effects, outbox) in the same transaction.
+"""Conversations: load one with everything stored about it (state, person, this year's
+assessment and answers), and write a step's outcome (state, effects, its outbox row) in the
+same transaction. What a step reads beyond that is looked up by bot.preload.
 
 Plain functions of a Connection, run in a transaction by storage.db.Database.run.
 
@@ -11,7 +12,6 @@ PostgreSQL by a row lock), and each change is one statement.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +28,6 @@ from flows.model import (
     Outcome,
     Profile,
     RemoveRecipient,
-    Reply,
     ResetAssessment,
     SaveAnswer,
     SavePerson,
@@ -40,7 +39,7 @@ from flows.model import (
 )
 from flows.reminders import reminders_on
 from flows.scoring import AreaFlags, ScoreResult
-from storage import admin, deadlines
+from storage import admin, recipients
 from storage.db import PerDialect
 from storage.models import (
     Answer,
@@ -163,11 +162,6 @@ class _Statements:
                 "answered_at": answer.excluded.answered_at,
             },
         )
-        flag = ins(CommuneFlag)
-        self.flag = flag.on_conflict_do_update(
-            index_elements=["commune_code"],
-            set_={"difficult": flag.excluded.difficult, "updated_at": flag.excluded.updated_at},
-        )
 
 
 _sql = PerDialect(_Statements)
@@ -278,9 +272,9 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
         conn.execute(
             update(Person).where(Person.id == loaded.person_id).values(language=effect.language)
         )
-        deadlines.set_language(conn, loaded.account_id, effect.language)
+        recipients.set_language(conn, loaded.account_id, effect.language)
     elif isinstance(effect, SaveRecipient):
-        deadlines.save_recipient(
+        recipients.save_recipient(
             conn,
             loaded.account_id,
             effect.role,
@@ -291,7 +285,7 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
             now,
         )
     elif isinstance(effect, RemoveRecipient):
-        deadlines.remove_recipient(conn, loaded.account_id, effect.role)
+        recipients.remove_recipient(conn, loaded.account_id, effect.role)
     elif isinstance(effect, StartAssessment):
         loaded.assessment_id = (
             conn.execute(
@@ -345,7 +339,7 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
             conn.execute(delete(Person).where(Person.id == loaded.person_id))
         # Earlier replies quote what the person typed (name, phone): they go too.
         conn.execute(delete(ProcessedEvent).where(ProcessedEvent.account_id == loaded.account_id))
-        deadlines.remove_recipient(conn, loaded.account_id)  # a unit's focal point, say
+        recipients.remove_recipient(conn, loaded.account_id)  # a unit's focal point, say
         loaded.person_id = loaded.assessment_id = None
     elif isinstance(effect, AdminEffect):
         admin.apply(conn, loaded.account_id, effect, now)
@@ -400,61 +394,6 @@ def save_outcome(
     return outbox_id
 
 
-@dataclass(frozen=True)
-class StoredReplies:
-    outbox_id: int
-    replies: list[Reply]
-    delivered: bool
-
-
-def stored_replies(conn: Connection, channel: str, event_id: str) -> StoredReplies | None:
-    """The replies saved for an event processed before, and whether they were delivered."""
-    row = (
-        conn.execute(
-            select(ProcessedEvent.id, ProcessedEvent.replies, ProcessedEvent.delivered_at).where(
-                ProcessedEvent.channel == channel, ProcessedEvent.event_id == event_id
-            )
-        )
-    ).first()
-    if row is None:
-        return None
-    return StoredReplies(
-        row.id, [Reply.from_dict(r) for r in row.replies], row.delivered_at is not None
-    )
-
-
-def undelivered(
-    conn: Connection, channel: str, since: datetime, limit: int = 1000
-) -> list[tuple[str, StoredReplies]]:
-    """Replies produced since `since` and never marked delivered (the process stopped
-    between committing an event and sending its answer), for reachable accounts, oldest
-    first, with the account's external id."""
-    rows = conn.execute(
-        select(ProcessedEvent.id, ProcessedEvent.replies, ChannelAccount.external_id)
-        .join(ChannelAccount, ChannelAccount.id == ProcessedEvent.account_id)
-        .where(
-            ProcessedEvent.channel == channel,
-            ProcessedEvent.delivered_at.is_(None),
-            ProcessedEvent.created_at >= since,
-            ChannelAccount.unreachable.is_(False),
-        )
-        .order_by(ProcessedEvent.id)
-        .limit(limit)
-    ).all()
-    return [
-        (row.external_id, StoredReplies(row.id, [Reply.from_dict(r) for r in row.replies], False))
-        for row in rows
-    ]
-
-
-def mark_delivered(conn: Connection, outbox_ids: Iterable[int], now: datetime) -> None:
-    ids: Sequence[int] = list(outbox_ids)
-    if ids:
-        conn.execute(
-            update(ProcessedEvent).where(ProcessedEvent.id.in_(ids)).values(delivered_at=now)
-        )
-
-
 def set_unreachable(conn: Connection, channel: str, external_id: str) -> None:
     """The channel refuses to deliver to this account (bot blocked, OA unfollowed): nothing
     more is sent to it until the person writes again, reminders included."""
@@ -477,12 +416,4 @@ def is_unreachable(conn: Connection, channel: str, external_id: str) -> bool:
                 ChannelAccount.channel == channel, ChannelAccount.external_id == external_id
             )
         ).scalar()
-    )
-
-
-def set_commune_difficult(
-    conn: Connection, commune_code: int, difficult: bool, now: datetime
-) -> None:
-    conn.execute(
-        _sql(conn).flag, {"commune_code": commune_code, "difficult": difficult, "updated_at": now}
     )

@@ -1,5 +1,4 @@
-"""Zalo Official Account: signed webhook events in, OA API v3 messages out. A thin adapter
-over the dispatcher, like the Telegram channel.
+"""The Zalo OA channel.
 
 Receiving. Zalo POSTs each event to our webhook with `X-ZEvent-Signature`, and gives up on
 a webhook that takes more than about 2 seconds. So the handler only checks the signature
@@ -9,32 +8,21 @@ request. A crash after the 200 loses nothing: the inbox is handled again at the 
 The message id de-duplicates: a delivery that comes again while waiting is dropped by the
 inbox, one that comes after by the dispatcher (its answer is not sent twice).
 
-Sending. Zalo has no inline keyboards: a question's options become `oa.query.hide` buttons,
-which send their payload back as a message from the person; the payload names the question
-and the option, so an old button is recognised as old. The numbered list is in the text as
-well ("type 1, 2 or 3"), for clients that do not show buttons. Every message is booked
-against the person's messaging window first (free within 48 hours of their last message,
-at most 8), else against the monthly proactive quota, and not sent when neither allows it.
-One queue per person keeps their messages in order; 5xx and timeouts are retried with
-backoff, error -216 refreshes the access token once and retries.
-
-Files. An image (an admin's chart) is uploaded and sent as a media message. The OA sends
-no spreadsheets (its file upload takes PDF and Word only), so an export is kept in the
-database for 24 hours and offered as a link to `/files/<token>` on our web server, under
-CDHT_PUBLIC_URL; without that setting, a note says where else to get the file.
+Sending. Every message is booked against the person's messaging window first (free within
+48 hours of their last message, at most 8), else against the monthly proactive quota, and
+not sent when neither allows it. One queue per person keeps their messages in order; 5xx
+and timeouts are retried with backoff, error -216 refreshes the access token once and
+retries. Files: see `render`; links are offered through bot.links.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import hmac
 import json
 import logging
-import mimetypes
-import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -42,9 +30,9 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from bot.batch import Batch
+from bot.channels.base import ChannelSetupError
 from bot.channels.lanes import Lanes
-from bot.channels.text import merge_replies, split_text
-from bot.channels.zalo_api import (
+from bot.channels.zalo.api import (
     TOKEN_EXPIRED,
     TokenUnavailable,
     Unavailable,
@@ -52,229 +40,25 @@ from bot.channels.zalo_api import (
     ZaloError,
     ZaloTokens,
 )
+from bot.channels.zalo.events import SIGNATURE_HEADER, _id, incoming, signature
+from bot.channels.zalo.render import Attachment, file_note, link_text, media_message, render
 from bot.clock import Clock
 from bot.config import ZaloSettings
 from bot.dispatcher import Delivery, Dispatcher
+from bot.links import FileLinks
 from flows.lang import Lang
-from flows.model import Event, Reply
+from flows.model import Reply
 from flows.windows import Cost, WindowRules
-from storage import channels as store
+from storage import zalo as store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHANNEL = "zalo"
-SIGNATURE_HEADER = "X-ZEvent-Signature"
-MAX_TEXT = 2000  # characters in one OA text message
-MAX_BUTTONS = 5
-MAX_BUTTON_TITLE = 100
-BUTTON_PREFIX = "#cdht|"
-MAX_IMAGE = 1024 * 1024  # bytes: the largest image the OA takes
-IMAGE_TYPES = (".png", ".jpg", ".jpeg")
-FILES_PATH = "/files/"  # on our web server: files offered by link
-LINK_LIFETIME = timedelta(hours=24)
-# Events a person causes that we answer; everything else (delivery and read receipts,
-# messages the OA itself sent, anonymous chats) is acknowledged and ignored.
-_UNSUPPORTED = frozenset(
-    {
-        "user_send_image",
-        "user_send_gif",
-        "user_send_sticker",
-        "user_send_audio",
-        "user_send_video",
-        "user_send_file",
-        "user_send_link",
-        "user_send_location",
-        "user_send_business_card",
-    }
-)
 
 
-class SetupError(Exception):
+class SetupError(ChannelSetupError):
     """Zalo refused our credentials: the bot cannot work until the operator fixes them."""
-
-
-# --- pure helpers ------------------------------------------------------------------------
-
-
-def signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
-    """X-ZEvent-Signature: "mac=" + sha256(app_id + raw body + timestamp + OA secret key)."""
-    digest = hashlib.sha256(app_id.encode() + body + timestamp.encode() + oa_secret_key.encode())
-    return "mac=" + digest.hexdigest()
-
-
-def button_payload(prompt: int | None, option_id: str, label: str) -> str:
-    """What a button sends back: the question, the option and its label (to show it)."""
-    return f"{BUTTON_PREFIX}{'' if prompt is None else prompt}|{option_id}|{label[:200]}"
-
-
-def parse_button(text: str) -> tuple[int | None, str, str] | None:
-    """The inverse of button_payload, or None for ordinary text."""
-    if not text.startswith(BUTTON_PREFIX):
-        return None
-    prompt, _, rest = text[len(BUTTON_PREFIX) :].partition("|")
-    option, _, label = rest.partition("|")
-    return (int(prompt) if prompt.isdigit() else None), option[:64], label
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """A webhook event we act on: whose, its de-duplication key, and what to do."""
-
-    user_id: str
-    key: str
-    event: Event | None  # None: the person unfollowed the OA
-    label: str | None = None  # a tapped button's label
-    opens_window: bool = True
-
-
-def _id(value: Any) -> str:
-    return str(value).strip() if value is not None else ""
-
-
-def incoming(data: Mapping[str, Any]) -> Incoming | None:
-    """Translate a verified webhook event; None for events we ignore."""
-    name = _id(data.get("event_name"))
-    stamp = _id(data.get("timestamp"))
-    sender = _id((data.get("sender") or {}).get("id"))
-    message = data.get("message") or {}
-    msg_id = _id(message.get("msg_id")) if isinstance(message, Mapping) else ""
-    if name in ("follow", "unfollow"):
-        user = _id((data.get("follower") or {}).get("id")) or sender
-        if not user:
-            return None
-        key = f"{name}:{user}:{stamp}"
-        if name == "unfollow":
-            return Incoming(user, key, None, opens_window=False)
-        return Incoming(user, key, Event.from_text("/start", event_id=key))
-    if not sender or not (name.startswith("user_") and isinstance(message, Mapping)):
-        return None
-    key = msg_id or f"{name}:{sender}:{stamp}"
-    if name == "user_send_text":
-        text = str(message.get("text") or "")
-        tapped = parse_button(text)
-        if tapped is not None:
-            prompt, option, label = tapped
-            event = Event("option", text=label, option=option, prompt=prompt, event_id=key)
-            return Incoming(sender, key, event, label=label)
-        return Incoming(sender, key, Event.from_text(text, event_id=key))
-    if name == "user_submit_info":  # the person shared their details with the OA
-        phone = _id((data.get("info") or {}).get("phone"))
-        if phone:
-            return Incoming(sender, key, Event("contact", phone=phone, event_id=key))
-        return Incoming(sender, key, Event("unsupported", event_id=key))
-    if name in _UNSUPPORTED:
-        return Incoming(sender, key, Event("unsupported", event_id=key))
-    return None
-
-
-def _choices(lang: Lang, count: int) -> str:
-    numbers = [str(n) for n in range(1, count + 1)]
-    if count == 1:
-        return "1"
-    return lang._("{numbers} or {last}").format(numbers=", ".join(numbers[:-1]), last=numbers[-1])
-
-
-def _with_list(reply: Reply, lang: Lang) -> Reply:
-    """An options reply with its numbered list written out, for typing the number."""
-    lines = [f"{n}. {o.label}" for n, o in enumerate(reply.options, start=1)]
-    if len(reply.options) <= MAX_BUTTONS:
-        hint = lang._("Tap a button or type {choices}.").format(
-            choices=_choices(lang, len(reply.options))
-        )
-    else:
-        hint = lang._("Type the number of your answer, from 1 to {count}.").format(
-            count=len(reply.options)
-        )
-    return dataclasses.replace(reply, text="\n\n".join([reply.text, "\n".join(lines), hint]))
-
-
-def file_note(name: str, lang: Lang) -> str:
-    """What is said instead of a file that cannot be sent on Zalo."""
-    return lang._(
-        "The file {name} cannot be sent on Zalo yet: get it on Telegram or with the "
-        "cdht command on the server."
-    ).format(name=name)
-
-
-def link_text(name: str, url: str, lang: Lang) -> str:
-    """The message offering a file by link."""
-    hours = int(LINK_LIFETIME.total_seconds() // 3600)
-    return lang._("📎 {name}: download it within {hours} hours from\n{url}").format(
-        name=name, hours=hours, url=url
-    )
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file among the messages to send. The OA sends images (uploaded first) but no
-    spreadsheets (its file upload takes PDF and Word only), so an image becomes a media
-    message and any other file a link to our web server, or a note without one."""
-
-    name: str
-    data: bytes
-
-    @property
-    def image(self) -> bool:
-        return self.name.lower().endswith(IMAGE_TYPES) and 0 < len(self.data) <= MAX_IMAGE
-
-
-Outgoing = dict[str, Any] | Attachment
-
-
-def media_message(attachment_id: str, caption: str) -> dict[str, Any]:
-    """An uploaded image, as a message with a caption (Zalo's own example has one)."""
-    element = {"media_type": "image", "attachment_id": attachment_id}
-    return {
-        "text": caption[:MAX_TEXT],
-        "attachment": {
-            "type": "template",
-            "payload": {"template_type": "media", "elements": [element]},
-        },
-    }
-
-
-def render(replies: Sequence[Reply], lang: Lang) -> list[Outgoing]:
-    """Replies → OA message objects (the `message` of a /v3.0/oa/message/cs request), and
-    files to send as the channel can."""
-    shaped = [_with_list(r, lang) if r.options else r for r in replies]
-    messages: list[Outgoing] = []
-    for reply in merge_replies(shaped, MAX_TEXT):
-        if reply.kind == "file":
-            if reply.text:
-                messages.extend({"text": part} for part in split_text(reply.text, MAX_TEXT))
-            messages.append(Attachment(reply.file_name or "file", reply.file_data or b""))
-            continue
-        parts = split_text(reply.text, MAX_TEXT)
-        messages.extend({"text": part} for part in parts[:-1])
-        last: dict[str, Any] = {"text": parts[-1]}
-        if reply.options and len(reply.options) <= MAX_BUTTONS:
-            last["attachment"] = {
-                "type": "template",
-                "payload": {
-                    "buttons": [
-                        {
-                            "title": f"{n}. {o.label}"[:MAX_BUTTON_TITLE],
-                            "type": "oa.query.hide",
-                            "payload": button_payload(reply.prompt, o.id, o.label),
-                        }
-                        for n, o in enumerate(reply.options, start=1)
-                    ]
-                },
-            }
-        messages.append(last)
-    return messages
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _content_type(name: str) -> str:
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
-# --- the channel -------------------------------------------------------------------------
 
 
 @dataclass
@@ -307,10 +91,12 @@ class ZaloChannel:
         langs: Mapping[str, Lang],
         default_lang: str,
         clock: Clock,
+        links: FileLinks | None = None,
         timeout: float = 10.0,
     ) -> None:
         self.settings, self.dispatcher, self.clock = settings, dispatcher, clock
         self.langs, self.default_lang = langs, default_lang
+        self.links = links  # files other than images are offered by link, if it can
         self.db = dispatcher.db
         self.api = ZaloApi(settings, timeout=timeout)
         self.tokens = ZaloTokens(self.db, self.api, clock)
@@ -352,10 +138,7 @@ class ZaloChannel:
     # --- lifecycle ---
 
     def routes(self) -> list[web.RouteDef]:
-        return [
-            web.post(self.settings.webhook_path, self._webhook),
-            web.get(FILES_PATH + "{token}", self._file),
-        ]
+        return [web.post(self.settings.webhook_path, self._webhook)]
 
     async def start(self) -> None:
         """Get an access token, then finish what the last run left: answers not sent and
@@ -364,10 +147,14 @@ class ZaloChannel:
             await self.tokens.access_token()
         except TokenUnavailable as exc:
             if exc.__cause__ is None or isinstance(exc.__cause__, ZaloError):
-                raise SetupError(str(exc)) from exc
+                raise SetupError(
+                    f"Zalo: no access token ({exc}). Check ZALO_APP_ID and ZALO_APP_SECRET, "
+                    "and set ZALO_REFRESH_TOKEN to a new refresh token from the OA "
+                    "authorisation."
+                ) from exc
             log.warning("Zalo is not reachable now (%s); the bot retries when it sends", exc)
         self._update_health()
-        if not self.settings.public_url:
+        if self.links is None or not self.links.public_url:
             log.info("Zalo: set CDHT_PUBLIC_URL to offer admins' exports by link on Zalo")
         pending = await self.dispatcher.undelivered(CHANNEL, self.RESEND_WITHIN)
         for user_id, delivery in pending:
@@ -498,30 +285,6 @@ class ZaloChannel:
         await self.db.run(lambda conn: store.handled(conn, ids))
         self._in_flight.difference_update(ids)
 
-    async def _file(self, request: web.Request) -> web.Response:
-        """A file offered by link (an export), while the link works."""
-        token, now = request.match_info["token"], self.clock.now()
-        found = None
-        if len(token) <= 64:
-            found = await self.db.run(lambda conn: store.download(conn, _token_hash(token), now))
-        if found is None:
-            lang = self.langs[self.default_lang]
-            text = lang._(
-                "This link has expired or does not exist. Ask the bot for the report again "
-                "with /export."
-            )
-            return web.Response(status=404, text=text, headers={"Cache-Control": "no-store"})
-        name, content = found
-        return web.Response(
-            body=content,
-            content_type=_content_type(name),
-            headers={
-                "Content-Disposition": f'attachment; filename="{name}"',
-                "Cache-Control": "no-store",
-                "X-Robots-Tag": "noindex",
-            },
-        )
-
     # --- sending ---
 
     async def cost(self, user_id: str) -> Cost:
@@ -594,14 +357,7 @@ class ZaloChannel:
                 return media_message(uploaded, item.name)
             except ZaloError as exc:
                 log.error("Zalo refused an image (error %s: %s)", exc.code, exc.message)
-        elif self.settings.public_url:
-            token, now = secrets.token_urlsafe(24), self.clock.now()
-            await self.db.run(
-                lambda conn: store.offer_download(
-                    conn, _token_hash(token), item.name, item.data, now, now + LINK_LIFETIME
-                )
-            )
-            url = f"{self.settings.public_url}{FILES_PATH}{token}"
+        elif self.links is not None and (url := await self.links.offer(item.name, item.data)):
             return {"text": link_text(item.name, url, lang)}
         return {"text": file_note(item.name, lang)}
 

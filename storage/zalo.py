@@ -1,6 +1,6 @@
-"""Queries for channels that receive by webhook and pay by the message (Zalo): the inbox
-of accepted deliveries, the shared API tokens, messaging windows and the monthly quota, and
-files offered by link.
+"""The Zalo OA channel's accounting: the inbox of accepted webhook deliveries, the shared
+API tokens, and messaging windows and the monthly quota (Zalo lets an OA answer free
+within 48 hours of a person's last message; anything else spends a monthly allowance).
 
 Plain functions of a Connection, run in a transaction by storage.db.Database.run.
 """
@@ -21,7 +21,6 @@ from storage.db import PerDialect
 from storage.models import (
     ChannelAccount,
     ChannelToken,
-    Download,
     InboundEvent,
     MessagingWindow,
     ProactiveQuota,
@@ -327,32 +326,3 @@ def _book(rules: WindowRules, now: datetime, found: Window, count: int) -> list[
         sent += 1
         used += cost is Cost.QUOTA
     return costs + [Cost.NONE] * (count - len(costs))
-
-
-# --- files offered by link -----------------------------------------------------------------
-
-
-def offer_download(
-    conn: Connection, token_hash: str, name: str, content: bytes, now: datetime, until: datetime
-) -> None:
-    """Keep a file for its link until `until`; expired ones are let go meanwhile."""
-    conn.execute(delete(Download).where(Download.expires_at <= now))
-    conn.execute(
-        Download.__table__.insert().values(
-            token_hash=token_hash,
-            file_name=name,
-            content=content,
-            created_at=now,
-            expires_at=until,
-        )
-    )
-
-
-def download(conn: Connection, token_hash: str, now: datetime) -> tuple[str, bytes] | None:
-    """The file behind a link's token (its name and bytes), if the link still works."""
-    row = conn.execute(
-        select(Download.file_name, Download.content).where(
-            Download.token_hash == token_hash, Download.expires_at > now
-        )
-    ).first()
-    return None if row is None else (row.file_name, bytes(row.content))

@@ -1,7 +1,7 @@
-"""Telegram: updates in (long polling or webhook), Bot API calls out, through
-python-telegram-bot. A thin adapter over the dispatcher: no ConversationHandler and no
-state here beyond what makes the chat look right (which message has live buttons, which
-tap was taken last), and which may be forgotten at a restart.
+"""The Telegram channel: updates in (long polling or webhook), Bot API calls out.
+No ConversationHandler and no state here beyond what makes the chat look right (which
+message has live buttons, which tap was taken last), and which may be forgotten at a
+restart.
 
 Receiving. Each update becomes one `Event` with the update id as its event id, so an update
 that arrives twice (a webhook retry, a poll after a crash) is processed once. The webhook
@@ -9,13 +9,13 @@ answers 200 after the dispatcher has committed the event (a few milliseconds) an
 anything is sent, so a crash after the 200 loses no answer. Polling confirms a batch to
 Telegram (the next getUpdates offset) only after every update in it has been committed.
 
-Sending. Replies go out through one queue per chat, in order, paced by `Throttle` (overall
-and per-chat message rates), retried on 429 (after `retry_after`), on 5xx and on timeouts
-(with backoff). A 403 means the person blocked the bot: the account is marked unreachable,
-the rest of its queue is dropped, and nothing is retried. A tapped button is answered at
-once (by webhook, inside the HTTP answer to Telegram); if the tap was taken, its message is
-edited to show the choice without buttons. Answers committed but never sent (the process
-stopped in between) go out when the channel starts again.
+Sending. Replies go out through one queue per chat, in order, paced by `pacing.Throttle`
+(overall and per-chat message rates), retried on 429 (after `retry_after`), on 5xx and on
+timeouts (with backoff). A 403 means the person blocked the bot: the account is marked
+unreachable, the rest of its queue is dropped, and nothing is retried. A tapped button is
+answered at once (by webhook, inside the HTTP answer to Telegram); if the tap was taken,
+its message is edited to show the choice without buttons. Answers committed but never sent
+(the process stopped in between) go out when the channel starts again.
 """
 
 from __future__ import annotations
@@ -24,26 +24,18 @@ import asyncio
 import hmac
 import json
 import logging
-import os
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from aiohttp import web
-
-# PTB 22 reports RetryAfter.retry_after as seconds with a deprecation warning, or as a
-# timedelta with this opt-in (the future default). retry_after_seconds() reads both.
-os.environ.setdefault("PTB_TIMEDELTA", "1")
-
 from telegram import (
     BotCommand,
     CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     InputFile,
     KeyboardButton,
     Message,
@@ -61,11 +53,22 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import Application, BaseRateLimiter, ContextTypes, TypeHandler
+from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
+from bot.channels.base import ChannelSetupError
 from bot.channels.lanes import Lanes
-from bot.channels.telegram_http import AiohttpRequest
+from bot.channels.telegram.http import AiohttpRequest
+from bot.channels.telegram.pacing import Throttle, retry_after_seconds
+from bot.channels.telegram.render import (
+    MAX_CAPTION,
+    MAX_TEXT,
+    chosen_label,
+    inline_keyboard,
+    lang_of_user,
+    parse_callback_data,
+    tap_notice,
+)
 from bot.channels.text import merge_replies, split_text, utf16_len
 from bot.config import TelegramSettings
 from bot.dispatcher import Delivery, Dispatcher
@@ -78,12 +81,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-MAX_TEXT = 4096  # Bot API limit, in UTF-16 code units
-MAX_CALLBACK_DATA = 64  # bytes
-MAX_TOAST = 200  # answerCallbackQuery text
-MAX_CAPTION = 1024
-# Methods that put a new message in a chat: the ones Telegram's flood limits count.
-_MESSAGES = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
 
 T = TypeVar("T")
 
@@ -94,156 +91,6 @@ warnings.filterwarnings(
     message=r"Please use 'Bot\.(sendMessage|editMessageText)'",
     category=PTBUserWarning,
 )
-
-
-# --- pacing ----------------------------------------------------------------------------
-
-
-class TokenBucket:
-    """`rate` sends per second after a burst of `burst`. `reserve(now)` books the next
-    slot and says how long to wait for it; slots are handed out in call order."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = burst
-        self.stamp: float | None = None
-
-    def reserve(self, now: float) -> float:
-        if self.stamp is not None:
-            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        self.tokens -= 1
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
-
-    def idle(self, now: float) -> bool:
-        """Full again: forgetting this bucket changes nothing."""
-        return self.stamp is None or self.tokens + (now - self.stamp) * self.rate >= self.burst
-
-
-def retry_after_seconds(exc: RetryAfter) -> float:
-    value: Any = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-class Throttle(BaseRateLimiter[None]):
-    """Keeps new messages within Telegram's limits: `per_second` over all chats and
-    `per_chat` to one chat after a short burst (0 turns either off). Answers to taps and
-    edits are not delayed. On 429 waits `retry_after` and tries again (PTB's contract for
-    rate limiters: every other error goes back to the caller)."""
-
-    CHAT_BURST = 3.0
-    OVERALL_BURST = 5.0
-    MAX_RETRY_AFTER = 3
-
-    def __init__(
-        self,
-        per_second: float,
-        per_chat: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        # Over all chats, a small burst only: requests bunch up on their way through the
-        # connection pool, and Telegram counts them as they arrive.
-        burst = min(per_second, self.OVERALL_BURST)
-        self.overall = TokenBucket(per_second, burst) if per_second else None
-        self.per_chat = per_chat
-        self.chats: dict[int | str, TokenBucket] = {}
-        self.clock, self.sleep = clock, sleep
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        self.chats.clear()
-
-    def delay(self, endpoint: str, chat_id: int | str | None) -> float:
-        """Book a slot for this request; the seconds to wait before making it."""
-        if endpoint not in _MESSAGES:
-            return 0.0
-        now = self.clock()
-        wait = self.overall.reserve(now) if self.overall else 0.0
-        if self.per_chat and chat_id is not None:
-            bucket = self.chats.get(chat_id)
-            if bucket is None:
-                if len(self.chats) > 10_000:
-                    self.chats = {k: b for k, b in self.chats.items() if not b.idle(now)}
-                bucket = self.chats[chat_id] = TokenBucket(self.per_chat, self.CHAT_BURST)
-            wait = max(wait, bucket.reserve(now))
-        return wait
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        wait = self.delay(endpoint, data.get("chat_id"))
-        if wait > 0:
-            await self.sleep(wait)
-        for attempt in range(1, self.MAX_RETRY_AFTER + 1):
-            try:
-                return await callback(*args, **kwargs)
-            except RetryAfter as exc:
-                if attempt == self.MAX_RETRY_AFTER:
-                    raise
-                seconds = retry_after_seconds(exc)
-                log.warning("Telegram asks to wait %.0f s before %s", seconds, endpoint)
-                await self.sleep(seconds + 0.1)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-
-# --- rendering -------------------------------------------------------------------------
-
-
-def callback_data(prompt: int | None, option_id: str) -> str:
-    """What a button carries: the question it belongs to and the option."""
-    data = f"{prompt if prompt is not None else ''}|{option_id}"
-    if len(data.encode()) > MAX_CALLBACK_DATA:
-        raise ValueError(f"callback data over {MAX_CALLBACK_DATA} bytes: {data!r}")
-    return data
-
-
-def parse_callback_data(data: str | None) -> tuple[int | None, str]:
-    """The inverse of callback_data. Anything else (forged or from an older version of the
-    bot) gives no prompt, which the flows treat as an old button."""
-    prompt, sep, option = (data or "").partition("|")
-    if sep and not prompt:  # a button of no question (a reminder's)
-        return None, option
-    if not sep or not prompt.isdigit():
-        return None, (data or "")[:MAX_CALLBACK_DATA]
-    return int(prompt), option
-
-
-def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup:
-    """Short labels two to a row (provinces, yes/no), longer ones one to a row."""
-    buttons = [
-        InlineKeyboardButton(o.label[:100], callback_data=callback_data(reply.prompt, o.id))
-        for o in reply.options
-    ]
-    width = 2 if len(buttons) > 3 and all(len(o.label) <= 24 for o in reply.options) else 1
-    return InlineKeyboardMarkup([buttons[i : i + width] for i in range(0, len(buttons), width)])
-
-
-def chosen_label(query: CallbackQuery) -> str | None:
-    """The label of the button that was tapped, read from the message it sits under."""
-    message = query.message
-    markup = message.reply_markup if isinstance(message, Message) else None
-    for row in markup.inline_keyboard if markup else ():
-        for button in row:
-            if button.callback_data == query.data:
-                return button.text.removeprefix("✓ ")
-    return None
-
-
-def lang_of_user(language_code: str | None, langs: Mapping[str, Lang], default: str) -> Lang:
-    code = (language_code or "")[:2].lower()
-    return langs.get(code) or langs[default]
-
-
-# --- the channel -----------------------------------------------------------------------
 
 
 class Blocked(Exception):
@@ -265,13 +112,6 @@ def remember(recent: OrderedDict[int, T], chat_id: int, value: T, keep: int = 10
     recent.move_to_end(chat_id)
     while len(recent) > keep:
         recent.popitem(last=False)
-
-
-def tap_notice(delivery: Delivery) -> str | None:
-    """What to show as the answer to a tapped button: the first notice, if it is short
-    enough for Telegram's answer (else it goes out as a message)."""
-    notice = next((r.text for r in delivery.replies if r.kind == "notice"), None)
-    return notice if notice is not None and len(notice) <= MAX_TOAST else None
 
 
 class TelegramChannel:
@@ -346,7 +186,20 @@ class TelegramChannel:
 
     async def start(self) -> None:
         """Check the token (getMe), publish the command menus, then poll or set the
-        webhook. Raises InvalidToken when Telegram rejects the token."""
+        webhook. Raises ChannelSetupError when Telegram rejects the token or the set-up,
+        or cannot be reached."""
+        try:
+            await self._start()
+        except InvalidToken as exc:
+            raise ChannelSetupError(
+                "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather."
+            ) from exc
+        except BadRequest as exc:  # e.g. a webhook URL Telegram will not use
+            raise ChannelSetupError(f"Telegram refused the set-up: {exc.message}") from exc
+        except NetworkError as exc:
+            raise ChannelSetupError(f"Cannot reach the Telegram Bot API ({exc}).", 1) from exc
+
+    async def _start(self) -> None:
         await self.app.initialize()
         bot = self.app.bot
         log.info("Telegram bot @%s (%s mode)", bot.username, self.mode)

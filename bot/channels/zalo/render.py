@@ -1,0 +1,121 @@
+"""Replies as OA messages. Zalo has no inline keyboards: a question's options become
+`oa.query.hide` buttons (up to 5) and a numbered list in the text, so typing the number
+always works. An image (an admin's chart) is sent as a media message once uploaded; any
+other file as a link to our web server, or a note where to get it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.channels.text import merge_replies, split_text
+from bot.channels.zalo.events import button_payload
+from bot.links import LIFETIME
+from flows.lang import Lang
+from flows.model import Reply
+
+MAX_TEXT = 2000  # characters in one OA text message
+MAX_BUTTONS = 5
+MAX_BUTTON_TITLE = 100
+MAX_IMAGE = 1024 * 1024  # bytes: the largest image the OA takes
+IMAGE_TYPES = (".png", ".jpg", ".jpeg")
+
+
+def _choices(lang: Lang, count: int) -> str:
+    numbers = [str(n) for n in range(1, count + 1)]
+    if count == 1:
+        return "1"
+    return lang._("{numbers} or {last}").format(numbers=", ".join(numbers[:-1]), last=numbers[-1])
+
+
+def _with_list(reply: Reply, lang: Lang) -> Reply:
+    """An options reply with its numbered list written out, for typing the number."""
+    lines = [f"{n}. {o.label}" for n, o in enumerate(reply.options, start=1)]
+    if len(reply.options) <= MAX_BUTTONS:
+        hint = lang._("Tap a button or type {choices}.").format(
+            choices=_choices(lang, len(reply.options))
+        )
+    else:
+        hint = lang._("Type the number of your answer, from 1 to {count}.").format(
+            count=len(reply.options)
+        )
+    return dataclasses.replace(reply, text="\n\n".join([reply.text, "\n".join(lines), hint]))
+
+
+def file_note(name: str, lang: Lang) -> str:
+    """What is said instead of a file that cannot be sent on Zalo."""
+    return lang._(
+        "The file {name} cannot be sent on Zalo yet: get it on Telegram or with the "
+        "cdht command on the server."
+    ).format(name=name)
+
+
+def link_text(name: str, url: str, lang: Lang) -> str:
+    """The message offering a file by link."""
+    hours = int(LIFETIME.total_seconds() // 3600)
+    return lang._("📎 {name}: download it within {hours} hours from\n{url}").format(
+        name=name, hours=hours, url=url
+    )
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file among the messages to send. The OA sends images (uploaded first) but no
+    spreadsheets (its file upload takes PDF and Word only), so an image becomes a media
+    message and any other file a link to our web server, or a note without one."""
+
+    name: str
+    data: bytes
+
+    @property
+    def image(self) -> bool:
+        return self.name.lower().endswith(IMAGE_TYPES) and 0 < len(self.data) <= MAX_IMAGE
+
+
+Outgoing = dict[str, Any] | Attachment
+
+
+def media_message(attachment_id: str, caption: str) -> dict[str, Any]:
+    """An uploaded image, as a message with a caption (Zalo's own example has one)."""
+    element = {"media_type": "image", "attachment_id": attachment_id}
+    return {
+        "text": caption[:MAX_TEXT],
+        "attachment": {
+            "type": "template",
+            "payload": {"template_type": "media", "elements": [element]},
+        },
+    }
+
+
+def render(replies: Sequence[Reply], lang: Lang) -> list[Outgoing]:
+    """Replies → OA message objects (the `message` of a /v3.0/oa/message/cs request), and
+    files to send as the channel can."""
+    shaped = [_with_list(r, lang) if r.options else r for r in replies]
+    messages: list[Outgoing] = []
+    for reply in merge_replies(shaped, MAX_TEXT):
+        if reply.kind == "file":
+            if reply.text:
+                messages.extend({"text": part} for part in split_text(reply.text, MAX_TEXT))
+            messages.append(Attachment(reply.file_name or "file", reply.file_data or b""))
+            continue
+        parts = split_text(reply.text, MAX_TEXT)
+        messages.extend({"text": part} for part in parts[:-1])
+        last: dict[str, Any] = {"text": parts[-1]}
+        if reply.options and len(reply.options) <= MAX_BUTTONS:
+            last["attachment"] = {
+                "type": "template",
+                "payload": {
+                    "buttons": [
+                        {
+                            "title": f"{n}. {o.label}"[:MAX_BUTTON_TITLE],
+                            "type": "oa.query.hide",
+                            "payload": button_payload(reply.prompt, o.id, o.label),
+                        }
+                        for n, o in enumerate(reply.options, start=1)
+                    ]
+                },
+            }
+        messages.append(last)
+    return messages

@@ -1,0 +1,14 @@
+"""Random codes the bot hands out (an admin's invite, the code focal points of units
+register with): randomness belongs to the shell, like the clock. Codes avoid letters and
+digits that are confused when read aloud and typed again (0/O, 1/I)."""
+
+from __future__ import annotations
+
+import secrets
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))

@@ -1,0 +1,43 @@
+"""Reading the data files the pure core is made of: the criteria set, the official list of
+provinces and communes, the default deadlines. The core parses and checks them (flows
+never touches a file); the shell reads them, once, at start-up."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import flows
+from flows.criteria import CriteriaSet, parse_criteria
+from flows.deadlines import Deadline, DeadlineError, parse_defaults
+from flows.places import Gazetteer, gazetteer_from
+
+FLOWS_DIR = Path(flows.__file__).resolve().parent
+CRITERIA_DIR = FLOWS_DIR / "criteria"  # the criteria sets shipped with the bot
+DEFAULT_DEADLINES = FLOWS_DIR / "deadlines.yaml"
+
+
+def load_criteria(name_or_path: str | Path) -> CriteriaSet:
+    """A criteria file, by path or by the name of one shipped (e.g. "cdht-2023"), checked."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        path = CRITERIA_DIR / f"{path.name.removesuffix('.yaml')}.yaml"
+    return parse_criteria(path.read_text(encoding="utf-8"), path.name)
+
+
+def load_gazetteer(path: Path | None = None) -> Gazetteer:
+    """The official 2025 list shipped by vietnam-provinces (GPL-3.0)."""
+    if path is None:
+        from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
+
+        path = Path(NESTED_DIVISIONS_JSON_PATH)
+    return gazetteer_from(json.loads(path.read_text(encoding="utf-8")))
+
+
+def load_deadline_defaults(places: Gazetteer, path: Path = DEFAULT_DEADLINES) -> list[Deadline]:
+    """The deadlines a new database starts with (CDHT_DEADLINES, or the shipped file)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DeadlineError(f"{path}: {exc}") from exc
+    return parse_defaults(text, str(path), places)

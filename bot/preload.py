@@ -1,0 +1,131 @@
+"""What a step reads beyond its conversation: the shell's half of "plan, then step".
+
+The pure core says what a step will read (`flows.conversation.needs` gives a
+`flows.model.Needs`); this module looks it up in storage and hands the step a `World`
+holding it. It knows how to read each kind of need, and nothing about the features that
+ask for them.
+
+- Light reads (an invite code, whether the account is an admin, the candidates for
+  recognition, the admins in a scope) run inside the step's transaction: `fill`.
+- Heavy reads (an admin's report: a province's digest, its chart, an export) run before
+  it, on the reading connection that does not hold up writers: `prepare`. When a step
+  needs one that was not prepared, `fill` raises `Unprepared`; the transaction rolls back
+  with nothing written, the dispatcher prepares it and runs the step again.
+
+Whatever is scoped is read only for an admin and only inside their scope: data outside
+it never reaches a step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from bot import codes, reports
+from bot.core import Core
+from flows.localtime import local_day
+from flows.model import AdminView, Candidates, Listing, Needs, Report, ReportRequest, World
+from flows.places import Area
+from storage import admin as admin_store
+from storage import invites
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Heavy reads made before a step's transaction, and what was asked for them."""
+
+    request: ReportRequest | None = None
+    report: Report | None = None  # None: not an admin, or outside their scope
+
+
+class Unprepared(Exception):
+    """The step needs a heavy read that was not made before its transaction."""
+
+    def __init__(self, needs: Needs) -> None:
+        super().__init__("a heavy read is needed first")
+        self.needs = needs
+
+
+class Preloader:
+    def __init__(self, db: Database, core: Core) -> None:
+        self.db, self.core = db, core
+
+    def fill(
+        self,
+        conn: Connection,
+        needs: Needs,
+        world: World,
+        account_id: int,
+        prepared: Prepared | None = None,
+    ) -> World:
+        """The world with what `needs` asks for, read in the step's transaction."""
+        prepared = prepared or Prepared()
+        if needs.report is not None and prepared.request != needs.report:
+            raise Unprepared(needs)
+        found: dict[str, Any] = {}
+        if needs.invite is not None:
+            found["invite"] = invites.find_invite(conn, needs.invite)
+        scoped = needs.candidates is not None or needs.report is not None or needs.admins
+        admin = None
+        if needs.admin or scoped:
+            admin = found["admin"] = admin_store.admin_of(conn, account_id)
+        if admin is not None and needs.candidates is not None:
+            found["candidates"] = self._candidates(
+                conn, admin, needs.candidates, world.campaign_year
+            )
+        if admin is not None and needs.admins:
+            found["admins"] = tuple(admin_store.admins(conn, admin.area))
+        if needs.report is not None:
+            found["report"] = prepared.report
+        if needs.fresh_code:
+            found["fresh_code"] = codes.new_code()
+        return replace(world, **found) if found else world
+
+    def _candidates(
+        self, conn: Connection, admin: AdminView, listing: Listing, year: int
+    ) -> Candidates | None:
+        code = listing.commune if listing.commune is not None else admin.area.commune
+        commune = self.core.places.commune(code)
+        if commune is None or not admin.area.contains(Area(commune.province_code, commune.code)):
+            return None
+        count, listed = admin_store.candidates(conn, commune.code, year, listing.limit)
+        return Candidates(commune.code, count, tuple(listed))
+
+    async def prepare(
+        self, needs: Needs, channel: str, external_id: str, now: datetime
+    ) -> Prepared:
+        """The heavy reads `needs` asks for, made outside any write transaction."""
+        request = needs.report
+        if request is None:
+            return Prepared()
+        admin = await self.db.read(
+            lambda conn: admin_store.admin_by_external(conn, channel, external_id)
+        )
+        area = request.area or (admin.area if admin else None)
+        if admin is None or area is None or not admin.area.contains(area):
+            return Prepared(request)
+        return Prepared(request, await self._report(request, area, admin.language, now))
+
+    async def _report(
+        self, request: ReportRequest, area: Area, language: str, now: datetime
+    ) -> Report:
+        core = self.core
+        year, day = core.year(now), local_day(now)
+        t = core.langs.get(language) or core.langs[core.default_lang]
+        digest = await self.db.read(lambda conn: reports.load_digest(conn, area, year, day))
+        if request.kind == "stats":
+            blob = await asyncio.to_thread(reports.chart_png, digest, core, t)
+            name = reports.file_name(digest, "png")
+        elif request.kind == "csv":
+            blob = await asyncio.to_thread(reports.export_csv, digest, core, t)
+            name = reports.file_name(digest, "csv")
+        else:
+            points = await self.db.read(lambda conn: admin_store.indicator_points(conn, area, year))
+            blob = await asyncio.to_thread(reports.export_xlsx, digest, points, core, t)
+            name = reports.file_name(digest, "xlsx")
+        return Report(request, area, digest, ((name, blob),))

@@ -1,0 +1,35 @@
+"""/stats (/thongke): an admin's numbers now, for their scope or one commune of it, with
+the chart.
+
+This is the shape of an admin command (see docs/ARCHITECTURE.md, "Adding a feature"):
+`_needs` says what the step will read (here the report of the area asked about, which the
+shell reads before the transaction because a province takes a moment), and the handler
+answers from `turn.world`, checking the area against the admin's scope first.
+"""
+
+from __future__ import annotations
+
+from flows.admin.common import asked_area, scoped, the_admin
+from flows.admin.files import send_report_files
+from flows.digest import digest_text
+from flows.model import Event, Needs, ReportRequest, Snapshot, World
+from flows.navigation import aside
+from flows.turn import Turn, command
+
+
+def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    readable, area = asked_area(event.args, world.places)
+    return Needs(report=ReportRequest("stats", area)) if readable else Needs()
+
+
+@command("stats", needs=_needs, admin=True)
+def _stats(turn: Turn, args: str) -> None:
+    if scoped(turn, the_admin(turn), args) is None:
+        return
+    report = turn.world.report
+    if report is None or report.request.kind != "stats":  # pragma: no cover - read in scope
+        aside(turn, turn.t._("The numbers are not available right now."))
+        return
+    w = turn.world
+    turn.say(digest_text(report.digest, w.places, w.criteria, turn.t))
+    send_report_files(turn, report)

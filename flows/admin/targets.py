@@ -1,0 +1,82 @@
+"""/target (/chitieu): a commune's adults and officials, and its targets when they are not
+the national 40% / 60% (QĐ 677/QĐ-TTg). The digest counts progress against them."""
+
+from __future__ import annotations
+
+from flows.admin.common import out_of_scope, the_admin
+from flows.model import SetTarget
+from flows.navigation import aside
+from flows.places import Area, Gazetteer, parse_area
+from flows.turn import Turn, command
+
+MAX_POPULATION = 10_000_000
+
+
+def parse_target(args: str, places: Gazetteer) -> tuple[Area | None, dict[str, int]] | None:
+    """[xa:CODE] ADULTS [OFFICIALS] [ADULTS%] [OFFICIALS%]; None if unreadable."""
+    area: Area | None = None
+    numbers: list[int] = []
+    percents: list[int] = []
+    for word in args.split():
+        if ":" in word:
+            area = parse_area(word, places)
+            if area is None or area.kind != "commune":
+                return None
+            continue
+        plain = word.replace(".", "").replace(",", "")
+        digits = plain.removesuffix("%")
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 9):
+            return None
+        if plain.endswith("%") and int(digits) <= 100:
+            percents.append(int(digits))
+        elif not plain.endswith("%") and int(digits) <= MAX_POPULATION:
+            numbers.append(int(digits))
+        else:
+            return None
+    if len(numbers) > 2 or len(percents) > 2 or not (numbers or percents):
+        return None
+    keys = ("adults", "officials")
+    changes = dict(zip(keys, numbers, strict=False))
+    changes.update(zip((f"{k}_pct" for k in keys), percents, strict=False))
+    return area, changes
+
+
+@command("target", admin=True)
+def _target(turn: Turn, args: str) -> None:
+    t = turn.t
+    admin = the_admin(turn)
+    parsed = parse_target(args, turn.world.places)
+    if parsed is None:
+        aside(
+            turn,
+            t._(
+                "Write: /target xa:CODE ADULTS OFFICIALS, and the targets in percent if they "
+                "are not the national ones. For example: /target xa:70 2000 150 45% 60%. "
+                "A commune admin can leave out xa:CODE."
+            ),
+        )
+        return
+    area, changes = parsed
+    area = area or admin.area
+    if area.kind != "commune":
+        aside(turn, t._("Name the commune: /target xa:CODE ADULTS OFFICIALS."))
+        return
+    if not admin.area.contains(area):
+        out_of_scope(turn, admin)
+        return
+    turn.effect(SetTarget(area, changes))
+    parts = []
+    if "adults" in changes:
+        parts.append(t._("{n} adults").format(n=t.number(changes["adults"])))
+    if "officials" in changes:
+        parts.append(t._("{n} officials").format(n=t.number(changes["officials"])))
+    if "adults_pct" in changes:
+        parts.append(t._("target for adults {n}%").format(n=changes["adults_pct"]))
+    if "officials_pct" in changes:
+        parts.append(t._("target for officials {n}%").format(n=changes["officials_pct"]))
+    aside(
+        turn,
+        t._("Saved for {commune}: {what}.").format(
+            commune=area.name(turn.world.places, t), what=", ".join(parts)
+        ),
+    )

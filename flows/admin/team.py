@@ -1,0 +1,168 @@
+"""Admins and their codes: `/admin CODE` makes the sender an admin (the code says of
+what), `/admin` shows an admin their scope and commands (`/admin monthly on|off`), and
+`/invite`, `/admins`, `/revoke N` manage the admins of one's own scope."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flows.admin.common import admin_help, not_an_admin, scoped, the_admin
+from flows.model import (
+    ADMIN,
+    AdminView,
+    BecomeAdmin,
+    Event,
+    Needs,
+    NewInvite,
+    RevokeAdmin,
+    SetMonthly,
+    Snapshot,
+    World,
+)
+from flows.navigation import aside
+from flows.text import fold
+from flows.turn import Turn, command
+from flows.units import normalise_code
+
+INVITE_HOURS = 72
+ON_WORDS, OFF_WORDS = ("on", "bat", "co", "yes"), ("off", "tat", "khong", "no")
+MONTHLY_WORDS = ("monthly", "thang", "hangthang")
+
+
+def quoted_code(event: Event) -> str | None:
+    """The code of `/admin CODE` (not `/admin monthly on`)."""
+    words = event.args.split()
+    if event.kind != "command" or event.command != "admin" or not words:
+        return None
+    if fold(words[0]) in MONTHLY_WORDS:
+        return None
+    return normalise_code(event.args) or None
+
+
+def _admin_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    return Needs(invite=quoted_code(event))
+
+
+@command("admin", needs=_admin_needs)
+def _admin(turn: Turn, args: str) -> None:
+    """/admin CODE (anyone), /admin and /admin monthly on|off (admins)."""
+    if quoted_code(turn.event):
+        _join(turn)
+    elif turn.world.admin is None:
+        not_an_admin(turn)
+    else:
+        _status(turn, turn.world.admin, args)
+
+
+def _join(turn: Turn) -> None:
+    t = turn.t
+    code = quoted_code(turn.event) or ""
+    invite = turn.world.invite
+    if invite is None or invite.code != code or invite.role != ADMIN:
+        aside(
+            turn,
+            t._("The admin code “{code}” is not valid. Check it and try again.").format(code=code),
+        )
+    elif invite.revoked or invite.expires_at <= turn.world.now or invite.uses:
+        aside(
+            turn,
+            t._(
+                "The admin code “{code}” has expired or was already used. Ask for a new one."
+            ).format(code=code),
+        )
+    else:
+        turn.effect(BecomeAdmin(code, invite.area, turn.lang))
+        welcome = t._("You are now an admin for {scope}.").format(
+            scope=invite.area.name(turn.world.places, t)
+        )
+        lines = [welcome, admin_help(turn)]
+        draft = turn.state.get("draft") or {}
+        if turn.person is None and not any(v is not None for v in draft.values()):
+            # Opening the bot began a registration: an admin is not held to it.
+            turn.state["screen"] = None
+            turn.state.pop("draft", None)
+            lines.append(t._("Send /start if you also want to register as a Learning Citizen."))
+        aside(turn, "\n".join(lines))
+
+
+def _status(turn: Turn, admin: AdminView, args: str) -> None:
+    t = turn.t
+    words = [fold(w) for w in args.split()]
+    if words and words[0] in MONTHLY_WORDS:
+        if len(words) > 1 and words[1] in ON_WORDS + OFF_WORDS:
+            on = words[1] in ON_WORDS
+            turn.effect(SetMonthly(on))
+            if on:
+                text = t._("On the 1st of each month you will also get a summary of the month.")
+            else:
+                text = t._("No more monthly summaries.")
+        else:
+            text = t._("Write /admin monthly on or /admin monthly off.")
+        aside(turn, text)
+        return
+    scope = t._("You are an admin for {scope}.").format(scope=admin.area.name(turn.world.places, t))
+    aside(turn, "\n".join([scope, admin_help(turn)]))
+
+
+def _invite_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    return Needs(fresh_code=True)
+
+
+@command("invite", needs=_invite_needs, admin=True)
+def _invite(turn: Turn, args: str) -> None:
+    t = turn.t
+    area = scoped(turn, the_admin(turn), args)
+    if area is None:
+        return
+    code = turn.world.fresh_code
+    expires = turn.world.now + timedelta(hours=INVITE_HOURS)
+    turn.effect(NewInvite(code, ADMIN, area, expires))
+    aside(
+        turn,
+        t._(
+            "A code for a new admin for {scope}: {code}\nIt can be used once, until {until}. "
+            "The new admin sends: /admin {code}"
+        ).format(scope=area.name(turn.world.places, t), code=code, until=t.datetime(expires)),
+    )
+
+
+def _admins_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    return Needs(admins=True)
+
+
+def _admin_line(turn: Turn, a: AdminView, me: AdminView) -> str:
+    t = turn.t
+    who = a.name or t._("{channel} account").format(channel=a.channel.capitalize())
+    since = t.date(a.since) if a.since else ""
+    you = t._(" (you)") if a.id == me.id else ""
+    return f"#{a.id} {who}{you} — {a.area.name(turn.world.places, t)} — {since}"
+
+
+@command("admins", needs=_admins_needs, admin=True)
+def _list_admins(turn: Turn, args: str) -> None:
+    t = turn.t
+    admin = the_admin(turn)
+    lines = [t._("Admins for {scope}:").format(scope=admin.area.name(turn.world.places, t))]
+    lines += [_admin_line(turn, a, admin) for a in turn.world.admins]
+    lines.append(t._("/revoke NUMBER removes one; /invite makes a code for a new one."))
+    aside(turn, "\n".join(lines))
+
+
+@command("revoke", needs=_admins_needs, admin=True)
+def _revoke(turn: Turn, args: str) -> None:
+    t = turn.t
+    admin = the_admin(turn)
+    digits = args.strip().lstrip("#")
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 9):
+        aside(turn, t._("Write /revoke and the admin's number from /admins."))
+        return
+    number = int(digits)
+    target = next((a for a in turn.world.admins if a.id == number), None)
+    if number == admin.id:
+        text = t._("You cannot remove yourself; another admin for your area can.")
+    elif target is None:
+        text = t._("There is no admin #{n} in your area. /admins lists them.").format(n=number)
+    else:
+        turn.effect(RevokeAdmin(number, admin.area))
+        text = t._("Admin #{n} is no longer an admin.").format(n=number)
+    aside(turn, text)

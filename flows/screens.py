@@ -1,0 +1,39 @@
+"""The names of the screens, as stored in the conversation state (`state["screen"]`).
+
+They are data in every stored conversation: renaming one strands the people who are on
+it (they start again from where `flows.navigation.resume` puts them).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Registration (đăng ký), one question each, then the confirmation.
+REG_NAME: Final = "reg.name"
+REG_BIRTH_YEAR: Final = "reg.birth_year"
+REG_GENDER: Final = "reg.gender"
+REG_GROUP: Final = "reg.group"
+REG_PROVINCE: Final = "reg.province"
+REG_COMMUNE: Final = "reg.commune"
+REG_VILLAGE: Final = "reg.village"
+REG_PHONE: Final = "reg.phone"
+REG_CONFIRM: Final = "reg.confirm"
+
+# Self-scoring (tự đánh giá) and the menu.
+MENU: Final = "menu"
+QUESTION: Final = "q"
+REVIEW: Final = "review"
+REVIEW_PICK: Final = "review.pick"
+
+# Side screens that return where the person was.
+LANGUAGE: Final = "lang.choose"
+CONFIRM_DELETE: Final = "confirm.delete"
+CONFIRM_RESTART: Final = "confirm.restart"
+UNIT_NAME: Final = "unit.name"
+
+# An admin recognising titles (công nhận danh hiệu).
+REC_LIST: Final = "admin.rec"
+REC_ONE: Final = "admin.rec.one"
+REC_REASON: Final = "admin.rec.reason"
+REC_ALL: Final = "admin.rec.all"
+RECOGNITION: Final = (REC_LIST, REC_ONE, REC_REASON, REC_ALL)

@@ -1,0 +1,40 @@
+"""Files offered by link for a while (an admin's export on Zalo, whose OA sends no
+spreadsheets): kept with only the hash of the link's token, served by the web server.
+
+Plain functions of a Connection, run in a transaction by storage.db.Database.run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection
+
+from storage.models import Download
+
+
+def offer_download(
+    conn: Connection, token_hash: str, name: str, content: bytes, now: datetime, until: datetime
+) -> None:
+    """Keep a file for its link until `until`; expired ones are let go meanwhile."""
+    conn.execute(delete(Download).where(Download.expires_at <= now))
+    conn.execute(
+        insert(Download).values(
+            token_hash=token_hash,
+            file_name=name,
+            content=content,
+            created_at=now,
+            expires_at=until,
+        )
+    )
+
+
+def download(conn: Connection, token_hash: str, now: datetime) -> tuple[str, bytes] | None:
+    """The file behind a link's token (its name and bytes), if the link still works."""
+    row = conn.execute(
+        select(Download.file_name, Download.content).where(
+            Download.token_hash == token_hash, Download.expires_at > now
+        )
+    ).first()
+    return None if row is None else (row.file_name, bytes(row.content))

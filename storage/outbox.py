@@ -1,0 +1,151 @@
+"""The outbox (table processed_events): every reply the bot owes someone, as one row per
+event: an answer to what a person sent, a reminder, a digest, a decision to tell. Its event
+id is unique per channel, so a row is written once whichever process tries (that is what
+makes each reminder go out once); a row is marked delivered once its channel sent it, and
+one not delivered is sent again when the channel starts.
+
+Plain functions of a Connection, run in a transaction by storage.db.Database.run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from flows.model import Reply
+from storage.db import PerDialect, run_batch
+from storage.models import ChannelAccount, ProcessedEvent
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """Replies owed to one account, under an event id that makes them once."""
+
+    account_id: int
+    external_id: str
+    event_id: str  # e.g. "nudge:12:2026-11-23T03:00:00:0", unique per channel
+    replies: tuple[Reply, ...]
+    lang: str | None  # the language to show the channel's own words in
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """Replies recorded in the outbox, to hand to the channel."""
+
+    account_id: int
+    external_id: str
+    outbox_id: int
+    replies: tuple[Reply, ...]
+    lang: str | None
+
+
+class _Statements:
+    def __init__(self, dialect: str) -> None:
+        ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self.record: Any = (
+            ins(ProcessedEvent)
+            .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+            .returning(ProcessedEvent.id, ProcessedEvent.account_id)
+        )
+        if dialect == "postgresql":  # a batch as one JSON parameter (see run_batch)
+            self.record = text(
+                "INSERT INTO processed_events (account_id, channel, event_id, replies, "
+                "created_at) SELECT r.account_id, r.channel, r.event_id, r.replies, "
+                "r.created_at FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(account_id "
+                "integer, channel varchar, event_id varchar, replies jsonb, created_at "
+                "timestamptz) ON CONFLICT (channel, event_id) DO NOTHING RETURNING id, account_id"
+            )
+
+
+_sql = PerDialect(_Statements)
+
+
+def record(
+    conn: Connection, channel: str, now: datetime, entries: Sequence[OutboxEntry]
+) -> list[Claimed]:
+    """Put entries in the outbox in one statement. An entry whose event id was recorded
+    before is left out of what is returned: it was (or is being) sent already."""
+    if not entries:
+        return []
+    payloads: dict[int, list[dict[str, Any]]] = {}  # many people get the very same replies
+    rows = []
+    for entry in entries:
+        key = id(entry.replies)
+        if key not in payloads:
+            payloads[key] = [r.to_dict() for r in entry.replies]
+        rows.append(
+            {
+                "account_id": entry.account_id,
+                "channel": channel,
+                "event_id": entry.event_id,
+                "replies": payloads[key],
+                "created_at": now,
+            }
+        )
+    pending = {entry.account_id: entry for entry in entries}
+    claimed = []
+    for outbox_id, account_id in run_batch(conn, _sql(conn).record, rows).all():
+        entry = pending[account_id]
+        claimed.append(Claimed(account_id, entry.external_id, outbox_id, entry.replies, entry.lang))
+    return claimed
+
+
+@dataclass(frozen=True)
+class StoredReplies:
+    outbox_id: int
+    replies: list[Reply]
+    delivered: bool
+
+
+def stored_replies(conn: Connection, channel: str, event_id: str) -> StoredReplies | None:
+    """The replies saved for an event processed before, and whether they were delivered."""
+    row = (
+        conn.execute(
+            select(ProcessedEvent.id, ProcessedEvent.replies, ProcessedEvent.delivered_at).where(
+                ProcessedEvent.channel == channel, ProcessedEvent.event_id == event_id
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return StoredReplies(
+        row.id, [Reply.from_dict(r) for r in row.replies], row.delivered_at is not None
+    )
+
+
+def undelivered(
+    conn: Connection, channel: str, since: datetime, limit: int = 1000
+) -> list[tuple[str, StoredReplies]]:
+    """Replies produced since `since` and never marked delivered (the process stopped
+    between committing an event and sending its answer), for reachable accounts, oldest
+    first, with the account's external id."""
+    rows = conn.execute(
+        select(ProcessedEvent.id, ProcessedEvent.replies, ChannelAccount.external_id)
+        .join(ChannelAccount, ChannelAccount.id == ProcessedEvent.account_id)
+        .where(
+            ProcessedEvent.channel == channel,
+            ProcessedEvent.delivered_at.is_(None),
+            ProcessedEvent.created_at >= since,
+            ChannelAccount.unreachable.is_(False),
+        )
+        .order_by(ProcessedEvent.id)
+        .limit(limit)
+    ).all()
+    return [
+        (row.external_id, StoredReplies(row.id, [Reply.from_dict(r) for r in row.replies], False))
+        for row in rows
+    ]
+
+
+def mark_delivered(conn: Connection, outbox_ids: Iterable[int], now: datetime) -> None:
+    ids: Sequence[int] = list(outbox_ids)
+    if ids:
+        conn.execute(
+            update(ProcessedEvent).where(ProcessedEvent.id.in_(ids)).values(delivered_at=now)
+        )
