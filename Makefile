@@ -18,15 +18,17 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/cdht run
 
-## test: lint, format check and the whole test suite (PostgreSQL tests skip if it is not running)
+## test: lint, format and type checks and the whole test suite (PostgreSQL tests skip if it is not running)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

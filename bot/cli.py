@@ -231,6 +231,7 @@ async def _unit_code(settings: Settings, args: argparse.Namespace) -> int:
     try:
         now = SystemClock().now()
         if args.action == "new":
+            assert area is not None  # read above for "new"
             code = new_code()
             until = now + timedelta(days=args.days)
             await db.run(lambda conn: invites.new_invite(conn, code, FOCAL_POINT, area, now, until))

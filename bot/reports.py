@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -123,7 +125,7 @@ def export_xlsx(
     ws = wb.create_sheet(t._("By commune"))
     bold = Font(bold=True)
 
-    def strong(values: list[object]) -> list[WriteOnlyCell]:
+    def strong(values: Sequence[Any]) -> list[Any]:
         cells = []
         for value in values:
             cell = WriteOnlyCell(ws, value=value)

@@ -187,7 +187,8 @@ class Scheduler:
                 Reply("text", text),
                 Reply("file", "", file_name=reports.file_name(digest, "png"), file_data=chart),
             )
-        return made[key]
+        replies: tuple[Reply, ...] = made[key]
+        return replies
 
     async def run(self) -> None:
         """Wake up every INTERVAL seconds (BUSY_INTERVAL while reminders are waiting)

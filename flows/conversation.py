@@ -333,10 +333,9 @@ def _on_confirm_delete(turn: Turn, option: str) -> None:
         _go_back(turn)
         return
     turn.effect(DeletePerson())
-    lang, prompt = turn.lang, turn.prompt
-    turn.state.clear()
-    # The prompt number keeps counting, so buttons from before the deletion stay stale.
-    turn.state.update({"lang": lang, "prompt": prompt})
+    # Only the language stays, and the prompt number keeps counting, so buttons from
+    # before the deletion stay stale.
+    turn.state = {"lang": turn.lang, "prompt": turn.prompt}
     turn.person = turn.assessment = None
     turn.say(t._("All your data has been deleted. Send /start if you want to register again."))
 

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from flows.criteria import pick
 from flows.localtime import LOCAL_TZ
-from flows.model import AssessmentView, Option, Profile, ResetAssessment, SavePerson
+from flows.model import AssessmentView, Draft, Option, Profile, ResetAssessment, SavePerson
 from flows.places import Commune, is_exact
 from flows.screens import (
     MENU,
@@ -91,7 +91,7 @@ def apply_deep_link(turn: Turn, payload: str) -> bool:
     return True
 
 
-def draft_from_profile(profile: Profile) -> dict[str, Any]:
+def draft_from_profile(profile: Profile) -> Draft:
     return {
         "name": profile.full_name,
         "birth_year": profile.birth_year,
@@ -452,8 +452,10 @@ def _on_confirm(turn: Turn, option: str) -> None:
                 )
             )
     turn.person = profile
-    for key in ("draft", "editing", "matches", "match_total"):
-        turn.state.pop(key, None)
+    turn.state.pop("draft", None)
+    turn.state.pop("editing", None)
+    turn.state.pop("matches", None)
+    turn.state.pop("match_total", None)
     turn.say(
         t._("Your details are updated.")
         if was_registered

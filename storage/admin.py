@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, select, update
+from sqlalchemy import Select, and_, case, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from flows.admin.recognition import decision_reply
@@ -266,7 +266,7 @@ def set_target(conn: Connection, area: Area, changes: dict[str, int], now: datet
     ).first()
     if existing is None:
         conn.execute(
-            CommuneTarget.__table__.insert().values(
+            insert(CommuneTarget).values(
                 commune_code=area.commune, province_code=area.province, updated_at=now, **changes
             )
         )
@@ -324,7 +324,11 @@ def candidates(
         .order_by(Assessment.submitted_at, Assessment.id)
         .limit(limit)
     )
-    return count, [Candidate(*row) for row in rows]
+    return count, [
+        Candidate(a_id, name, village, group, total or 0, submitted)
+        for a_id, name, village, group, total, submitted in rows
+        if submitted is not None
+    ]
 
 
 def recognise(

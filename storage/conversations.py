@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from flows.model import (
     AdminEffect,
     AssessmentView,
+    ConversationState,
     DeletePerson,
     Effect,
     Outcome,
@@ -218,8 +219,9 @@ def load_conversation(
             answers={str(k): int(v) for k, v in (answers or {}).items()},
             submitted_at=row.submitted_at,
         )
+    state = cast(ConversationState, row.state or {})  # the JSON a step saved
     snapshot = Snapshot(
-        state=row.state or {},
+        state=state,
         person=person,
         assessment=assessment,
         area=AreaFlags(difficult=bool(row.difficult)),

@@ -93,9 +93,10 @@ def seed(conn: Connection, defaults: list[Deadline], now: datetime) -> int:
 def add(conn: Connection, deadline: Deadline, now: datetime) -> int:
     row = _to_row(deadline, now)
     row["key"] = None
-    return conn.execute(
+    new_id: int = conn.execute(
         _insert(conn)(DeadlineRow).values(**row).returning(DeadlineRow.id)
     ).scalar_one()
+    return new_id
 
 
 def active(conn: Connection) -> list[Deadline]:
@@ -122,6 +123,9 @@ def cancel(conn: Connection, deadline_id: int, now: datetime) -> Deadline | None
 
 
 def _audience_query(audience: str, kind: str) -> Any:
+    key: Any
+    area: tuple[Any, Any]
+    query: Any
     if audience == "citizens":
         key = Person.id
         area = (Person.province_code, Person.commune_code)

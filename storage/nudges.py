@@ -65,7 +65,7 @@ class _Statements:
         if dialect == "postgresql":
             due = due.with_for_update(of=Conversation, skip_locked=True)
         self.due = due
-        self.move = (
+        self.move: Any = (
             update(Conversation)
             .where(Conversation.account_id == bindparam("b_account"))
             .values(nudge_round=bindparam("b_round"), nudge_at=bindparam("b_at"))
@@ -116,8 +116,8 @@ def claim_nudges(
             continue
         state = row.state or {}
         registered, answered = row.person_id is not None, row.answered or 0
-        key = (state.get("lang"), stopped_in(state, registered, row.status), answered)
-        key += (reminders_on(state),)
+        what = stopped_in(state, registered, row.status)
+        key = (state.get("lang"), what, answered, reminders_on(state))
         if key not in written:
             reply = nudge_for(state, registered, row.status, answered, world)
             written[key] = (reply,) if reply is not None else ()

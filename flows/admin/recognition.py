@@ -193,7 +193,7 @@ def _on_list(turn: Turn, option: str) -> None:
         _leave_rec(turn, turn.t._("Done. /recognise shows the list again."))
     elif option == "all":
         count, _ = _candidates(turn)
-        rec.update(until=turn.world.now.isoformat(), count=count)
+        rec["until"], rec["count"] = turn.world.now.isoformat(), count
         turn.go(REC_ALL)
     else:
         rec["pick"] = int(option[1:])

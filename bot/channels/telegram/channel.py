@@ -334,7 +334,8 @@ class TelegramChannel:
             return
         query = update.callback_query
         tapped = query.message.message_id if query and isinstance(query.message, Message) else None
-        if tapped is not None and self._taken.get(chat.id) == (tapped, query.data):
+        taken = (tapped, query.data) if query is not None and tapped is not None else None
+        if query is not None and taken is not None and self._taken.get(chat.id) == taken:
             # The same button again, on a question whose answer was just taken (a double
             # tap, before the buttons went away): nothing to say, nothing to ask again.
             await self._answer_query(query, None)
@@ -344,8 +345,8 @@ class TelegramChannel:
             return
         delivery = await self.dispatcher.handle(CHANNEL, str(user.id), event)
         answered = False
-        if tapped is not None and delivery.taken:
-            remember(self._taken, chat.id, (tapped, query.data))
+        if taken is not None and delivery.taken:
+            remember(self._taken, chat.id, taken)
         if query is not None and update.update_id in self._answer_in_response:
             # Webhook: the tap is answered in the HTTP response to Telegram (a Bot API
             # feature), one call fewer per tap than answerCallbackQuery on its own.
@@ -396,7 +397,11 @@ class TelegramChannel:
 
     async def _group(self, update: Update) -> None:
         """In a group the bot only says where to find it, and only when addressed."""
-        message, query = update.effective_message, update.callback_query
+        message, query, chat = (
+            update.effective_message,
+            update.callback_query,
+            update.effective_chat,
+        )
         command = (message.text or "").split(maxsplit=1)[0] if message is not None else ""
         _, at, bot_name = command.partition("@")
         addressed = (
@@ -404,7 +409,7 @@ class TelegramChannel:
             or query is not None
             or (command.startswith("/") and (not at or bot_name == self.app.bot.username))
         )
-        if not addressed or update.effective_chat is None:
+        if not addressed or chat is None:
             return
         user = update.effective_user
         t = lang_of_user(user.language_code if user else None, self.langs, self.default_lang)
@@ -415,9 +420,7 @@ class TelegramChannel:
         try:
             if query is not None:
                 await self.app.bot.answer_callback_query(query.id)
-            await self._with_retries(
-                lambda: self.app.bot.send_message(update.effective_chat.id, text)
-            )
+            await self._with_retries(lambda: self.app.bot.send_message(chat.id, text))
         except (TelegramError, Blocked) as exc:  # removed from the group meanwhile, say
             log.info("could not answer in a group: %s", type(exc).__name__)
 
