@@ -67,6 +67,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _admin(settings: Settings, args: argparse.Namespace, core: Any, db: Any) -> int:
     from bot.codes import new_code
+    from flows.codes import shown
     from flows.model import ADMIN
     from flows.places import Area
     from storage import admin as store
@@ -82,9 +83,9 @@ async def _admin(settings: Settings, args: argparse.Namespace, core: Any, db: An
         until = now + timedelta(hours=args.hours)
         await db.run(lambda conn: invites.new_invite(conn, code, ADMIN, area, now, until))
         print(
-            f"Admin code for {area.name(core.places, t)}: {code}\n"
+            f"Admin code for {area.name(core.places, t)}: {shown(code)}\n"
             f"  single use, valid until {t.datetime(until)} (Vietnam time).\n"
-            f"  The new admin sends to the bot, in any channel: /admin {code}"
+            f"  The new admin sends to the bot, in any channel: /admin {shown(code)}"
         )
     elif args.action == "list":
         area = Area.parse(args.scope, core.places)

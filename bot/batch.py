@@ -7,13 +7,18 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from storage.db import DatabaseUnavailable
+
 log = logging.getLogger(__name__)
 
 
 class Batch:
     """Ids noted with `add()` are written by `write(ids)` `delay` seconds after the first
-    of them, all at once; `flush()` writes what is pending now. A failed write is logged
-    and dropped: callers only batch what may be done again without harm."""
+    of them, all at once; `flush()` writes what is pending now. While the database is
+    unavailable the ids are kept and written when it is back; any other failure is logged
+    and the ids dropped: callers only batch what may be done again without harm."""
+
+    MAX_PAUSE = 10.0  # seconds between tries while the database is unavailable
 
     def __init__(
         self, write: Callable[[list[int]], Awaitable[None]], delay: float, what: str
@@ -31,14 +36,21 @@ class Batch:
         return item in self._pending
 
     async def _soon(self) -> None:
+        pause = self.delay
         while self._pending:
-            await asyncio.sleep(self.delay)
-            await self.flush()
+            await asyncio.sleep(pause)
+            written = await self.flush()
+            pause = self.delay if written else min(pause * 2 + 0.1, self.MAX_PAUSE)
 
-    async def flush(self) -> None:
+    async def flush(self) -> bool:
+        """Write what is pending; False if the database was unavailable (kept for later)."""
         items, self._pending = self._pending, []
         if items:
             try:
                 await self._write(items)
+            except DatabaseUnavailable:  # logged once by the database's outage tracker
+                self._pending = items + self._pending
+                return False
             except Exception:
                 log.exception("could not record %d %s", len(items), self.what)
+        return True

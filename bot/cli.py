@@ -20,6 +20,7 @@ from bot.config import Settings, SettingsError
 from bot.data import load_criteria
 from flows.criteria import CriteriaError
 from flows.reminders import NudgeSchedule
+from storage.db import DatabaseUnavailable
 
 log = logging.getLogger("cdht")
 
@@ -220,6 +221,7 @@ async def _unit_code(settings: Settings, args: argparse.Namespace) -> int:
     from bot.data import load_gazetteer
     from bot.i18n import load_langs
     from flows import units
+    from flows.codes import normalise_code, shown
     from flows.model import FOCAL_POINT
     from flows.places import Area
     from storage import invites
@@ -236,22 +238,23 @@ async def _unit_code(settings: Settings, args: argparse.Namespace) -> int:
             until = now + timedelta(days=args.days)
             await db.run(lambda conn: invites.new_invite(conn, code, FOCAL_POINT, area, now, until))
             print(
-                f"Code for focal points of units in {area.name(places, t)}: {code}\n"
+                f"Code for focal points of units in {area.name(places, t)}: {shown(code)}\n"
                 f"  valid until {until:%d/%m/%Y}, for any number of units.\n"
-                f"  In chat they send: /donvi {code}\n"
+                f"  In chat they send: /donvi {shown(code)}\n"
                 f"  Telegram link (QR): https://t.me/<your bot>?start="
                 f"{units.DEEP_LINK_PREFIX}{code}"
             )
         elif args.action == "cancel":
-            code = units.normalise_code(args.code)
+            code = normalise_code(args.code)
             if not await db.run(lambda conn: invites.revoke_invite(conn, code, now)):
-                print(f"There is no valid code {code}.", file=sys.stderr)
+                print(f"There is no valid code {shown(code)}.", file=sys.stderr)
                 return 1
-            print(f"Code {code} cancelled: it no longer registers anyone.")
+            print(f"Code {shown(code)} cancelled: it no longer registers anyone.")
         else:
             found = await db.run(lambda conn: invites.invites(conn, now))
             if not found:
                 print("No valid codes. Make one with: cdht unit-code new --area commune:70")
+            print("(Codes are kept as hashes: each is listed by its first and last letters.)")
             for invite in found:
                 print(
                     f"{invite.code}  {invite.area.name(places, t)} · until "
@@ -361,6 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CriteriaError as exc:
         print(f"Criteria error: {exc}", file=sys.stderr)
         return 2
+    except DatabaseUnavailable as exc:
+        print(f"The database is not available: {exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:  # a deadline, area or date written wrongly
         print(f"Error: {exc}", file=sys.stderr)
         return 2

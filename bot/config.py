@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -58,6 +58,12 @@ class ZaloSettings:
     oauth_base_url: str = ZALO_OAUTH
     webhook_path: str = "/zalo/webhook"
     monthly_quota: int = 1000  # proactive messages a month (a verified OA's free allowance)
+    # Signed events older than this are refused (a replay); Zalo's own retries after an
+    # outage longer than this are refused too.
+    max_event_age: timedelta = timedelta(minutes=10)
+    # The key that seals the OA's tokens in the database (CDHT_SECRET_KEY, a Fernet key);
+    # "": one derived from the app secret and the OA secret key.
+    secret_key: str = field(default="", repr=False)
     # Where people reach our web server from outside ("https://bot.example.vn"): exports,
     # which the OA cannot send as files, are offered as links under it. "": no links.
     public_url: str = ""
@@ -71,6 +77,7 @@ class Settings:
     criteria: str = DEFAULT_SET
     deadlines: str = ""  # the default deadlines' YAML file; "": the one shipped
     digest_at: time = time(7, 0)  # the admins' daily digest, Vietnam time
+    db_wait: float = 60.0  # seconds to wait at start for a database that is not available
     log_level: str = "INFO"
     port: int = 8080  # the web server for webhooks and /healthz
     host: str = "0.0.0.0"
@@ -91,7 +98,7 @@ class Settings:
         year_text = env.get("CDHT_CAMPAIGN_YEAR", "").strip()
         year = 0  # the calendar year
         if year_text:
-            if not (year_text.isdigit() and 2020 <= int(year_text) <= 2100):
+            if not (year_text.isascii() and year_text.isdigit() and 2020 <= int(year_text) <= 2100):
                 raise SettingsError(
                     f"CDHT_CAMPAIGN_YEAR={year_text!r} must be a year such as "
                     f"{datetime.now(LOCAL_TZ).year}."
@@ -103,8 +110,14 @@ class Settings:
             raise SettingsError(
                 f"CDHT_DIGEST_AT={digest_text!r} must be a time of day such as 07:00."
             )
+        wait_text = env.get("CDHT_DB_WAIT", "").strip() or "60"
+        if not (wait_text.isascii() and wait_text.isdigit() and int(wait_text) <= 86400):
+            raise SettingsError(
+                f"CDHT_DB_WAIT={wait_text!r} must be a number of seconds such as 60 (0: do "
+                "not wait)."
+            )
         port_text = env.get("PORT", "").strip() or "8080"
-        if not (port_text.isdigit() and int(port_text) <= 65535):
+        if not (port_text.isascii() and port_text.isdigit() and int(port_text) <= 65535):
             raise SettingsError(f"PORT={port_text!r} must be a port number such as 8080.")
         telegram, zalo = _telegram(env), _zalo(env)
         if (
@@ -124,6 +137,7 @@ class Settings:
             criteria=env.get("CDHT_CRITERIA", "").strip() or DEFAULT_SET,
             deadlines=env.get("CDHT_DEADLINES", "").strip(),
             digest_at=time(int(digest_match[1]), int(digest_match[2])),
+            db_wait=float(wait_text),
             log_level=env.get("CDHT_LOG_LEVEL", "INFO").strip().upper() or "INFO",
             port=int(port_text),
             host=env.get("CDHT_HOST", "").strip() or "0.0.0.0",
@@ -193,6 +207,22 @@ def _public_url(env: dict[str, str]) -> str:
     return _base_url(env, "CDHT_PUBLIC_URL", "")
 
 
+def _secret_key(env: dict[str, str]) -> str:
+    key = env.get("CDHT_SECRET_KEY", "").strip()
+    if key:
+        from cryptography.fernet import Fernet
+
+        try:
+            Fernet(key)
+        except ValueError as exc:
+            raise SettingsError(
+                "CDHT_SECRET_KEY must be a Fernet key (44 characters); make one with: "
+                '.venv/bin/python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"'
+            ) from exc
+    return key
+
+
 def _zalo(env: dict[str, str]) -> ZaloSettings | None:
     app_id = env.get("ZALO_APP_ID", "").strip()
     if not app_id:
@@ -209,8 +239,14 @@ def _zalo(env: dict[str, str]) -> ZaloSettings | None:
     path = env.get("ZALO_WEBHOOK_PATH", "").strip() or "/zalo/webhook"
     if not path.startswith("/") or path == "/healthz":
         raise SettingsError(f"ZALO_WEBHOOK_PATH={path!r} must be a path such as /zalo/webhook.")
+    age_text = env.get("ZALO_MAX_EVENT_AGE", "").strip() or "600"
+    if not (age_text.isascii() and age_text.isdigit() and 30 <= int(age_text) <= 86400):
+        raise SettingsError(
+            f"ZALO_MAX_EVENT_AGE={age_text!r} must be a number of seconds from 30 to 86400, "
+            "such as 600."
+        )
     quota_text = env.get("ZALO_MONTHLY_QUOTA", "").strip() or "1000"
-    if not quota_text.isdigit():
+    if not (quota_text.isascii() and quota_text.isdigit()):
         raise SettingsError(
             f"ZALO_MONTHLY_QUOTA={quota_text!r} must be a number of messages, such as 1000."
         )
@@ -223,5 +259,7 @@ def _zalo(env: dict[str, str]) -> ZaloSettings | None:
         oauth_base_url=_base_url(env, "ZALO_OAUTH_BASE_URL", ZALO_OAUTH),
         webhook_path=path,
         monthly_quota=int(quota_text),
+        max_event_age=timedelta(seconds=int(age_text)),
+        secret_key=_secret_key(env),
         public_url=_public_url(env),
     )

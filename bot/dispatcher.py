@@ -1,7 +1,8 @@
 """Runs one event: lock the account, load the conversation, fill what the step needs,
 step the pure flow, save everything in one transaction, and hand the replies back to the
-channel. It knows no feature: what a step reads is declared by the flows
-(`flows.conversation.needs`) and looked up by `bot.preload`.
+channel. When the database is unavailable it raises DatabaseUnavailable and saves nothing:
+the channel keeps the event and brings it again. It knows no feature: what a step reads is
+declared by the flows (`flows.conversation.needs`) and looked up by `bot.preload`.
 
 Events of one person are handled one at a time in arrival order (an asyncio lock per
 account here; on PostgreSQL also a row lock, for several bot processes). Different people
@@ -29,7 +30,7 @@ from flows.conversation import needs, step
 from flows.model import Event, Reply, World
 from flows.reminders import DEFAULT_SCHEDULE, NudgeSchedule
 from storage import conversations, outbox
-from storage.db import Database
+from storage.db import Database, DatabaseUnavailable, describe, stack
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Delivery:
     duplicate: bool = False
     delivered: bool = False
     lang: str | None = None  # the person's language after this event, when known
+    erased: bool = False  # the person's data was deleted: the channel keeps nothing either
 
     @property
     def taken(self) -> bool:
@@ -113,13 +115,27 @@ class Dispatcher:
                         )
                 if news and self.on_news is not None:
                     self.on_news()
+                if delivery.erased:  # nothing of the deleted rows left in the files either
+                    await self.db.forget_deleted()
                 return delivery
             except conversations.DuplicateEvent:
                 return await self._answered_before(channel, event_id)
-            except Exception:
+            except DatabaseUnavailable:
+                # Nothing was saved. The channel keeps the event and brings it again
+                # (Telegram redelivers, Zalo's inbox holds it, the terminal retries): the
+                # person is not asked to type it again.
+                raise
+            except Exception as exc:
                 # Never leave a person without an answer; nothing was saved, so the state
-                # is as before and they can simply try again.
-                log.exception("event %s/%s failed; state left unchanged", channel, event_id)
+                # is as before and they can simply try again. Logged without the error's
+                # message: a database quotes the values it refused (personal data).
+                log.error(
+                    "event %s/%s failed (%s); state left unchanged\n%s",
+                    channel,
+                    event_id,
+                    describe(exc),
+                    stack(exc),
+                )
                 lang = self.core.langs[self.core.default_lang]
                 sorry = lang._(
                     "Sorry, something went wrong on our side. Your answers so far are saved: "
@@ -149,7 +165,9 @@ class Dispatcher:
         outbox_id = conversations.save_outcome(
             conn, loaded, outcome, channel, event_id, now, nudge_at
         )
-        delivery = Delivery(outbox_id, outcome.replies, lang=outcome.state.get("lang"))
+        delivery = Delivery(
+            outbox_id, outcome.replies, lang=outcome.state.get("lang"), erased=outcome.erases
+        )
         return delivery, outcome.tells_others
 
     async def _answered_before(self, channel: str, event_id: str) -> Delivery:
@@ -177,11 +195,15 @@ class Dispatcher:
             lambda conn: conversations.is_unreachable(conn, channel, external_id)
         )
 
-    async def undelivered(self, channel: str, max_age: timedelta) -> list[tuple[str, Delivery]]:
-        """Recent replies of this channel that were never marked sent, with the external id
-        of the account each is for: a channel sends them again when it starts."""
-        since = self.clock.now() - max_age
-        rows = await self.db.run(lambda conn: outbox.undelivered(conn, channel, since))
+    async def unsent(
+        self, channel: str, older_than: timedelta = timedelta(0)
+    ) -> list[tuple[str, Delivery]]:
+        """Replies of this channel never marked sent (within outbox.UNSENT_KEPT), at least
+        `older_than` old, with the external id of the account each is for: a channel sends
+        them when it starts, and again while it runs until they are sent. Each is taken
+        for a while with a growing pause (see outbox.claim_unsent)."""
+        now = self.clock.now()
+        rows = await self.db.run(lambda conn: outbox.claim_unsent(conn, channel, now, older_than))
         return [(ext, Delivery(s.outbox_id, tuple(s.replies))) for ext, s in rows]
 
     def delivered(self, outbox_id: int | None) -> None:

@@ -37,14 +37,17 @@ class FileLinks:
         self.db, self.clock, self.lang = db, clock, lang
         self.public_url = public_url  # "": links cannot be offered
 
-    async def offer(self, name: str, content: bytes) -> str | None:
-        """A link to the file for LIFETIME; None when there is no public address."""
+    async def offer(
+        self, name: str, content: bytes, owner: tuple[str, str] | None = None
+    ) -> str | None:
+        """A link to the file for LIFETIME, for `owner` (channel, external id: the link
+        ends when they stop being an admin); None when there is no public address."""
         if not self.public_url:
             return None
         token, now = secrets.token_urlsafe(24), self.clock.now()
         await self.db.run(
             lambda conn: downloads.offer_download(
-                conn, token_hash(token), name, content, now, now + LIFETIME
+                conn, token_hash(token), name, content, now, now + LIFETIME, owner
             )
         )
         return f"{self.public_url}{PATH}{token}"

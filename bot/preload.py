@@ -65,11 +65,10 @@ class Preloader:
     ) -> World:
         """The world with what `needs` asks for, read in the step's transaction."""
         prepared = prepared or Prepared()
-        if needs.report is not None and prepared.request != needs.report:
-            raise Unprepared(needs)
         found: dict[str, Any] = {}
         if needs.invite is not None:
             found["invite"] = invites.find_invite(conn, needs.invite)
+            found["code_attempts"] = invites.attempts(conn, account_id, world.now)
         scoped = needs.candidates is not None or needs.report is not None or needs.admins
         admin = None
         if needs.admin or scoped:
@@ -80,8 +79,13 @@ class Preloader:
             )
         if admin is not None and needs.admins:
             found["admins"] = tuple(admin_store.admins(conn, admin.area))
-        if needs.report is not None:
-            found["report"] = prepared.report
+        if needs.report is not None and admin is not None:  # (anyone else is refused)
+            if prepared.request != needs.report:
+                raise Unprepared(needs)
+            report = prepared.report
+            # Read before this transaction: still inside the scope the admin has now?
+            if report is not None and admin.area.contains(report.area):
+                found["report"] = report
         if needs.fresh_code:
             found["fresh_code"] = codes.new_code()
         return replace(world, **found) if found else world

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import Any, Protocol
 
@@ -36,13 +36,14 @@ from flows.reminders import DEFAULT_SCHEDULE, NudgeSchedule
 from storage import admin as admin_store
 from storage import deadlines as deadline_store
 from storage import nudges, outbox
-from storage.db import Database
+from storage.db import Database, DatabaseUnavailable
 from storage.outbox import Claimed, OutboxEntry
 
 log = logging.getLogger(__name__)
 
 
 DIGEST_AT = time(7, 0)
+PRUNE_EVERY = timedelta(hours=1)
 
 
 class Pushes(Protocol):
@@ -71,6 +72,7 @@ class Scheduler:
         self.busy = False  # the last wake-up left reminders waiting
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        self._pruned_at: datetime | None = None
 
     def wake(self) -> None:
         """Someone is to be told something now (a decision on their title): don't wait."""
@@ -117,6 +119,7 @@ class Scheduler:
                 sent += self._push(channel, claimed)
         sent += await self._decisions(now)
         sent += await self._digests(now)
+        await self._prune(now)
         if sent:
             log.info("%d reminders handed to the channels", sent)
         return sent
@@ -190,12 +193,21 @@ class Scheduler:
         replies: tuple[Reply, ...] = made[key]
         return replies
 
+    async def _prune(self, now: datetime) -> None:
+        """Once an hour: replies never sent are let go, old event ids forgotten."""
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        await self.db.run(lambda conn: outbox.prune(conn, now))
+
     async def run(self) -> None:
         """Wake up every INTERVAL seconds (BUSY_INTERVAL while reminders are waiting)
         until stop()."""
         while not self._stop.is_set():
             try:
                 await self.tick()
+            except DatabaseUnavailable:  # logged once by the database; the next wake-up
+                self.busy = False  # tries again, and nothing was half-written
             except Exception:  # the next wake-up tries again; nothing was half-written
                 log.exception("the reminder scheduler failed; it tries again shortly")
                 self.busy = False

@@ -4,14 +4,19 @@ offered by link (`/files/`, see bot.links)."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from aiohttp import web
-from sqlalchemy import text
 
 from bot.links import FileLinks
-from storage.db import Database
+from storage import health
+from storage.db import Database, describe
+
+PROCESS = f"{socket.gethostname()}:{os.getpid()}"  # which process answered /healthz
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +61,16 @@ class WebServer:
             await self._runner.cleanup()
 
     async def _health(self, request: web.Request) -> web.Response:
-        """200 when the database answers and every channel is working; 503 otherwise, with
-        what is wrong (no personal data)."""
-        body: dict[str, Any] = {"database": "ok"}
+        """200 when the database takes a write and every channel is working (receiving,
+        and sends not failing); 503 otherwise, with what is wrong (no personal data). A
+        SELECT is not enough: a full disk or a read-only file still answers one."""
+        body: dict[str, Any] = {"process": PROCESS, "database": "ok"}
         healthy = True
+        now = datetime.now(UTC)
         try:
-            await self.db.run(lambda conn: conn.execute(text("SELECT 1")).scalar())
+            await self.db.run(lambda conn: health.check(conn, PROCESS, now))
         except Exception as exc:
-            body["database"] = f"error: {type(exc).__name__}"
+            body["database"] = f"error: {describe(exc)}"
             healthy = False
         for name, channel in self.channels.items():
             body[name] = dict(channel.health)

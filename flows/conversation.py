@@ -10,6 +10,8 @@ the same question again, with nothing lost.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 # Importing the feature modules registers their screens and commands.
 from flows import admin, assessment, registration, units
 from flows.lang import LANGUAGES, Lang
@@ -43,9 +45,13 @@ def needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     the person is an admin (/help shows them their commands; an admin is not pushed into
     registering). Pure, like `step`."""
     found = Needs()
-    current = SCREENS.get(snapshot.state.get("screen") or "")
-    if current is not None and current.needs is not None:
-        found |= current.needs(snapshot, event, world)
+    # The screen the person is on, and the one a side screen (the language, /delete's
+    # question) leads back to: the step may show either.
+    state = snapshot.state
+    for name in (state.get("back"), state.get("rec_back"), state.get("screen")):
+        shown = SCREENS.get(name or "")
+        if shown is not None and shown.needs is not None:
+            found |= shown.needs(snapshot, event, world)
     if event.kind == "command":  # a command's own needs win over its screen's
         found |= Needs(admin=True)
         handler = COMMAND_HANDLERS.get(event.command or "")
@@ -57,23 +63,40 @@ def needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
 def step(snapshot: Snapshot, event: Event, world: World) -> Outcome:
     """Run one event through the conversation. Pure: no I/O, no clock, no randomness."""
     turn = Turn(snapshot, world, event)
-    # A screen that no longer makes sense (the admin's rights were revoked, the person
-    # was decided on meanwhile) is left first, with a word why; input meant for it is
-    # not applied to wherever that leads.
-    left = turn.leave_if_invalid()
-    if event.kind == "command":
+    late = _late(turn, event)
+    if event.sent_at is not None and not late:
+        turn.state["input_at"] = event.sent_at.isoformat()
+    if late and event.kind != "command":
+        # Held up (an outage, a retry) behind a message sent after it, which was taken:
+        # it must not answer the question asked since.
+        turn.again(
+            turn.t._(
+                "A message you sent earlier arrived late, after your next one, so it was "
+                "not used. Here is the current question:"
+            )
+        )
+    elif event.kind == "command":
         _command(turn, event.command or "unknown", event.args)
     elif event.kind == "option" and event.option == RESUME:  # from a reminder
         _command(turn, "start", "")
     elif event.kind == "option" and event.option == STOP_REMINDERS:
         _set_reminders(turn, False)
-    elif left:
-        pass
     elif turn.screen not in SCREENS:
         resume(turn)
-    else:
+    elif not turn.leave_if_invalid():
+        # (A screen that no longer makes sense, because the admin's rights were revoked
+        # or the person was decided on meanwhile, is left with a word why, and input
+        # meant for it is not applied to wherever that leads.)
         _answer(turn, event)
     return turn.outcome()
+
+
+def _late(turn: Turn, event: Event) -> bool:
+    """The event was sent before the newest message already taken."""
+    newest = turn.state.get("input_at")
+    if event.sent_at is None or not newest:
+        return False
+    return event.sent_at < datetime.fromisoformat(newest)
 
 
 def _answer(turn: Turn, event: Event) -> None:
@@ -136,7 +159,7 @@ def _start_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     return Needs(invite=units.quoted_code(event))
 
 
-@command("start", needs=_start_needs)
+@command("start", "batdau", "tieptuc", "continue", needs=_start_needs)
 def _start(turn: Turn, args: str) -> None:
     t = turn.t
     if units.quoted_code(turn.event):
@@ -151,12 +174,12 @@ def _start(turn: Turn, args: str) -> None:
         resume(turn)
 
 
-@command("help")
+@command("help", "huongdan", "trogiup")
 def _help(turn: Turn, args: str) -> None:
     with_current(turn, _help_text(turn))
 
 
-@command("language")
+@command("language", "lang", "ngonngu")
 def _language(turn: Turn, args: str) -> None:
     wanted = args.strip().lower()[:2]
     if wanted in LANGUAGES:
@@ -166,13 +189,13 @@ def _language(turn: Turn, args: str) -> None:
         turn.go(LANGUAGE)
 
 
-@command("delete")
+@command("delete", "xoa", "xoadulieu", "deletemydata")
 def _delete(turn: Turn, args: str) -> None:
     _remember_back(turn)
     turn.go(CONFIRM_DELETE)
 
 
-@command("reminders")
+@command("reminders", "nhacnho", "remind")
 def _reminders(turn: Turn, args: str) -> None:
     t = turn.t
     wanted = fold(args).strip()
@@ -262,7 +285,7 @@ def _ask_language(turn: Turn) -> None:
     )
 
 
-@command("result")
+@command("result", "ketqua", "myresult")
 def _result_command(turn: Turn, args: str) -> None:
     t = turn.t
     a = turn.assessment
@@ -283,7 +306,7 @@ def _result_command(turn: Turn, args: str) -> None:
         with_current(turn, t._("You have not scored yourself yet."))
 
 
-@command("restart")
+@command("restart", "lamlai")
 def _restart_command(turn: Turn, args: str) -> None:
     t = turn.t
     a = turn.assessment

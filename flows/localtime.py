@@ -18,8 +18,3 @@ def local_day(moment: datetime) -> date:
 def local_midnight(day: date) -> datetime:
     """The start of a Vietnamese day, in UTC."""
     return datetime.combine(day, time(0), LOCAL_TZ).astimezone(UTC)
-
-
-def local_at(day: date, at: time) -> datetime:
-    """A Vietnamese day and time of day as an aware datetime."""
-    return datetime.combine(day, at, LOCAL_TZ)

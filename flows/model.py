@@ -17,11 +17,13 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, ClassVar, Final, Literal, TypedDict
 
+from flows.commands import command_named
 from flows.criteria import CriteriaSet
 from flows.digest import Digest
 from flows.lang import Lang
 from flows.places import Area, Gazetteer
 from flows.scoring import AreaFlags, ScoreResult
+from flows.text import clean
 
 EventKind = Literal["text", "option", "contact", "command", "unsupported"]
 ReplyKind = Literal["text", "options", "ask_phone", "file", "notice"]
@@ -32,28 +34,6 @@ ReportKind = Literal["stats", "xlsx", "csv"]
 Role = Literal["admin", "focal_point"]
 ADMIN: Final = "admin"  # quản trị viên: sees and acts on the data of their scope
 FOCAL_POINT: Final = "focal_point"  # đầu mối đơn vị: the focal point of a unit
-
-# Slash commands; the second column lists aliases people may type in Vietnamese, unaccented.
-COMMANDS: dict[str, tuple[str, ...]] = {
-    "start": ("batdau", "tieptuc", "continue"),
-    "help": ("huongdan", "trogiup"),
-    "language": ("lang", "ngonngu"),
-    "result": ("ketqua", "myresult"),
-    "restart": ("lamlai",),
-    "delete": ("xoa", "xoadulieu", "deletemydata"),
-    "reminders": ("nhacnho", "remind"),
-    "unit": ("donvi", "daumoi", "focalpoint"),
-    # Admins (quản trị): refused with an explanation to anyone else.
-    "admin": ("quantri",),
-    "stats": ("thongke", "sotlieu", "solieu"),
-    "export": ("baocao", "xuat", "xuatbaocao"),
-    "invite": ("moi", "moiquantri"),
-    "admins": ("dsquantri", "danhsachquantri"),
-    "revoke": ("thuhoi", "huyquyen"),
-    "recognise": ("congnhan", "recognize"),
-    "target": ("chitieu", "danso"),
-}
-_ALIASES = {alias: name for name, aliases in COMMANDS.items() for alias in (name, *aliases)}
 
 
 @dataclass(frozen=True)
@@ -70,20 +50,37 @@ class Event:
     command: str | None = None  # canonical command name, for kind "command"
     args: str = ""  # e.g. the deep-link payload of /start
     event_id: str | None = None  # the channel's id, for de-duplication
+    # When the person sent it, by the channel's clock (None: not known). A message held up
+    # by an outage must not answer a question asked after it was sent.
+    sent_at: datetime | None = None
 
     @staticmethod
-    def from_text(text: str, event_id: str | None = None) -> Event:
-        """Typed text; "/start c70" or "/start@SomeBot c70" becomes a command event."""
+    def from_text(text: str, event_id: str | None = None, sent_at: datetime | None = None) -> Event:
+        """Typed text, cleaned (`flows.text.clean`: no control or invisible characters);
+        "/start c70" or "/start@SomeBot c70" becomes a command event."""
+        text = clean(text)
         stripped = text.strip()
         if stripped.startswith("/") and len(stripped) > 1:
             head, _, rest = stripped[1:].partition(" ")
-            name = _ALIASES.get(head.split("@", 1)[0].lower())
+            name = command_named(head.split("@", 1)[0])
             if name:
                 return Event(
-                    "command", text=text, command=name, args=rest.strip(), event_id=event_id
+                    "command",
+                    text=text,
+                    command=name,
+                    args=rest.strip(),
+                    event_id=event_id,
+                    sent_at=sent_at,
                 )
-            return Event("command", text=text, command="unknown", args=stripped, event_id=event_id)
-        return Event("text", text=text, event_id=event_id)
+            return Event(
+                "command",
+                text=text,
+                command="unknown",
+                args=stripped,
+                event_id=event_id,
+                sent_at=sent_at,
+            )
+        return Event("text", text=text, event_id=event_id, sent_at=sent_at)
 
 
 @dataclass(frozen=True)
@@ -155,7 +152,8 @@ class AssessmentView:
 
 @dataclass(frozen=True)
 class InviteView:
-    """A code an admin handed out (e.g. to the focal points of units in a commune)."""
+    """A code an admin handed out (e.g. to the focal points of units in a commune). Only
+    its hash is stored: `code` is the code as typed when looked up, else its hint."""
 
     code: str
     role: Role
@@ -189,6 +187,15 @@ class Candidate:
     group: str
     total: int
     submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class CodeAttempts:
+    """Wrong codes tried lately (flows.codes.ATTEMPTS_WINDOW): by this account, and by
+    everyone."""
+
+    mine: int = 0
+    overall: int = 0
 
 
 @dataclass(frozen=True)
@@ -255,6 +262,7 @@ class ConversationState(TypedDict, total=False):
     prompt: int  # the current question's number: buttons of earlier ones are stale
     screen: str | None
     back: str | None  # where a side screen (language, delete...) returns to
+    input_at: str  # when the newest message taken was sent (ISO): older ones are late
     reminders: bool  # False after /reminders off
     # registering
     draft: Draft
@@ -316,16 +324,10 @@ class Needs:
     admins: bool = False  # the admins in the admin's scope
     fresh_code: bool = False  # a new random code, should the step hand one out
 
-    HEAVY: ClassVar[tuple[str, ...]] = ("report",)  # read before the transaction
-
     def __or__(self, other: Needs) -> Needs:
         """Both: what `other` asks for, and what this asks for that `other` does not."""
         merged = {f.name: getattr(other, f.name) or getattr(self, f.name) for f in fields(self)}
         return Needs(**merged)
-
-    @property
-    def heavy(self) -> bool:
-        return any(getattr(self, name) for name in self.HEAVY)
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,7 @@ class World:
     default_lang: str = "vi"
     # Looked up when needed:
     invite: InviteView | None = None  # the code the event quotes; None if there is none
+    code_attempts: CodeAttempts = field(default_factory=CodeAttempts)
     admin: AdminView | None = None  # this account is an admin
     candidates: Candidates | None = None
     report: Report | None = None
@@ -390,7 +393,9 @@ class SubmitAssessment:
 
 @dataclass(frozen=True)
 class DeletePerson:
-    pass
+    """/delete: the person's registration, answers and chat accounts go (Decree 13/2023)."""
+
+    erases: ClassVar[bool] = True  # the shell also makes the database forget what it held
 
 
 @dataclass(frozen=True)
@@ -403,6 +408,13 @@ class SaveRecipient:
     unit: str | None
     language: str
     code: str | None = None
+
+
+@dataclass(frozen=True)
+class WrongCode:
+    """A code was typed that is not valid (counted: wrong attempts are limited)."""
+
+    role: Role
 
 
 @dataclass(frozen=True)
@@ -482,6 +494,7 @@ Effect = (
     | DeletePerson
     | SaveRecipient
     | RemoveRecipient
+    | WrongCode
     | AdminEffect
 )
 
@@ -499,3 +512,8 @@ class Outcome:
     def tells_others(self) -> bool:
         """An effect has news for other people (a citizen whose title was decided on)."""
         return any(getattr(e, "tells_others", False) for e in self.effects)
+
+    @property
+    def erases(self) -> bool:
+        """An effect erases personal data (/delete)."""
+        return any(getattr(e, "erases", False) for e in self.effects)

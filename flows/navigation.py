@@ -56,3 +56,10 @@ def aside(turn: Turn, text: str) -> None:
         turn.again(text, kind="text")
     else:
         turn.say(text)
+
+
+def too_many_attempts(turn: Turn) -> str:
+    return turn.t._(
+        "Too many wrong codes were tried. For safety, please try again in an hour, and "
+        "check the code with whoever gave it to you."
+    )

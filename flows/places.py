@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.lang import Lang
-from flows.text import fold
+from flows.text import fold, number
 
 _PREFIXES = ("thanh pho ", "tinh ", "phuong ", "xa ", "dac khu ", "thi tran ")
 
@@ -114,7 +114,7 @@ class Gazetteer:
         if not query:
             return []
         if query.isdigit():
-            found = self._commune.get(int(query))
+            found = self._commune.get(number(query, 6) or 0)
             return [found] if found and found.province_code == province_code else []
         ranked = [
             (r, c.short, c)
@@ -185,7 +185,7 @@ class Area:
         kind, colon, code = text.strip().partition(":")
         kind = fold(kind).replace(" ", "")
         code = code.strip()
-        if kind in _WHOLE and not code:
+        if kind in _WHOLE and not code and not (colon and not kind):
             return Area()
         if kind not in _PROVINCE_WORDS + _COMMUNE_WORDS or not colon:
             raise AreaError(f"unknown area {text!r}: write all, province:<code> or commune:<code>")

@@ -26,13 +26,14 @@ from flows.screens import (
     REG_PROVINCE,
     REG_VILLAGE,
 )
-from flows.text import fold, tidy
+from flows.text import number, tidy
 from flows.turn import Turn, screen
 
 MAX_NAME = 80
 MAX_VILLAGE = 100
 MAX_AGE, MIN_AGE = 100, 6
 COMMUNE_CHOICES = 5
+MAX_CODE = 6  # digits of a commune code (the 2025 list has 5 at most)
 _PHONE_CHARS = re.compile(r"[\s.\-()]")
 _PHONE = re.compile(r"^0\d{9}$")
 
@@ -40,6 +41,11 @@ _PHONE = re.compile(r"^0\d{9}$")
 def _draft(turn: Turn) -> dict[str, Any]:
     # Its fields are addressed by name (the question being asked, the one to change).
     return cast(dict[str, Any], turn.state.setdefault("draft", {}))
+
+
+def _drafted(turn: Turn) -> dict[str, Any]:
+    """The draft as it is, for rendering (which never changes the state)."""
+    return cast(dict[str, Any], turn.state.get("draft") or {})
 
 
 def begin(turn: Turn) -> None:
@@ -80,10 +86,10 @@ def next_step(turn: Turn) -> None:
 def apply_deep_link(turn: Turn, payload: str) -> bool:
     """A QR code printed by a commune carries its code ("c70", "xa-70" or "70"): fill in
     the place so the person need not search for it. Unknown payloads are ignored."""
-    digits = re.sub(r"^(c|xa|commune)[-_]?", "", payload.strip().lower())
-    if not digits.isdigit():
+    code = number(re.sub(r"^(c|xa|commune)[-_]?", "", payload.strip().lower()), MAX_CODE)
+    if code is None:
         return False
-    commune = turn.world.places.commune(int(digits))
+    commune = turn.world.places.commune(code)
     if commune is None:
         return False
     d = _draft(turn)
@@ -138,8 +144,8 @@ def _year_range(turn: Turn) -> tuple[int, int]:
 
 def _on_birth_year(turn: Turn, text: str) -> None:
     low, high = _year_range(turn)
-    digits = fold(text).replace(" ", "")
-    if not (digits.isdigit() and len(digits) == 4 and low <= int(digits) <= high):
+    year = number(text, 4)
+    if year is None or not low <= year <= high:
         turn.again(
             turn.t._(
                 "The year of birth is 4 digits between {low} and {high}, for example 1985. "
@@ -147,7 +153,7 @@ def _on_birth_year(turn: Turn, text: str) -> None:
             ).format(low=low, high=high)
         )
         return
-    _draft(turn)["birth_year"] = int(digits)
+    _draft(turn)["birth_year"] = year
     next_step(turn)
 
 
@@ -277,7 +283,7 @@ def _on_commune_text(turn: Turn, text: str) -> None:
 def _ask_commune(turn: Turn) -> None:
     t = turn.t
     places = turn.world.places
-    province = places.province(_draft(turn).get("province"))
+    province = places.province(_drafted(turn).get("province"))
     matches = [c for code in turn.state.get("matches", []) if (c := places.commune(code))]
     other = Option("other_province", t._("Choose another province"))
     if matches:
@@ -479,7 +485,7 @@ def _ask_confirm(turn: Turn) -> None:
     turn.ask(
         t._("Please check your details:")
         + "\n"
-        + summary(turn, _draft(turn))
+        + summary(turn, _drafted(turn))
         + "\n\n"
         + t._("Is everything right?"),
         [

@@ -8,10 +8,10 @@ remembering what was sent. A screen that can stop making sense (an admin's right
 while they decide on someone) says so with `valid`, and `on_invalid` leads away from it:
 that is checked before any input is handled and whenever the screen is entered.
 
-A command is a function of the turn and its arguments, registered under its canonical name
-(the words people type for it are in `flows.model.COMMANDS`). Screens and commands that
-read data beyond the conversation declare it with `needs`; the shell looks it up and hands
-it in through the `World`.
+A command is a function of the turn and its arguments, registered with its name, the other
+words people may type for it (Vietnamese, without accents) and, for admins, a line of
+help. Screens and commands that read data beyond the conversation declare it with `needs`;
+the shell looks it up and hands it in through the `World`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flows.commands import add_words
 from flows.lang import Lang
 from flows.model import (
     AssessmentView,
@@ -37,7 +38,7 @@ from flows.model import (
     World,
 )
 from flows.reminders import reminders_on, unfinished
-from flows.text import fold
+from flows.text import fold, number
 
 NeedsOf = Callable[[Snapshot, Event, World], Needs]
 
@@ -60,6 +61,9 @@ class Command:
     run: Callable[[Turn, str], None]  # the turn and the command's arguments
     needs: NeedsOf | None = None
     admin: bool = False  # for admins only: anyone else is told so, and nothing is read
+    # A line for admins' list of commands (flows.admin.common.admin_help), and where in it.
+    help: Callable[[Lang], str] | None = None
+    help_rank: int = 50
 
 
 SCREENS: dict[str, Screen] = {}
@@ -81,14 +85,20 @@ def screen(
 
 
 def command(
-    name: str, needs: NeedsOf | None = None, admin: bool = False
+    name: str,
+    *aliases: str,
+    needs: NeedsOf | None = None,
+    admin: bool = False,
+    help: Callable[[Lang], str] | None = None,
+    help_rank: int = 50,
 ) -> Callable[[Callable[[Turn, str], None]], Callable[[Turn, str], None]]:
-    """Register the handler of a command (its canonical name, see flows.model.COMMANDS)."""
+    """Register the handler of /name, also typed as any of `aliases`."""
 
     def register(run: Callable[[Turn, str], None]) -> Callable[[Turn, str], None]:
         if name in COMMAND_HANDLERS:
             raise ValueError(f"command {name!r} is registered twice")
-        COMMAND_HANDLERS[name] = Command(run, needs, admin)
+        add_words(name, aliases)
+        COMMAND_HANDLERS[name] = Command(run, needs, admin, help, help_rank)
         return run
 
     return register
@@ -199,7 +209,7 @@ def match_option(text: str, options: tuple[Option, ...]) -> Option | None:
     if not folded:
         return None
     if folded.isdigit():
-        index = int(folded) - 1
+        index = (number(folded, 3) or 0) - 1
         return options[index] if 0 <= index < len(options) else None
     labels = [(fold(o.label), o) for o in options]
     exact = [o for label, o in labels if label == folded]

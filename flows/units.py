@@ -8,6 +8,7 @@ stops them. Codes are read forgivingly: any case, with or without spaces and das
 
 from __future__ import annotations
 
+from flows.codes import blocked, normalise_code, usable
 from flows.model import (
     FOCAL_POINT,
     Event,
@@ -17,8 +18,9 @@ from flows.model import (
     SaveRecipient,
     Snapshot,
     World,
+    WrongCode,
 )
-from flows.navigation import leave, with_current
+from flows.navigation import leave, too_many_attempts, with_current
 from flows.places import Area
 from flows.screens import UNIT_NAME
 from flows.text import fold, tidy
@@ -27,10 +29,6 @@ from flows.turn import Turn, command, screen
 DEEP_LINK_PREFIX = "dv-"
 MAX_UNIT = 120
 OFF_WORDS = ("off", "tat", "huy", "stop", "dung")
-
-
-def normalise_code(text: str) -> str:
-    return "".join(ch for ch in text.upper() if ch.isascii() and ch.isalnum())[:16]
 
 
 def quoted_code(event: Event) -> str | None:
@@ -53,7 +51,7 @@ def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     return Needs(invite=quoted_code(event))
 
 
-@command("unit", needs=_needs)
+@command("unit", "donvi", "daumoi", "focalpoint", needs=_needs)
 def _unit(turn: Turn, args: str) -> None:
     """/donvi: say whether I am a focal point; /donvi off; /donvi CODE."""
     t = turn.t
@@ -69,7 +67,7 @@ def _unit(turn: Turn, args: str) -> None:
             text = t._(
                 "Focal points of units get reminders of reporting deadlines. Send /unit "
                 "followed by the code your commune or province gave you, for example: "
-                "/unit K7QXM2PA"
+                "/unit K7QX-M2PA-R9TD"
             )
         with_current(turn, text)
     elif word in OFF_WORDS:
@@ -90,8 +88,12 @@ def use_invite(turn: Turn) -> None:
     """The event quotes a code: ask for the unit's name if the code is good."""
     t = turn.t
     code = quoted_code(turn.event) or ""
-    invite = turn.world.invite
-    if invite is None or invite.code != code or invite.role != FOCAL_POINT:
+    found = turn.world.invite
+    invite = usable(found, code, FOCAL_POINT, turn.world)
+    if blocked(turn.world.code_attempts):
+        with_current(turn, too_many_attempts(turn))
+    elif invite is None and (found is None or found.role != FOCAL_POINT):
+        turn.effect(WrongCode(FOCAL_POINT))
         with_current(
             turn,
             t._(
@@ -99,7 +101,8 @@ def use_invite(turn: Turn) -> None:
                 "for the code for units."
             ).format(code=code),
         )
-    elif invite.revoked or invite.expires_at <= turn.world.now:
+    elif invite is None:  # a unit's code that ran out: saying so helps, and is no secret
+        turn.effect(WrongCode(FOCAL_POINT))
         with_current(
             turn,
             t._(

@@ -34,13 +34,12 @@ from flows.model import (
     World,
 )
 from flows.places import Area
-from storage import invites, outbox, recipients
+from storage import downloads, invites, outbox, recipients
 from storage.models import (
     Answer,
     Assessment,
     ChannelAccount,
     CommuneTarget,
-    Invite,
     Person,
     ProcessedEvent,
     Recipient,
@@ -112,12 +111,16 @@ def admins(conn: Connection, area: Area) -> list[AdminView]:
 
 
 def revoke_admin(conn: Connection, recipient_id: int) -> bool:
-    return (
-        conn.execute(
-            delete(Recipient).where(Recipient.id == recipient_id, Recipient.role == ADMIN)
-        ).rowcount
-        == 1
-    )
+    """Remove an admin; the export links they were given stop working."""
+    account_id = conn.execute(
+        delete(Recipient)
+        .where(Recipient.id == recipient_id, Recipient.role == ADMIN)
+        .returning(Recipient.account_id)
+    ).scalar_one_or_none()
+    if account_id is None:
+        return False
+    downloads.forget_account(conn, account_id)
+    return True
 
 
 def set_monthly(conn: Connection, account_id: int, on: bool) -> None:
@@ -132,9 +135,7 @@ def apply(conn: Connection, account_id: int, effect: AdminEffect, now: datetime)
     """Write an admin's effect, checking again what the flow checked on a snapshot (the
     scope, a code still unused): a race loses with an error, nothing half-done."""
     if isinstance(effect, BecomeAdmin):
-        invite = conn.execute(
-            select(Invite.created_by).where(Invite.code == effect.code)
-        ).scalar_one_or_none()
+        invite = invites.created_by(conn, effect.code)
         if not invites.use_admin_invite(conn, effect.code):
             raise AdminRefused("the admin code was used meanwhile")
         recipients.save_recipient(

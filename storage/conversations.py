@@ -12,6 +12,7 @@ PostgreSQL by a row lock), and each change is one statement.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -37,10 +38,11 @@ from flows.model import (
     Snapshot,
     StartAssessment,
     SubmitAssessment,
+    WrongCode,
 )
 from flows.reminders import reminders_on
 from flows.scoring import AreaFlags, ScoreResult
-from storage import admin, recipients
+from storage import admin, invites, outbox, recipients
 from storage.db import PerDialect
 from storage.models import (
     Answer,
@@ -48,9 +50,12 @@ from storage.models import (
     ChannelAccount,
     CommuneFlag,
     Conversation,
+    MessagingWindow,
     Person,
     ProcessedEvent,
 )
+
+log = logging.getLogger(__name__)
 
 
 class DuplicateEvent(Exception):
@@ -66,6 +71,7 @@ class Loaded:
     assessment_id: int | None
     snapshot: Snapshot
     unreachable: bool = False
+    erased: bool = False  # the account is gone with the person's data (/delete)
 
 
 class _Statements:
@@ -286,6 +292,10 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
             effect.code,
             now,
         )
+    elif isinstance(effect, WrongCode):
+        # Logged without the code: the count is what matters (see flows.codes).
+        log.warning("a wrong %s code was tried (account %d)", effect.role, loaded.account_id)
+        invites.wrong_code(conn, loaded.account_id, now)
     elif isinstance(effect, RemoveRecipient):
         recipients.remove_recipient(conn, loaded.account_id, effect.role)
     elif isinstance(effect, StartAssessment):
@@ -336,17 +346,47 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
             )
         )
     elif isinstance(effect, DeletePerson):
-        if loaded.person_id is not None:
-            # Assessments and answers go with the person (ON DELETE CASCADE).
-            conn.execute(delete(Person).where(Person.id == loaded.person_id))
-        # Earlier replies quote what the person typed (name, phone): they go too.
-        conn.execute(delete(ProcessedEvent).where(ProcessedEvent.account_id == loaded.account_id))
-        recipients.remove_recipient(conn, loaded.account_id)  # a unit's focal point, say
-        loaded.person_id = loaded.assessment_id = None
+        erase(conn, loaded)
     elif isinstance(effect, AdminEffect):
         admin.apply(conn, loaded.account_id, effect, now)
     else:  # pragma: no cover - a new Effect type without storage is a programming error
         raise TypeError(f"no storage for effect {effect!r}")
+
+
+def erase(conn: Connection, loaded: Loaded) -> None:
+    """/delete (Decree 13/2023): nothing identifying the person is left. The person, their
+    assessments and answers; every chat account of theirs (this one, and on the other
+    channels) with its conversation, outbox, roles and attempts; their messaging windows;
+    and, in other people's stored replies (an admin's list of candidates), any that quote
+    their name or phone number."""
+    quoted: list[str] = []
+    accounts = [loaded.account_id]
+    if loaded.person_id is not None:
+        person = conn.execute(
+            select(Person.full_name, Person.phone).where(Person.id == loaded.person_id)
+        ).one()
+        quoted = [text for text in person if text]
+        accounts += conn.execute(
+            select(ChannelAccount.id).where(ChannelAccount.person_id == loaded.person_id)
+        ).scalars()
+        # Assessments and answers go with the person (ON DELETE CASCADE).
+        conn.execute(delete(Person).where(Person.id == loaded.person_id))
+    identities = conn.execute(
+        select(ChannelAccount.channel, ChannelAccount.external_id).where(
+            ChannelAccount.id.in_(accounts)
+        )
+    ).all()
+    for channel, external_id in identities:
+        conn.execute(
+            delete(MessagingWindow).where(
+                MessagingWindow.channel == channel, MessagingWindow.external_id == external_id
+            )
+        )
+    # Conversations, outbox rows, roles, code attempts and links go with the accounts.
+    conn.execute(delete(ChannelAccount).where(ChannelAccount.id.in_(accounts)))
+    outbox.forget_quotes(conn, quoted)
+    loaded.person_id = loaded.assessment_id = None
+    loaded.erased = True
 
 
 def save_outcome(
@@ -357,13 +397,16 @@ def save_outcome(
     event_id: str,
     now: datetime,
     nudge_at: datetime | None = None,
-) -> int:
+) -> int | None:
     """Write the step's effects, the new state and the outbox row. Raises DuplicateEvent if
-    the event id was already processed (the caller rolls back). Returns the outbox row id.
-    `nudge_at`: when the first reminder of the quiet period starting now is due (None: no
-    reminders, e.g. nothing is left half-way)."""
+    the event id was already processed (the caller rolls back). Returns the outbox row id;
+    None when the step erased the account (/delete): nothing of it is written again, its
+    last replies are only sent. `nudge_at`: when the first reminder of the quiet period
+    starting now is due (None: no reminders, e.g. nothing is left half-way)."""
     for effect in outcome.effects:
         _apply_effect(conn, loaded, effect, now)
+    if loaded.erased:
+        return None
     sql = _sql(conn)
     if loaded.unreachable:  # they wrote to us, so messages reach them again
         conn.execute(

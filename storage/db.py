@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -27,8 +29,10 @@ from typing import Any, Generic, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 POSTGRES_THREADS = 4
@@ -77,6 +81,107 @@ def _iso(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or written now (down, restarting, a full disk, a
+    read-only file): nothing was saved, and trying again later will work. Callers keep
+    what they were given and retry; the outage is logged once (see Outage)."""
+
+
+# SQLite result codes that mean "not now", not "this is wrong".
+_SQLITE_UNAVAILABLE = (
+    *("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY"),
+    *("SQLITE_CANTOPEN", "SQLITE_NOMEM", "SQLITE_PROTOCOL"),
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database is unavailable rather than a statement wrong."""
+    if isinstance(exc, DatabaseUnavailable | sa_exc.DisconnectionError | sa_exc.TimeoutError):
+        return True
+    if not isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return False
+    name = getattr(exc.orig, "sqlite_errorname", None)
+    if name is not None:
+        return str(name).startswith(_SQLITE_UNAVAILABLE)
+    return True  # PostgreSQL: connection failures, shutdown, out of disk or connections
+
+
+class Outage:
+    """Database failures while the bot runs, logged as one line when they start and one
+    when they end (with how many operations failed meanwhile), not one per operation: a
+    15-second outage under load is thousands of failed operations."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None  # time.monotonic() of the first failure
+        self.failures = 0
+        self.reason = ""
+        self.quiet = False  # the caller says so itself (waiting for the database at start)
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None
+
+    def failed(self, exc: BaseException) -> None:
+        self.failures += 1
+        if self.since is None:
+            self.since, self.reason = time.monotonic(), describe(exc)
+            if self.quiet:
+                return
+            log.error(
+                "The database is unavailable (%s). What people send is kept and answered "
+                "when it is back; the bot keeps trying.",
+                self.reason,
+            )
+
+    def ok(self) -> None:
+        if self.since is not None and not self.quiet:
+            log.warning(
+                "The database is available again after %.1f s; %d operations failed "
+                "meanwhile and are being retried.",
+                time.monotonic() - self.since,
+                self.failures,
+            )
+        self.since, self.failures, self.reason = None, 0, ""
+
+
+def describe(exc: BaseException) -> str:
+    """A database error for the log, without the values in it: drivers quote the data
+    that failed (a typed name in PostgreSQL's "invalid input syntax" message, say), and
+    logs must not hold personal data. The error's class, its SQLSTATE and where it was
+    raised in our code say enough to find the cause."""
+    if isinstance(exc, DatabaseUnavailable):
+        return f"unavailable: {exc}"  # made with describe() already
+    inner = getattr(exc, "orig", None) or exc
+    parts = [type(exc).__name__]
+    if inner is not exc:
+        parts.append(type(inner).__name__)
+    sqlstate = getattr(inner, "sqlstate", None) or getattr(inner, "sqlite_errorname", None)
+    if sqlstate:
+        parts.append(str(sqlstate))
+    where = _our_frame(exc)
+    return " / ".join(parts) + (f" at {where}" if where else "")
+
+
+def stack(exc: BaseException) -> str:
+    """The traceback of an error without its message (which may quote data): where it
+    happened, for the operator."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    return f"Traceback (most recent call last):\n{frames}{type(exc).__name__} (message left out)"
+
+
+def _our_frame(exc: BaseException) -> str:
+    """The innermost frame of the traceback in this project's code: file and line."""
+    found = ""
+    tb = exc.__traceback__
+    root = Path(__file__).resolve().parent.parent
+    while tb is not None:
+        path = Path(tb.tb_frame.f_code.co_filename)
+        if root in path.parents and ".venv" not in path.parts:
+            found = f"{path.relative_to(root)}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
 class Database:
     def __init__(self, url: str, threads: int = POSTGRES_THREADS) -> None:
         self.url = normalise_url(url)
@@ -98,6 +203,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+        self.outage = Outage()
         # Long reads (a national digest, an export) on SQLite: a connection and thread of
         # their own, reading a WAL snapshot while the writer goes on. PostgreSQL: the pool.
         self._reader: Engine | None = None
@@ -108,15 +214,35 @@ class Database:
             self._reader_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-read")
 
     @property
+    def address(self) -> str:
+        """Where the database is, for messages (without a password)."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     async def run(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn(connection)` in one transaction: committed if it returns, rolled back if
-        it raises (the exception then propagates)."""
-        return await asyncio.get_running_loop().run_in_executor(
-            self._threads, self._transaction, fn
-        )
+        it raises (the exception then propagates; DatabaseUnavailable when the database
+        cannot be reached or written)."""
+        return await self._watched(self._threads, self._transaction, fn)
+
+    async def _watched(
+        self,
+        threads: ThreadPoolExecutor,
+        call: Callable[[Callable[[Connection], T]], T],
+        fn: Callable[[Connection], T],
+    ) -> T:
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(threads, call, fn)
+        except Exception as exc:
+            if is_unavailable(exc):
+                self.outage.failed(exc)
+                raise DatabaseUnavailable(describe(exc)) from exc
+            raise
+        self.outage.ok()
+        return result
 
     def _transaction(self, fn: Callable[[Connection], T]) -> T:
         with self.engine.begin() as conn:
@@ -128,11 +254,32 @@ class Database:
             return await self.run(fn)
         reader = self._reader
 
-        def snapshot() -> T:
+        def snapshot(fn: Callable[[Connection], T]) -> T:
             with reader.begin() as conn:
                 return fn(conn)
 
-        return await asyncio.get_running_loop().run_in_executor(self._reader_thread, snapshot)
+        return await self._watched(self._reader_thread, snapshot, fn)
+
+    async def forget_deleted(self) -> None:
+        """Rows just deleted leave no trace in the files: SQLite overwrites deleted
+        content (secure_delete) in the database file, and a checkpoint empties the
+        write-ahead log, which still holds the pages as they were. (PostgreSQL keeps dead
+        rows until VACUUM, which autovacuum runs.)"""
+        if not self.is_sqlite:
+            return
+
+        def checkpoint() -> None:
+            # On the driver's connection: a checkpoint cannot run inside a transaction,
+            # and SQLAlchemy would begin one.
+            raw = self.engine.raw_connection()
+            try:
+                driver = raw.driver_connection
+                assert driver is not None
+                driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                raw.close()
+
+        await asyncio.get_running_loop().run_in_executor(self._threads, checkpoint)
 
     async def warm_up(self) -> None:
         """Open every pooled connection now, not during the first burst of traffic."""
@@ -176,6 +323,8 @@ def _configure_sqlite(engine: Engine, write: bool = True) -> None:
         # power loss can lose the last transactions.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted content is overwritten, not left in free pages (see forget_deleted).
+        cursor.execute("PRAGMA secure_delete=ON")
         if not write:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()

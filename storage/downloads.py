@@ -11,17 +11,32 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
-from storage.models import Download
+from storage.models import ChannelAccount, Download
 
 
 def offer_download(
-    conn: Connection, token_hash: str, name: str, content: bytes, now: datetime, until: datetime
+    conn: Connection,
+    token_hash: str,
+    name: str,
+    content: bytes,
+    now: datetime,
+    until: datetime,
+    owner: tuple[str, str] | None = None,
 ) -> None:
-    """Keep a file for its link until `until`; expired ones are let go meanwhile."""
+    """Keep a file for its link until `until`, for `owner` (channel, external id): the
+    link ends with their account or their admin role. Expired ones are let go meanwhile."""
     conn.execute(delete(Download).where(Download.expires_at <= now))
+    account_id = None
+    if owner is not None:
+        account_id = conn.execute(
+            select(ChannelAccount.id).where(
+                ChannelAccount.channel == owner[0], ChannelAccount.external_id == owner[1]
+            )
+        ).scalar_one_or_none()
     conn.execute(
         insert(Download).values(
             token_hash=token_hash,
+            account_id=account_id,
             file_name=name,
             content=content,
             created_at=now,
@@ -38,3 +53,8 @@ def download(conn: Connection, token_hash: str, now: datetime) -> tuple[str, byt
         )
     ).first()
     return None if row is None else (row.file_name, bytes(row.content))
+
+
+def forget_account(conn: Connection, account_id: int) -> None:
+    """End the links of an account (an admin revoked)."""
+    conn.execute(delete(Download).where(Download.account_id == account_id))

@@ -1,19 +1,32 @@
 """Codes that give someone a role: a unit's focal point (any number of units until it
-expires) or an admin (single use). Plain functions of a Connection, run in a transaction by
-storage.db.Database.run.
+expires) or an admin (single use), and the wrong codes tried (limited, see flows.codes).
+
+Only a code's sha256 is stored, like a password: the table does not give away codes that
+work. Plain functions of a Connection, run in a transaction by storage.db.Database.run.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from flows.model import ADMIN, InviteView, Role
+from flows.codes import ATTEMPTS_WINDOW
+from flows.model import ADMIN, CodeAttempts, InviteView, Role
 from flows.places import Area
-from storage.models import Invite
+from storage.models import CodeAttempt, Invite
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def hint(code: str) -> str:
+    """Enough of a code to tell it from others in a list: "K7…PA"."""
+    return f"{code[:2]}…{code[-2:]}"
 
 
 def new_invite(
@@ -27,7 +40,8 @@ def new_invite(
 ) -> None:
     conn.execute(
         insert(Invite).values(
-            code=code,
+            code_hash=code_hash(code),
+            hint=hint(code),
             role=role,
             province_code=area.province,
             commune_code=area.commune,
@@ -39,9 +53,9 @@ def new_invite(
     )
 
 
-def _invite_view(row: Any) -> InviteView:
+def _invite_view(row: Any, code: str | None = None) -> InviteView:
     return InviteView(
-        code=row.code,
+        code=code or row.hint,
         role=row.role,
         area=Area(row.province_code, row.commune_code),
         expires_at=row.expires_at,
@@ -51,12 +65,20 @@ def _invite_view(row: Any) -> InviteView:
 
 
 def find_invite(conn: Connection, code: str) -> InviteView | None:
-    row = conn.execute(select(Invite.__table__).where(Invite.code == code)).first()
-    return None if row is None else _invite_view(row)
+    """The invite a typed code names, if any (its `code` is the one typed)."""
+    row = conn.execute(select(Invite.__table__).where(Invite.code_hash == code_hash(code))).first()
+    return None if row is None else _invite_view(row, code)
+
+
+def created_by(conn: Connection, code: str) -> int | None:
+    """The account of the admin who made a code (None: the command line, or no such code)."""
+    return conn.execute(
+        select(Invite.created_by).where(Invite.code_hash == code_hash(code))
+    ).scalar_one_or_none()
 
 
 def invites(conn: Connection, now: datetime) -> list[InviteView]:
-    """Codes still valid, newest first."""
+    """Codes still valid, newest first (each shown by its hint)."""
     rows = conn.execute(
         select(Invite.__table__)
         .where(Invite.revoked_at.is_(None), Invite.expires_at > now)
@@ -69,7 +91,7 @@ def revoke_invite(conn: Connection, code: str, now: datetime) -> bool:
     return (
         conn.execute(
             update(Invite)
-            .where(Invite.code == code, Invite.revoked_at.is_(None))
+            .where(Invite.code_hash == code_hash(code), Invite.revoked_at.is_(None))
             .values(revoked_at=now)
         ).rowcount
         == 1
@@ -81,7 +103,7 @@ def use_admin_invite(conn: Connection, code: str) -> bool:
     return (
         conn.execute(
             update(Invite)
-            .where(Invite.code == code, Invite.role == ADMIN, Invite.uses == 0)
+            .where(Invite.code_hash == code_hash(code), Invite.role == ADMIN, Invite.uses == 0)
             .values(uses=1)
         ).rowcount
         == 1
@@ -90,4 +112,27 @@ def use_admin_invite(conn: Connection, code: str) -> bool:
 
 def count_use(conn: Connection, code: str) -> None:
     """A focal point registered with this code."""
-    conn.execute(update(Invite).where(Invite.code == code).values(uses=Invite.uses + 1))
+    conn.execute(
+        update(Invite).where(Invite.code_hash == code_hash(code)).values(uses=Invite.uses + 1)
+    )
+
+
+# --- wrong codes -----------------------------------------------------------------------
+
+
+def attempts(conn: Connection, account_id: int, now: datetime) -> CodeAttempts:
+    """Wrong codes tried in the last hour: by this account, and by everyone."""
+    since = now - ATTEMPTS_WINDOW
+    mine, overall = conn.execute(
+        select(
+            func.count().filter(CodeAttempt.account_id == account_id),
+            func.count(),
+        ).where(CodeAttempt.at > since)
+    ).one()
+    return CodeAttempts(int(mine), int(overall))
+
+
+def wrong_code(conn: Connection, account_id: int, now: datetime) -> None:
+    """Count a wrong code (the attempts older than the window are let go meanwhile)."""
+    conn.execute(delete(CodeAttempt).where(CodeAttempt.at <= now - ATTEMPTS_WINDOW))
+    conn.execute(insert(CodeAttempt).values(account_id=account_id, at=now))

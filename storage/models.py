@@ -195,9 +195,14 @@ class ProcessedEvent(Base):
     )
     channel: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(128))
+    # Rows are emptied once sent and forgotten after a few days (pruning reads by age).
     replies: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Not sent yet: how often a channel tried again, and not before when it tries next
+    # (a channel that kept failing hands the row back; any process may take it then).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CommuneFlag(Base):
@@ -309,11 +314,13 @@ class DeadlineCursor(Base):
 
 class Invite(Base):
     """A code an admin hands out: focal points of units register with it (reusable), or
-    one person becomes an admin (single use). Valid until it expires or is revoked."""
+    one person becomes an admin (single use). Valid until it expires or is revoked. Only
+    the code's sha256 is kept (like a password), with a hint to tell codes apart."""
 
     __tablename__ = "invites"
 
-    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hint: Mapped[str] = mapped_column(String(16))  # "K7…PA": the first and last characters
     role: Mapped[str] = mapped_column(String(16))  # focal_point | admin
     province_code: Mapped[int | None] = mapped_column(Integer)
     commune_code: Mapped[int | None] = mapped_column(Integer)
@@ -322,6 +329,19 @@ class Invite(Base):
     uses: Mapped[int] = mapped_column(Integer, default=0)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[int | None] = mapped_column(Integer)  # admin's account; None: the CLI
+
+
+class CodeAttempt(Base):
+    """A code typed that was not valid, kept an hour: wrong attempts are limited per
+    account and overall, so guessing codes is hopeless."""
+
+    __tablename__ = "code_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channel_accounts.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Recipient(Base):
@@ -369,7 +389,22 @@ class Download(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Whose it is (an admin's export): the link ends when the account does or the admin
+    # is revoked.
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channel_accounts.id", ondelete="CASCADE"), index=True
+    )
     file_name: Mapped[str] = mapped_column(String(200))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class HealthCheck(Base):
+    """Each bot process writes here when /healthz is asked: a database that answers a
+    SELECT but cannot commit a write (a full disk, a read-only file) is not healthy."""
+
+    __tablename__ = "health_checks"
+
+    process: Mapped[str] = mapped_column(String(64), primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -9,12 +9,13 @@ Plain functions of a Connection, run in a transaction by storage.db.Database.run
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import String, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -119,33 +120,112 @@ def stored_replies(conn: Connection, channel: str, event_id: str) -> StoredRepli
     )
 
 
-def undelivered(
-    conn: Connection, channel: str, since: datetime, limit: int = 1000
+RETRY_FIRST = timedelta(seconds=15)  # the first try again of a row a channel gave up on
+RETRY_MOST = timedelta(minutes=5)  # ... then doubling, up to this
+
+
+def claim_unsent(
+    conn: Connection,
+    channel: str,
+    now: datetime,
+    older_than: timedelta,
+    limit: int = 200,
 ) -> list[tuple[str, StoredReplies]]:
-    """Replies produced since `since` and never marked delivered (the process stopped
-    between committing an event and sending its answer), for reachable accounts, oldest
-    first, with the account's external id."""
-    rows = conn.execute(
-        select(ProcessedEvent.id, ProcessedEvent.replies, ChannelAccount.external_id)
+    """Replies never marked sent, from the last UNSENT_KEPT and at least `older_than` old
+    (a live process sends within seconds; older ones were given up on, or left behind by a
+    process that stopped), for reachable accounts, oldest first, with the account's
+    external id. Each is taken for a while (retry_at, backing off with each attempt), so
+    processes do not all send it at once and a failing one is not hammered."""
+    due = (
+        select(ProcessedEvent.id)
         .join(ChannelAccount, ChannelAccount.id == ProcessedEvent.account_id)
         .where(
             ProcessedEvent.channel == channel,
             ProcessedEvent.delivered_at.is_(None),
-            ProcessedEvent.created_at >= since,
+            ProcessedEvent.created_at >= now - UNSENT_KEPT,
+            ProcessedEvent.created_at <= now - older_than,
+            or_(ProcessedEvent.retry_at.is_(None), ProcessedEvent.retry_at <= now),
             ChannelAccount.unreachable.is_(False),
         )
         .order_by(ProcessedEvent.id)
         .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(of=ProcessedEvent, skip_locked=True)
+    ids = list(conn.execute(due).scalars())
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(ProcessedEvent.id, ProcessedEvent.attempts, ProcessedEvent.replies)
+        .add_columns(ChannelAccount.external_id)
+        .join(ChannelAccount, ChannelAccount.id == ProcessedEvent.account_id)
+        .where(ProcessedEvent.id.in_(ids))
+        .order_by(ProcessedEvent.id)
     ).all()
+    for row in rows:
+        wait = min(RETRY_FIRST * 2 ** min(row.attempts, 10), RETRY_MOST)
+        conn.execute(
+            update(ProcessedEvent)
+            .where(ProcessedEvent.id == row.id)
+            .values(attempts=row.attempts + 1, retry_at=now + wait)
+        )
     return [
         (row.external_id, StoredReplies(row.id, [Reply.from_dict(r) for r in row.replies], False))
         for row in rows
+        if row.replies
     ]
 
 
 def mark_delivered(conn: Connection, outbox_ids: Iterable[int], now: datetime) -> None:
+    """These rows were sent: their replies are let go (they may quote personal data, or
+    carry a chart or an export); the event id stays, so a repeat is still recognised."""
     ids: Sequence[int] = list(outbox_ids)
     if ids:
         conn.execute(
-            update(ProcessedEvent).where(ProcessedEvent.id.in_(ids)).values(delivered_at=now)
+            update(ProcessedEvent)
+            .where(ProcessedEvent.id.in_(ids))
+            .values(delivered_at=now, replies=[])
+        )
+
+
+UNSENT_KEPT = timedelta(hours=1)  # replies never sent are let go after this
+EVENT_IDS_KEPT = timedelta(days=7)  # longer than any channel delivers an update again
+
+
+def prune(conn: Connection, now: datetime) -> int:
+    """Let go of replies never sent (the channel re-sends only recent ones at start, a
+    person who blocked the bot never gets them) and forget event ids of last week."""
+    empty = (
+        func.jsonb_array_length(ProcessedEvent.replies)
+        if conn.dialect.name == "postgresql"
+        else func.json_array_length(ProcessedEvent.replies)
+    )
+    emptied = conn.execute(
+        update(ProcessedEvent)
+        .where(
+            ProcessedEvent.delivered_at.is_(None),
+            ProcessedEvent.created_at < now - UNSENT_KEPT,
+            empty > 0,
+        )
+        .values(replies=[])
+    ).rowcount
+    conn.execute(delete(ProcessedEvent).where(ProcessedEvent.created_at < now - EVENT_IDS_KEPT))
+    return int(emptied)
+
+
+def forget_quotes(conn: Connection, texts: Sequence[str]) -> None:
+    """Empty the stored replies that quote any of `texts` (a deleted person's name or
+    phone number, in an admin's list of candidates, say). Sent rows are empty already, so
+    only those waiting are looked at."""
+    for text_ in texts:
+        # Stored as JSON: the text as it is, or with its non-ASCII letters escaped.
+        forms = {text_, json.dumps(text_)[1:-1]}
+        stored = func.cast(ProcessedEvent.replies, String)
+        conn.execute(
+            update(ProcessedEvent)
+            .where(
+                ProcessedEvent.delivered_at.is_(None),
+                or_(*(stored.contains(form, autoescape=True) for form in forms)),
+            )
+            .values(replies=[])
         )

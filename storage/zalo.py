@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -135,15 +135,25 @@ def accept(
     return [ids.get(d.key) if first[d.key] == n else None for n, d in enumerate(deliveries)]
 
 
-def waiting(conn: Connection, channel: str, after: int = 0, limit: int = 1000) -> list[Inbound]:
+def waiting(
+    conn: Connection,
+    channel: str,
+    after: int = 0,
+    limit: int = 1000,
+    received_before: datetime | None = None,
+) -> list[Inbound]:
     """Deliveries accepted and not yet handled (the process stopped in between), oldest
-    first, from the inbox id after `after` on (for reading them page by page)."""
-    rows = conn.execute(
+    first, from the inbox id after `after` on (for reading them page by page), and only
+    those received before `received_before` if given."""
+    query = (
         select(InboundEvent.id, InboundEvent.payload)
         .where(InboundEvent.channel == channel, InboundEvent.id > after)
         .order_by(InboundEvent.id)
         .limit(limit)
-    ).all()
+    )
+    if received_before is not None:
+        query = query.where(InboundEvent.received_at < received_before)
+    rows = conn.execute(query).all()
     return [Inbound(row.id, row.payload) for row in rows]
 
 
@@ -234,6 +244,15 @@ def save_refreshed(
     )
 
 
+def reseal(conn: Connection, channel: str, access_token: str, refresh_token: str) -> None:
+    """Replace the stored tokens by their sealed form (the same tokens)."""
+    conn.execute(
+        update(ChannelToken)
+        .where(ChannelToken.channel == channel)
+        .values(access_token=access_token, refresh_token=refresh_token)
+    )
+
+
 def refresh_failed(conn: Connection, channel: str, error: str, now: datetime) -> None:
     conn.execute(
         update(ChannelToken)
@@ -310,6 +329,45 @@ def reserve(
     if spent:
         conn.execute(sql.spend, {"channel": channel, "month": month, "used": spent})
     return costs
+
+
+def unbook(
+    conn: Connection, channel: str, external_id: str, costs: Sequence[Cost], now: datetime
+) -> None:
+    """Give back what was booked for messages that were not sent after all (Zalo failed
+    for longer than the retries): a free message of the window, a message of the quota."""
+    unsent = [c for c in costs if c is not Cost.NONE]
+    if not unsent:
+        return
+    conn.execute(
+        update(MessagingWindow)
+        .where(MessagingWindow.channel == channel, MessagingWindow.external_id == external_id)
+        .values(
+            sent_in_window=case(
+                (
+                    MessagingWindow.sent_in_window > len(unsent),
+                    MessagingWindow.sent_in_window - len(unsent),
+                ),
+                else_=0,
+            )
+        )
+    )
+    spent = unsent.count(Cost.QUOTA)
+    if spent:
+        conn.execute(
+            update(ProactiveQuota)
+            .where(ProactiveQuota.channel == channel, ProactiveQuota.month == quota_month(now))
+            .values(used=ProactiveQuota.used - spent)
+        )
+
+
+def forget_window(conn: Connection, channel: str, external_id: str) -> None:
+    """The person deleted their data: their window goes too."""
+    conn.execute(
+        delete(MessagingWindow).where(
+            MessagingWindow.channel == channel, MessagingWindow.external_id == external_id
+        )
+    )
 
 
 def _book(rules: WindowRules, now: datetime, found: Window, count: int) -> list[Cost]:

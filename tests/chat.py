@@ -107,7 +107,7 @@ class FlowChat(Conversation):
         if admin is not None and wanted.admins:
             found["admins"] = tuple(a for a in self.admins if admin.area.contains(a.area))
         if wanted.fresh_code:
-            found["fresh_code"] = "NEWCODE2"
+            found["fresh_code"] = "NEWCODE2ABCD"
         return dataclasses.replace(self.world, **found)
 
     def _keep_admin_effect(self, e) -> None:

@@ -71,6 +71,9 @@ class FakeZalo:
         self.changed = asyncio.Condition()
         self.bot_idle: Any = None  # set by tests: a callable saying the bot has nothing to do
         self.on_message: Any = None  # called with the user id of each message (benchmark)
+        # When events happen, as Zalo stamps them (ms): the bot's clock in tests that set it.
+        self.now: Any = lambda: time.time()
+        self.ticks = itertools.count()
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -280,7 +283,8 @@ class ZaloUser:
             return response.status
 
     def event(self, name: str, **fields: Any) -> dict[str, Any]:
-        stamp = str(int(time.time() * 1000))
+        # Zalo's stamps are milliseconds; under a test's fixed clock, a millisecond apart.
+        stamp = str(int(self.zalo.now() * 1000) + next(self.zalo.ticks))
         event: dict[str, Any] = {
             "app_id": APP_ID,
             "user_id_by_app": f"app{self.id}",

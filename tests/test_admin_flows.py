@@ -103,7 +103,7 @@ def test_joining_with_a_code_then_inviting_and_revoking(world):
     chat.type("/admin K7QXM2PA")  # used: the same answer as an unknown code
     assert "is not valid" in chat.text
     chat.type("/invite xa:70")
-    assert "NEWCODE2" in chat.text and "Phường Hoàn Kiếm" in chat.text
+    assert "NEWC-ODE2-ABCD" in chat.text and "Phường Hoàn Kiếm" in chat.text
     chat.admins.append(AdminView(id=7, area=Area(HA_NOI, HOAN_KIEM), channel="zalo"))
     chat.type("/admins")
     assert "#7 Zalo account" in chat.text and "(you)" in chat.text
@@ -210,3 +210,27 @@ def test_rendering_a_screen_never_changes_the_conversation(world):
     before = dict(turn.state)
     turn.current_options()
     assert turn.state == before and turn.replies == [] and turn.effects == []
+
+
+def test_recognise_another_commune_from_the_list_goes_straight_there(world):
+    admin = AdminView(id=1, area=Area(HA_NOI), channel="test", language="en")
+    chat = FlowChat(world, admin=admin, candidates={HOAN_KIEM: people(2), BA_DINH: people(3, 200)})
+    chat.type("/language en")
+    chat.type("/recognise xa:70")
+    assert "2 people in Phường Hoàn Kiếm" in chat.text
+    chat.type("/recognise xa:4")
+    assert "3 people in Phường Ba Đình" in chat.text
+    assert "No one" not in chat.text and "no longer" not in chat.text
+
+
+@pytest.mark.parametrize(
+    ("command", "answer"),
+    [("/language", "English"), ("/delete", "No, keep my data")],
+)
+def test_a_side_screen_leads_back_to_the_list(world, command, answer):
+    chat = commune_admin(world, candidates={HOAN_KIEM: people(2)})
+    chat.type("/recognise")
+    chat.type(command)
+    chat.tap(answer)
+    assert "2 people in Phường Hoàn Kiếm reach the title" in chat.text
+    assert "no longer an admin" not in chat.text

@@ -138,6 +138,6 @@ async def test_a_claimed_nudge_not_sent_is_pending_in_the_outbox(dispatcher, clo
     at(clock, start, DAY)
     assert await scheduler_beside(dispatcher, {"test": Recorder()}).tick() == 1  # "crash"
     assert await scheduler_beside(dispatcher, {"test": Recorder()}).tick() == 0
-    pending = await dispatcher.undelivered("test", timedelta(minutes=10))
+    pending = await dispatcher.unsent("test")
     assert len(pending) == 1 and pending[0][0] == "u1"
     assert "chưa đăng ký xong" in pending[0][1].replies[0].text

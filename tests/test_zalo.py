@@ -35,6 +35,7 @@ from storage.models import (
     Assessment,
     ChannelAccount,
     ChannelToken,
+    Conversation,
     Download,
     InboundEvent,
     Person,
@@ -86,6 +87,7 @@ class RunningBot:
         )
         self.channel.FIRST_BACKOFF = 0.01  # retries without waiting seconds in tests
         self.zalo.bot_idle = lambda: self.channel.idle
+        self.zalo.now = lambda: clock.now().timestamp()  # events stamped by the bot's clock
         self.server = WebServer(db, [("zalo", self.channel)], "127.0.0.1", 0, links)
         await self.server.start()
         if self.links:  # the port is known only now
@@ -286,6 +288,80 @@ async def test_a_malformed_body_is_a_400(bot, user, body):
     assert await user.post_raw(body, {"X-ZEvent-Signature": "mac=00"}) == 400
 
 
+async def test_an_old_signed_event_is_refused_as_a_replay(bot, zalo, user, clock):
+    """Issue 19: a year-old signed unfollow must not mark a person unreachable again, and
+    a replayed message must not re-create someone who deleted their data."""
+    await user.act(user.event("follow"))
+    old = user.event("unfollow")
+    old["timestamp"] = str(int((clock.now() - timedelta(days=365)).timestamp() * 1000))
+    assert await user.post(old) == 401
+    stale = user.text_event("Nguyễn Văn Cũ")
+    stale["timestamp"] = str(int((clock.now() - timedelta(minutes=11)).timestamp() * 1000))
+    assert await user.post(stale) == 401
+    ahead = user.text_event("Nguyễn Văn Mới")
+    ahead["timestamp"] = str(int((clock.now() + timedelta(hours=1)).timestamp() * 1000))
+    assert await user.post(ahead) == 401
+    no_time = user.text_event("Nguyễn Văn Không")
+    no_time["timestamp"] = "soon"
+    assert await user.post(no_time) == 401
+    await asyncio.sleep(0.1)
+    await bot.channel._handled.flush()  # the follow, handled: let go of
+    assert not await bot.dispatcher.is_unreachable("zalo", user.id)
+    assert await rows(bot.dispatcher.db, select(InboundEvent.id)) == []
+    fresh = user.text_event("Nguyễn Văn Nay")
+    fresh["timestamp"] = str(int((clock.now() - timedelta(minutes=9)).timestamp() * 1000))
+    assert await user.post(fresh) == 200  # a retry after a short outage still counts
+
+
+async def test_big_unsigned_and_nested_bodies_are_refused_cheaply(bot, zalo, user, caplog):
+    megabyte = b'{"app_id": "' + b"x" * (1024 * 1024) + b'"}'
+    assert await user.post_raw(megabyte, {}) == 401  # unsigned: the body is never read
+    assert await user.post_raw(megabyte, {"X-ZEvent-Signature": "mac=00"}) == 413
+    nested = b"[" * 30_000 + b"]" * 30_000  # under the size cap, over any sane depth
+    assert await user.post_raw(nested, {"X-ZEvent-Signature": "mac=00"}) == 400
+    deep = user.text_event("x")
+    deep["extra"] = json.loads("[" * 40 + "]" * 40)
+    assert await user.post(deep) == 400
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"sender": "8459"},
+        {"sender": {"id": {"nested": 1}}},
+        {"message": "xin chào"},
+        {"message": {"msg_id": "m1", "text": ["xin", "chào"]}},
+        {"event_name": "user_submit_info", "info": "0912345678"},
+        {"event_name": "follow", "follower": [1]},
+    ],
+)
+async def test_signed_events_of_the_wrong_shape_are_a_400(bot, zalo, user, change, caplog):
+    event = {**user.text_event("xin chào"), **change}
+    assert await user.post(event) == 400  # not a 500 that Zalo would retry for 12 hours
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+async def test_nul_and_invisible_characters_are_taken_out_on_both_databases(zalo, dispatcher, core):
+    """Issue 19: U+0000 broke PostgreSQL's JSON ("Xin lỗi" every time, Zalo 500 forever)."""
+    running = await RunningBot(zalo, dispatcher, core).start()
+    person = running.user("1000000000000000002")
+    try:
+        await person.act(person.event("follow"))
+        texts = await person.send("Nguy\x00ễn\u200b Thị\u202e Hoa\x00")
+        assert "Bạn sinh năm nào?" in texts[-1]
+        texts = await person.send("¹⁹⁸⁴")  # superscript digits read as the year
+        assert "Giới tính" in texts[-1]
+        state = await dispatcher.db.run(
+            lambda conn: conn.execute(select(Conversation.state)).scalar_one()
+        )
+        assert state["draft"]["name"] == "Nguyễn Thị Hoa"
+        assert state["draft"]["birth_year"] == 1984
+    finally:
+        await person.close()
+        await running.stop()
+
+
 async def test_receipts_and_unknown_events_are_acknowledged_and_ignored(bot, zalo, user):
     for name in ("user_received_message", "user_seen_message", "oa_send_text", "whatever"):
         assert await user.post(user.event(name, message={"msg_id": "r1"})) == 200
@@ -348,7 +424,11 @@ async def test_an_expired_token_mid_conversation_is_refreshed_once(bot, zalo, us
     ((access, refresh),) = await rows(
         bot.dispatcher.db, select(ChannelToken.access_token, ChannelToken.refresh_token)
     )
-    assert (access, refresh) == ("access-2", "refresh-2")
+    # Sealed (issue 19): whoever reads the database does not get working tokens.
+    assert access.startswith("fernet:") and refresh.startswith("fernet:")
+    assert "access-2" not in access and "refresh-2" not in refresh
+    sealer = bot.channel.tokens.sealer
+    assert (sealer.open(access), sealer.open(refresh)) == ("access-2", "refresh-2")
     assert zalo.refresh_tokens == {"refresh-2"}
 
 
@@ -674,11 +754,12 @@ async def test_handled_but_unsent_and_still_in_the_inbox_is_sent_once(
 
 async def test_numeric_64_bit_ids_keep_every_digit(bot, zalo):
     """Zalo's ids are 64-bit; sent as JSON numbers they must not pass through a float."""
+    stamp = str(int(bot.dispatcher.clock.now().timestamp() * 1000))
     raw = (
         b'{"app_id": "' + APP_ID.encode() + b'", "event_name": "follow", '
-        b'"timestamp": 1732339200000, "follower": {"id": 9007199254740993123}}'
+        b'"timestamp": ' + stamp.encode() + b', "follower": {"id": 9007199254740993123}}'
     )
-    headers = {"X-ZEvent-Signature": sign(raw, APP_ID, "1732339200000")}
+    headers = {"X-ZEvent-Signature": sign(raw, APP_ID, stamp)}
     person = bot.user("9007199254740993123")
     try:
         assert await person.post_raw(raw, headers) == 200

@@ -40,9 +40,11 @@ class Lanes(Generic[K, J]):
         if key not in self._tasks:
             self._tasks[key] = asyncio.create_task(self._drain(key))
 
-    def drop(self, key: K) -> None:
+    def drop(self, key: K) -> list[J]:
         """Forget what waits for this key (the person cannot be reached any more)."""
-        self._size -= len(self._queues.pop(key, ()))
+        dropped = self._queues.pop(key, [])
+        self._size -= len(dropped)
+        return dropped
 
     async def _drain(self, key: K) -> None:
         try:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.dispatcher import Delivery, Dispatcher
 from flows.model import Event, Reply
+from storage.db import DatabaseUnavailable
 
 CHANNEL = "terminal"
 FILES = Path("data") / "files"  # where files sent in the chat are written
@@ -94,7 +95,24 @@ class TerminalChannel:
         self.stdout.flush()
 
     async def _send(self, event: Event) -> None:
-        delivery = await self.dispatcher.handle(CHANNEL, self.user, event)
+        pause, told = 1.0, False
+        while True:
+            try:
+                delivery = await self.dispatcher.handle(CHANNEL, self.user, event)
+                break
+            except DatabaseUnavailable:  # what was typed is kept: tried again until saved
+                if not told:
+                    core = self.dispatcher.core
+                    t = core.langs[core.default_lang]
+                    waiting = t._(
+                        "(The database is not available right now. Your message is kept and "
+                        "sent again as soon as it is.)"
+                    )
+                    self.stdout.write(waiting + "\n")
+                    self.stdout.flush()
+                    told = True
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
         saved = await asyncio.to_thread(save_files, delivery.replies, self.files)
         self._show(delivery.replies, saved)
         if delivery.outbox_id is not None:
@@ -129,5 +147,7 @@ async def run_terminal(
     await channel.start()
     try:
         await channel.finished.wait()
+        if channel._reader is not None:
+            await channel._reader  # an error while chatting is raised here, not swallowed
     finally:
         await channel.stop()

@@ -17,16 +17,15 @@ hands it in through the `World`, so the step itself stays pure.
 
 from __future__ import annotations
 
-from flows.admin import export, recognition, stats, targets, team
+import importlib
+import pkgutil
+
 from flows.admin.common import not_an_admin
 from flows.admin.recognition import decision_reply
 
-__all__ = [
-    "decision_reply",
-    "export",
-    "not_an_admin",
-    "recognition",
-    "stats",
-    "targets",
-    "team",
-]
+# Every module of this package is imported, which registers its commands and screens: a
+# new command is a new module here.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["decision_reply", "not_an_admin"]

@@ -3,11 +3,11 @@ against the admin's scope, and saying plainly when something is not allowed."""
 
 from __future__ import annotations
 
-from flows.model import AdminView, Event
+from flows.model import AdminView
 from flows.navigation import aside
 from flows.places import Area, Gazetteer, parse_area
 from flows.text import fold
-from flows.turn import Turn
+from flows.turn import COMMAND_HANDLERS, Turn
 
 WHOLE_WORDS = ("all", "toanquoc")
 
@@ -85,19 +85,11 @@ def the_admin(turn: Turn) -> AdminView:
 
 
 def admin_help(turn: Turn) -> str:
+    """What an admin can do: each admin command's own line of help, in their order."""
     t = turn.t
-    lines = [
-        t._("Every morning at 07:00 I send you the numbers for your area. Commands:"),
-        t._("/stats — the numbers now (/stats xa:CODE for one commune)"),
-        t._("/export — an Excel report (/export csv for CSV)"),
-        t._("/recognise — recognise the titles of a commune"),
-        t._("/target — set a commune's population and targets"),
-        t._("/invite — a code for another admin in your area"),
-        t._("/admins — the admins in your area; /revoke NUMBER removes one"),
-        t._("/admin monthly on — also a summary of each month"),
-    ]
+    helped = sorted(
+        (c for c in COMMAND_HANDLERS.values() if c.help is not None), key=lambda c: c.help_rank
+    )
+    lines = [t._("Every morning at 07:00 I send you the numbers for your area. Commands:")]
+    lines += [c.help(t) for c in helped if c.help is not None]
     return "\n".join(lines)
-
-
-def is_command(event: Event, name: str) -> bool:
-    return event.kind == "command" and event.command == name

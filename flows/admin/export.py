@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flows.admin.common import asked_area, scoped, the_admin
 from flows.admin.files import send_report_files
+from flows.lang import Lang
 from flows.model import Event, Needs, ReportKind, ReportRequest, Snapshot, World
 from flows.navigation import aside
 from flows.text import fold
@@ -24,7 +25,13 @@ def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     return Needs(report=ReportRequest(export_format(event.args), area))
 
 
-@command("export", needs=_needs, admin=True)
+def _help(t: Lang) -> str:
+    return t._("/export — an Excel report (/export csv for CSV)")
+
+
+@command(
+    "export", "baocao", "xuat", "xuatbaocao", needs=_needs, admin=True, help=_help, help_rank=20
+)
 def _export(turn: Turn, args: str) -> None:
     if scoped(turn, the_admin(turn), args) is None:
         return

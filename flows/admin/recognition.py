@@ -64,7 +64,19 @@ def _screen_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
 # --- the command -----------------------------------------------------------------------
 
 
-@command("recognise", needs=_command_needs, admin=True)
+def _help(t: Lang) -> str:
+    return t._("/recognise — recognise the titles of a commune")
+
+
+@command(
+    "recognise",
+    "congnhan",
+    "recognize",
+    needs=_command_needs,
+    admin=True,
+    help=_help,
+    help_rank=30,
+)
 def _recognise(turn: Turn, args: str) -> None:
     t = turn.t
     area = scoped(turn, the_admin(turn), args)

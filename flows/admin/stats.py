@@ -12,6 +12,7 @@ from __future__ import annotations
 from flows.admin.common import asked_area, scoped, the_admin
 from flows.admin.files import send_report_files
 from flows.digest import digest_text
+from flows.lang import Lang
 from flows.model import Event, Needs, ReportRequest, Snapshot, World
 from flows.navigation import aside
 from flows.turn import Turn, command
@@ -22,7 +23,13 @@ def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     return Needs(report=ReportRequest("stats", area)) if readable else Needs()
 
 
-@command("stats", needs=_needs, admin=True)
+def _help(t: Lang) -> str:
+    return t._("/stats — the numbers now (/stats xa:CODE for one commune)")
+
+
+@command(
+    "stats", "thongke", "sotlieu", "solieu", needs=_needs, admin=True, help=_help, help_rank=10
+)
 def _stats(turn: Turn, args: str) -> None:
     if scoped(turn, the_admin(turn), args) is None:
         return

@@ -4,6 +4,7 @@ the national 40% / 60% (QĐ 677/QĐ-TTg). The digest counts progress against the
 from __future__ import annotations
 
 from flows.admin.common import out_of_scope, the_admin
+from flows.lang import Lang
 from flows.model import SetTarget
 from flows.navigation import aside
 from flows.places import Area, Gazetteer, parse_area
@@ -41,7 +42,11 @@ def parse_target(args: str, places: Gazetteer) -> tuple[Area | None, dict[str, i
     return area, changes
 
 
-@command("target", admin=True)
+def _help(t: Lang) -> str:
+    return t._("/target — set a commune's population and targets")
+
+
+@command("target", "chitieu", "danso", admin=True, help=_help, help_rank=40)
 def _target(turn: Turn, args: str) -> None:
     t = turn.t
     admin = the_admin(turn)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flows.admin.common import admin_help, not_an_admin, scoped, the_admin
+from flows.codes import blocked, normalise_code, shown, usable
+from flows.lang import Lang
 from flows.model import (
     ADMIN,
     AdminView,
@@ -18,11 +20,11 @@ from flows.model import (
     SetMonthly,
     Snapshot,
     World,
+    WrongCode,
 )
-from flows.navigation import aside
+from flows.navigation import aside, too_many_attempts
 from flows.text import fold
 from flows.turn import Turn, command
-from flows.units import normalise_code
 
 INVITE_HOURS = 72
 ON_WORDS, OFF_WORDS = ("on", "bat", "co", "yes"), ("off", "tat", "khong", "no")
@@ -43,7 +45,11 @@ def _admin_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     return Needs(invite=quoted_code(event))
 
 
-@command("admin", needs=_admin_needs)
+def _admin_help(t: Lang) -> str:
+    return t._("/admin monthly on — also a summary of each month")
+
+
+@command("admin", "quantri", needs=_admin_needs, help=_admin_help, help_rank=80)
 def _admin(turn: Turn, args: str) -> None:
     """/admin CODE (anyone), /admin and /admin monthly on|off (admins)."""
     if quoted_code(turn.event):
@@ -57,17 +63,16 @@ def _admin(turn: Turn, args: str) -> None:
 def _join(turn: Turn) -> None:
     t = turn.t
     code = quoted_code(turn.event) or ""
-    invite = turn.world.invite
-    if invite is None or invite.code != code or invite.role != ADMIN:
-        aside(
-            turn,
-            t._("The admin code “{code}” is not valid. Check it and try again.").format(code=code),
-        )
-    elif invite.revoked or invite.expires_at <= turn.world.now or invite.uses:
+    invite = usable(turn.world.invite, code, ADMIN, turn.world)
+    if blocked(turn.world.code_attempts):
+        aside(turn, too_many_attempts(turn))
+    elif invite is None:
+        turn.effect(WrongCode(ADMIN))
         aside(
             turn,
             t._(
-                "The admin code “{code}” has expired or was already used. Ask for a new one."
+                "The admin code “{code}” is not valid, was already used or has expired. "
+                "Check it, or ask for a new one."
             ).format(code=code),
         )
     else:
@@ -108,7 +113,19 @@ def _invite_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     return Needs(fresh_code=True)
 
 
-@command("invite", needs=_invite_needs, admin=True)
+def _invite_help(t: Lang) -> str:
+    return t._("/invite — a code for another admin in your area")
+
+
+@command(
+    "invite",
+    "moi",
+    "moiquantri",
+    needs=_invite_needs,
+    admin=True,
+    help=_invite_help,
+    help_rank=60,
+)
 def _invite(turn: Turn, args: str) -> None:
     t = turn.t
     area = scoped(turn, the_admin(turn), args)
@@ -122,7 +139,9 @@ def _invite(turn: Turn, args: str) -> None:
         t._(
             "A code for a new admin for {scope}: {code}\nIt can be used once, until {until}. "
             "The new admin sends: /admin {code}"
-        ).format(scope=area.name(turn.world.places, t), code=code, until=t.datetime(expires)),
+        ).format(
+            scope=area.name(turn.world.places, t), code=shown(code), until=t.datetime(expires)
+        ),
     )
 
 
@@ -138,7 +157,19 @@ def _admin_line(turn: Turn, a: AdminView, me: AdminView) -> str:
     return f"#{a.id} {who}{you} — {a.area.name(turn.world.places, t)} — {since}"
 
 
-@command("admins", needs=_admins_needs, admin=True)
+def _admins_help(t: Lang) -> str:
+    return t._("/admins — the admins in your area; /revoke NUMBER removes one")
+
+
+@command(
+    "admins",
+    "dsquantri",
+    "danhsachquantri",
+    needs=_admins_needs,
+    admin=True,
+    help=_admins_help,
+    help_rank=70,
+)
 def _list_admins(turn: Turn, args: str) -> None:
     t = turn.t
     admin = the_admin(turn)
@@ -148,7 +179,7 @@ def _list_admins(turn: Turn, args: str) -> None:
     aside(turn, "\n".join(lines))
 
 
-@command("revoke", needs=_admins_needs, admin=True)
+@command("revoke", "thuhoi", "huyquyen", needs=_admins_needs, admin=True)
 def _revoke(turn: Turn, args: str) -> None:
     t = turn.t
     admin = the_admin(turn)

@@ -6,16 +6,21 @@ restart.
 Receiving. Each update becomes one `Event` with the update id as its event id, so an update
 that arrives twice (a webhook retry, a poll after a crash) is processed once. The webhook
 answers 200 after the dispatcher has committed the event (a few milliseconds) and before
-anything is sent, so a crash after the 200 loses no answer. Polling confirms a batch to
-Telegram (the next getUpdates offset) only after every update in it has been committed.
+anything is sent, so a crash after the 200 loses no answer; when the database is
+unavailable it answers 503 and Telegram delivers the update again. Polling confirms a
+batch to Telegram (the next getUpdates offset) only up to the first update that was not
+committed, and asks again from there after a pause.
 
 Sending. Replies go out through one queue per chat, in order, paced by `pacing.Throttle`
 (overall and per-chat message rates), retried on 429 (after `retry_after`), on 5xx and on
-timeouts (with backoff). A 403 means the person blocked the bot: the account is marked
+timeouts (with backoff; a send waits long for its answer, as one resent after a timeout
+may arrive twice). A 403 means the person blocked the bot: the account is marked
 unreachable, the rest of its queue is dropped, and nothing is retried. A tapped button is
 answered at once (by webhook, inside the HTTP answer to Telegram); if the tap was taken,
 its message is edited to show the choice without buttons. Answers committed but never sent
-(the process stopped in between) go out when the channel starts again.
+(the process stopped in between, or Telegram failed longer than the retries) go out when
+the channel starts again, and while it runs (the outbox is read again every little while,
+backing off for each answer, until it is sent).
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ from bot.dispatcher import Delivery, Dispatcher
 from flows.conversation import command_descriptions
 from flows.lang import Lang
 from flows.model import Event, Reply
+from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +129,9 @@ class TelegramChannel:
     FIRST_BACKOFF = 0.5
     MAX_BACKOFF = 30.0
     STOP_GRACE = 10.0  # seconds to finish sending on shutdown
-    RESEND_WITHIN = timedelta(minutes=10)  # older unsent answers are left alone at start
+    UNSENT_EVERY = 15.0  # seconds between looks for answers that were not sent
+    UNSENT_AFTER = timedelta(seconds=30)  # ... at least this old (a live send is quicker)
+    MAX_PAUSE = 30.0  # seconds, at most, between polls while the database is unavailable
 
     def __init__(
         self,
@@ -131,14 +139,16 @@ class TelegramChannel:
         dispatcher: Dispatcher,
         langs: Mapping[str, Lang],
         default_lang: str,
-        read_timeout: float = 10.0,
+        read_timeout: float = 60.0,
     ) -> None:
         self.settings, self.dispatcher = settings, dispatcher
         self.langs, self.default_lang = langs, default_lang
         base = settings.api_base_url
         self._requests = (
+            # A send that Telegram answers slowly may still be delivered: better to wait
+            # for its answer than to send it again after a short timeout.
             AiohttpRequest(connections=32, read_timeout=read_timeout),
-            AiohttpRequest(connections=1, read_timeout=read_timeout),  # getUpdates
+            AiohttpRequest(connections=1, read_timeout=min(read_timeout, 10.0)),  # getUpdates
         )
         self.app = (
             Application.builder()
@@ -164,6 +174,11 @@ class TelegramChannel:
         self._in_batch = False
         self._answer_in_response: dict[int, dict[str, Any] | None] = {}  # webhook update → call
         self._stopping = asyncio.Event()
+        self._unsaved: set[int] = set()  # updates the database could not take: not confirmed
+        self._queued: set[int] = set()  # outbox rows queued or being sent by this process
+        self._resender: asyncio.Task[None] | None = None
+        self._failing: str | None = None  # sends failing after every retry, since when
+        self._receiving = False
         self.health: dict[str, Any] = {"mode": self.mode, "ok": False}
 
     @property
@@ -204,8 +219,11 @@ class TelegramChannel:
         bot = self.app.bot
         log.info("Telegram bot @%s (%s mode)", bot.username, self.mode)
         await self._set_commands()
-        self.health.update(ok=True, bot=bot.username, since=time.time())
-        await self._resend_undelivered()
+        self._receiving = True
+        self.health.update(bot=bot.username, since=time.time())
+        self._update_health()
+        await self._resend_unsent(timedelta(0))
+        self._resender = asyncio.create_task(self._resend_while_running(), name="tg-unsent")
         if self.mode == "webhook":
             await self._with_retries(
                 lambda: bot.set_webhook(
@@ -220,6 +238,9 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self._resender is not None:
+            self._resender.cancel()
+            await asyncio.gather(self._resender, return_exceptions=True)
         if self._poller is not None:
             if not self._in_batch:  # waiting for news: stop now; else finish the batch first
                 self._poller.cancel()
@@ -235,15 +256,33 @@ class TelegramChannel:
         for request in self._requests:  # also when start() failed half-way, before PTB knew
             await request.shutdown()
 
-    async def _resend_undelivered(self) -> None:
-        """Answers committed but not sent when the bot last stopped (a crash between the
-        two) go out now, if they are recent enough still to make sense."""
-        pending = await self.dispatcher.undelivered(CHANNEL, self.RESEND_WITHIN)
+    async def _resend_unsent(self, older_than: timedelta) -> None:
+        """Answers committed but not sent (the process stopped in between, or Telegram
+        failed for longer than the retries) go out now, unless already queued here."""
+        pending = await self.dispatcher.unsent(CHANNEL, older_than)
+        resent = 0
         for external_id, delivery in pending:
-            if external_id.lstrip("-").isdigit():
+            if external_id.lstrip("-").isdigit() and delivery.outbox_id not in self._queued:
                 self._enqueue(_Job(int(external_id), external_id, delivery))
-        if pending:
-            log.info("re-sending %d answers not sent before the last stop", len(pending))
+                resent += 1
+        if resent:
+            log.info("sending %d answers that were not sent before", resent)
+
+    async def _resend_while_running(self) -> None:
+        while not self._stopping.is_set():
+            await asyncio.sleep(self.UNSENT_EVERY)
+            try:
+                await self._resend_unsent(self.UNSENT_AFTER)
+            except DatabaseUnavailable:
+                pass  # logged once by the database; tried again at the next look
+            except Exception:
+                log.exception("could not look for answers not sent; trying again later")
+
+    def _update_health(self) -> None:
+        self.health.update(
+            ok=self._receiving and self._failing is None,
+            sending="ok" if self._failing is None else f"failing since {self._failing}",
+        )
 
     async def _set_commands(self) -> None:
         for code, lang in self.langs.items():
@@ -267,37 +306,59 @@ class TelegramChannel:
                 )
             except InvalidToken:
                 log.error("Telegram no longer accepts the bot token; polling stopped")
-                self.health.update(ok=False, error="invalid token")
+                self._receiving = False
+                self.health.update(error="invalid token")
+                self._update_health()
                 return
             except (Conflict, NetworkError, RetryAfter) as exc:
                 # Conflict: another process polls with this token, or a webhook is set.
                 log.warning("getUpdates failed (%s); trying again in %.0f s", exc, backoff)
-                self.health.update(ok=False, error=type(exc).__name__)
+                self._receiving = False
+                self.health.update(error=type(exc).__name__)
+                self._update_health()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.MAX_BACKOFF)
                 continue
-            backoff = 1.0
-            self.health.update(ok=True, last_poll=time.time(), error=None)
-            if updates:
-                self._in_batch = True
-                try:
-                    await self._process_batch(updates)
-                finally:
-                    self._in_batch = False
+            self._receiving = True
+            self.health.update(last_poll=time.time(), error=None)
+            self._update_health()
+            if not updates:
+                backoff = 1.0
+                continue
+            self._in_batch = True
+            try:
+                unsaved = await self._process_batch(updates)
+            finally:
+                self._in_batch = False
+            if not unsaved:
+                backoff = 1.0
                 self._offset = updates[-1].update_id + 1
+                continue
+            # Confirm only what was committed; the rest comes again after a pause (the
+            # updates after the first one not taken too: they are recognised as seen).
+            self._offset = min(unsaved)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.MAX_PAUSE)
 
-    async def _process_batch(self, updates: tuple[Update, ...]) -> None:
-        """Each chat's updates in order; different chats at the same time."""
+    async def _process_batch(self, updates: tuple[Update, ...]) -> set[int]:
+        """Each chat's updates in order; different chats at the same time. Returns the ids
+        of updates the database could not take (and of the chat's ones after them)."""
         by_chat: dict[int, list[Update]] = {}
         for update in updates:
             chat = update.effective_chat
             by_chat.setdefault(chat.id if chat else -update.update_id, []).append(update)
+        unsaved: set[int] = set()
 
         async def in_order(batch: list[Update]) -> None:
-            for update in batch:
+            for n, update in enumerate(batch):
                 await self.app.process_update(update)
+                if update.update_id in self._unsaved:
+                    self._unsaved.discard(update.update_id)
+                    unsaved.update(u.update_id for u in batch[n:])
+                    return  # the chat's next updates wait, to keep their order
 
         await asyncio.gather(*(in_order(b) for b in by_chat.values()))
+        return unsaved
 
     async def _webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -311,12 +372,18 @@ class TelegramChannel:
         except Exception as exc:  # anything PTB cannot read as an update
             log.warning("webhook: rejected a malformed update (%s)", type(exc).__name__)
             return web.Response(status=400, text="malformed update")
-        self.health.update(ok=True, last_update=time.time())
+        self._receiving = True
+        self.health.update(last_update=time.time())
+        self._update_health()
         self._answer_in_response[update.update_id] = None
         try:
             await self.app.process_update(update)  # committed before Telegram hears 200
         finally:
             answer = self._answer_in_response.pop(update.update_id, None)
+        if update.update_id in self._unsaved:
+            self._unsaved.discard(update.update_id)
+            # Not committed: Telegram keeps the update and delivers it again.
+            return web.Response(status=503, text="not saved", headers={"Retry-After": "5"})
         return web.json_response(answer) if answer else web.Response(text="ok")
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -343,7 +410,11 @@ class TelegramChannel:
         event = self._event(update)
         if event is None:
             return
-        delivery = await self.dispatcher.handle(CHANNEL, str(user.id), event)
+        try:
+            delivery = await self.dispatcher.handle(CHANNEL, str(user.id), event)
+        except DatabaseUnavailable:
+            self._unsaved.add(update.update_id)  # not confirmed: it comes again
+            return
         answered = False
         if taken is not None and delivery.taken:
             remember(self._taken, chat.id, taken)
@@ -380,7 +451,7 @@ class TelegramChannel:
                 event_id=event_id,
             )
         if message.text is not None:
-            return Event.from_text(message.text, event_id=event_id)
+            return Event.from_text(message.text, event_id=event_id, sent_at=message.date)
         return Event("unsupported", event_id=event_id)  # photo, sticker, voice, location...
 
     async def _membership(self, update: Update) -> None:
@@ -432,16 +503,35 @@ class TelegramChannel:
             self._enqueue(_Job(int(external_id), external_id, delivery))
 
     def _enqueue(self, job: _Job) -> None:
+        outbox_id = job.delivery.outbox_id
+        if outbox_id is not None:
+            if job.delivery.duplicate and outbox_id in self._queued:
+                return  # the same answer is on its way already
+            self._queued.add(outbox_id)
         self._lanes.put(job.chat_id, job)
 
     async def _send_job(self, chat_id: int, job: _Job) -> None:
         try:
             await self._deliver(job)
+            if self._failing is not None:
+                log.warning("Sending on Telegram works again (failing since %s)", self._failing)
+                self._failing = None
+                self._update_health()
         except Blocked:
             log.info("a person blocked the bot; their account is marked unreachable")
-            self._lanes.drop(chat_id)
+            for dropped in self._lanes.drop(chat_id):
+                self._queued.discard(dropped.delivery.outbox_id or 0)
             self._live.pop(chat_id, None)
             await self.dispatcher.mark_unreachable(CHANNEL, job.user_id)
+        except (NetworkError, RetryAfter) as exc:
+            # Given up after the retries: the answer stays in the outbox as not sent, and
+            # is tried again while the bot runs. Logged when sending starts failing.
+            if self._failing is None:
+                self._failing = time.strftime("%Y-%m-%d %H:%M:%S")
+                log.error("Sending on Telegram fails (%s); the answers are kept and retried", exc)
+                self._update_health()
+        finally:
+            self._queued.discard(job.delivery.outbox_id or 0)
 
     async def _deliver(self, job: _Job) -> None:
         delivery, query = job.delivery, job.query

@@ -12,6 +12,7 @@ under an asyncio lock here.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import time
@@ -19,9 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
+from sqlalchemy.engine import Connection
 
 from bot.clock import Clock
 from bot.config import ZaloSettings
+from bot.sealing import Sealer, derived_key, is_sealed
 from storage import zalo as store
 from storage.db import Database
 
@@ -166,7 +169,11 @@ class ZaloTokens:
 
     def __init__(self, db: Database, api: ZaloApi, clock: Clock) -> None:
         self.db, self.api, self.clock = db, api, clock
-        configured = api.settings.refresh_token
+        settings = api.settings
+        self.sealer = Sealer(
+            settings.secret_key or derived_key(settings.app_secret, settings.oa_secret_key)
+        )
+        configured = settings.refresh_token
         self._seed = hashlib.sha256(configured.encode()).hexdigest() if configured else ""
         self._lock = asyncio.Lock()
         self._cached: store.Tokens | None = None
@@ -176,9 +183,25 @@ class ZaloTokens:
 
     async def _load(self) -> store.Tokens | None:
         configured, now = self.api.settings.refresh_token, self.clock.now()
-        tokens = await self.db.run(
-            lambda conn: store.load_tokens(conn, CHANNEL, self._seed, configured, now)
-        )
+        sealed = self.sealer.seal(configured) if configured else ""
+        seal = self.sealer.seal
+
+        def load(conn: Connection) -> store.Tokens | None:
+            tokens = store.load_tokens(conn, CHANNEL, self._seed, sealed, now)
+            if tokens is not None and not all(
+                is_sealed(t) for t in (tokens.access_token, tokens.refresh_token) if t
+            ):  # stored before tokens were sealed: sealed now
+                store.reseal(conn, CHANNEL, seal(tokens.access_token), seal(tokens.refresh_token))
+            return tokens
+
+        stored = await self.db.run(load)
+        tokens = None
+        if stored is not None:
+            tokens = dataclasses.replace(
+                stored,
+                access_token=self.sealer.open(stored.access_token),
+                refresh_token=self.sealer.open(stored.refresh_token),
+            )
         self._cached = tokens
         return tokens
 
@@ -246,8 +269,11 @@ class ZaloTokens:
         now = self.clock.now()
         expires_at = now + timedelta(seconds=lifetime)
         # Stored before anything else: the old refresh token is spent now.
+        sealed_access, sealed_refresh = self.sealer.seal(access), self.sealer.seal(refresh)
         await self.db.run(
-            lambda conn: store.save_refreshed(conn, CHANNEL, access, refresh, expires_at, now)
+            lambda conn: store.save_refreshed(
+                conn, CHANNEL, sealed_access, sealed_refresh, expires_at, now
+            )
         )
         self._cached = store.Tokens(access, refresh, expires_at, None, None)
         self._failed_at, self.error = None, None

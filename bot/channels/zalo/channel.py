@@ -22,9 +22,11 @@ import dataclasses
 import hmac
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -40,7 +42,16 @@ from bot.channels.zalo.api import (
     ZaloError,
     ZaloTokens,
 )
-from bot.channels.zalo.events import SIGNATURE_HEADER, _id, incoming, signature
+from bot.channels.zalo.events import (
+    SIGNATURE_HEADER,
+    MalformedEvent,
+    _id,
+    depth_within,
+    event_time,
+    incoming,
+    signature,
+    without_nul,
+)
 from bot.channels.zalo.render import Attachment, file_note, link_text, media_message, render
 from bot.clock import Clock
 from bot.config import ZaloSettings
@@ -50,11 +61,26 @@ from flows.lang import Lang
 from flows.model import Reply
 from flows.windows import Cost, WindowRules
 from storage import zalo as store
+from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHANNEL = "zalo"
+MAX_BODY = 64 * 1024  # bytes: an event is a few hundred; Zalo's largest carry attachments
+MAX_DEPTH = 16  # nesting of a webhook body's JSON; Zalo's events go 4 deep
+FUTURE_SKEW = timedelta(minutes=5)  # events stamped ahead of our clock by up to this
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None if it is longer than `limit` (not read further)."""
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(16 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class SetupError(ChannelSetupError):
@@ -79,7 +105,11 @@ class ZaloChannel:
     FIRST_BACKOFF = 0.5
     MAX_BACKOFF = 30.0
     STOP_GRACE = 10.0
-    RESEND_WITHIN = timedelta(minutes=10)  # older unsent answers are left alone at start
+    KEEP_UP_EVERY = 2.0  # seconds between retries of events the database could not take
+    MAX_PAUSE = 30.0  # ... doubling while it cannot, up to this
+    UNSENT_EVERY = 15.0  # seconds between looks for answers not sent
+    UNSENT_AFTER = timedelta(seconds=30)  # ... at least this old (a live send is quicker)
+    LEFT_AFTER = timedelta(seconds=60)  # inbox rows this old, not ours: left by a process
     DB_SLOTS = 2  # background transactions in flight at once
     FLUSH_DELAY = 0.2  # seconds: inbox rows handled meanwhile are removed in one go
     PAGE = 1000  # inbox rows read at a time at start
@@ -102,7 +132,7 @@ class ZaloChannel:
         self.tokens = ZaloTokens(self.db, self.api, clock)
         self.rules = WindowRules(monthly_quota=settings.monthly_quota)
         self._workers: set[asyncio.Task[None]] = set()
-        self._lanes: Lanes[str, _Job] = Lanes(lambda _, job: self._deliver(job), "sending on Zalo")
+        self._lanes: Lanes[str, _Job] = Lanes(lambda _, job: self._send_job(job), "sending on Zalo")
         self._handled = Batch(self._clear, self.FLUSH_DELAY, "handled Zalo events")
         self._accepting: list[tuple[store.Delivered, asyncio.Future[int | None]]] = []
         self._acceptor: asyncio.Task[None] | None = None
@@ -114,6 +144,11 @@ class ZaloChannel:
         # not yet cleared when the last run stopped); its duplicate must not send them again.
         self._resent: set[int] = set()
         self._in_flight: set[int] = set()  # inbox ids taken by this process, until cleared
+        self._retry: dict[int, store.Inbound] = {}  # not taken by the database: tried again
+        self._queued: set[int] = set()  # outbox rows queued or being sent here
+        self._keeper: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._failing: str | None = None  # sends failing after every retry, since when
         self.not_sent = 0  # messages dropped: no free window and no quota left
         self.health: dict[str, Any] = {"mode": self.mode, "ok": False}
 
@@ -130,10 +165,59 @@ class ZaloChannel:
 
     def _update_health(self) -> None:
         self.health.update(
-            ok=self.tokens.error is None,
+            ok=self.tokens.error is None and self._failing is None,
             token=self.tokens.error or "ok",
+            sending="ok" if self._failing is None else f"failing since {self._failing}",
             not_sent_without_quota=self.not_sent,
         )
+
+    def _sending_fails(self, exc: Exception) -> None:
+        if self._failing is None:
+            self._failing = time.strftime("%Y-%m-%d %H:%M:%S")
+            log.error("Sending on Zalo fails (%s); the answers are kept and retried", exc)
+            self._update_health()
+
+    def _sending_works(self) -> None:
+        if self._failing is not None:
+            log.warning("Sending on Zalo works again (failing since %s)", self._failing)
+            self._failing = None
+            self._update_health()
+
+    async def _keep_up(self) -> None:
+        """While running: hand the database again the events it could not take (an
+        outage), pick up events another process left in the inbox, and send again the
+        answers not sent (Zalo failed for longer than the retries)."""
+        pause, last_unsent, last_left = self.KEEP_UP_EVERY, 0.0, 0.0
+        while not self._stopping.is_set():
+            await asyncio.sleep(pause)
+            try:
+                for inbound in sorted(self._retry.values(), key=lambda i: i.id):
+                    self._spawn(inbound)
+                now = time.monotonic()
+                if now - last_left >= self.LEFT_AFTER.total_seconds():
+                    last_left = now
+                    await self._pick_up_left()
+                if now - last_unsent >= self.UNSENT_EVERY:
+                    last_unsent = now
+                    for user_id, delivery in await self.dispatcher.unsent(
+                        CHANNEL, self.UNSENT_AFTER
+                    ):
+                        if delivery.outbox_id not in self._queued:
+                            self._enqueue(_Job(user_id, delivery))
+                pause = self.KEEP_UP_EVERY
+            except DatabaseUnavailable:  # logged once by the database
+                pause = min(pause * 2, self.MAX_PAUSE)
+            except Exception:
+                log.exception("Zalo: could not catch up; trying again later")
+                pause = min(pause * 2, self.MAX_PAUSE)
+
+    async def _pick_up_left(self) -> None:
+        """Inbox rows of a while ago that no process is handling (it stopped meanwhile)."""
+        before = self.clock.now() - self.LEFT_AFTER
+        rows = await self.db.run(lambda conn: store.waiting(conn, CHANNEL, 0, self.PAGE, before))
+        for inbound in rows:
+            if inbound.id not in self._in_flight and inbound.id not in self._retry:
+                self._spawn(inbound)
 
     # --- lifecycle ---
 
@@ -156,10 +240,11 @@ class ZaloChannel:
         self._update_health()
         if self.links is None or not self.links.public_url:
             log.info("Zalo: set CDHT_PUBLIC_URL to offer admins' exports by link on Zalo")
-        pending = await self.dispatcher.undelivered(CHANNEL, self.RESEND_WITHIN)
+        pending = await self.dispatcher.unsent(CHANNEL)
         for user_id, delivery in pending:
             self._resent.add(delivery.outbox_id or 0)
             self._enqueue(_Job(user_id, delivery))
+        self._keeper = asyncio.create_task(self._keep_up(), name="zalo-keep-up")
         left, after = 0, 0
         while True:
             page = await self._waiting(after)
@@ -181,6 +266,10 @@ class ZaloChannel:
         return await self.db.run(lambda conn: store.waiting(conn, CHANNEL, after, self.PAGE))
 
     async def stop(self) -> None:
+        self._stopping.set()
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
         if self._workers:
             await asyncio.wait(list(self._workers), timeout=self.STOP_GRACE)
         await self._lanes.finish(self.STOP_GRACE)
@@ -191,28 +280,54 @@ class ZaloChannel:
     # --- receiving ---
 
     async def _webhook(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        # Unsigned requests are refused before their body is read, and a body is read only
+        # up to the size of an event, then checked for nesting before it is parsed.
+        given = request.headers.get(SIGNATURE_HEADER, "")
+        if not given.startswith("mac=") or len(given) > 100:
+            return web.json_response({"error": "not signed"}, status=401)
+        if (request.content_length or 0) > MAX_BODY:
+            return web.json_response({"error": "too large"}, status=413)
+        body = await _read_at_most(request, MAX_BODY)
+        if body is None:
+            return web.json_response({"error": "too large"}, status=413)
+        if not depth_within(body, MAX_DEPTH):
+            return web.json_response({"error": "nested too deep"}, status=400)
         try:
             # Ids are 64-bit: kept as the digits received (parse_int=str), never as floats.
             data = json.loads(body, parse_int=str, parse_float=str)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
             return web.json_response({"error": "malformed JSON"}, status=400)
         if not isinstance(data, dict):
             return web.json_response({"error": "not an event"}, status=400)
-        expected = signature(
-            _id(data.get("app_id")), body, _id(data.get("timestamp")), self.settings.oa_secret_key
-        )
-        given = request.headers.get(SIGNATURE_HEADER, "")
+        try:
+            app_id, stamp = _id(data.get("app_id")), _id(data.get("timestamp"))
+        except MalformedEvent:
+            return web.json_response({"error": "malformed event"}, status=400)
+        expected = signature(app_id, body, stamp, self.settings.oa_secret_key)
         if not hmac.compare_digest(given.encode(), expected.encode()):
             return web.json_response({"error": "bad signature"}, status=401)
-        if _id(data.get("app_id")) != self.settings.app_id:
+        if app_id != self.settings.app_id:
             return web.json_response({"ignored": "another app"})
-        event = incoming(data)
+        happened, now = event_time(data), self.clock.now()
+        age = self.settings.max_event_age
+        if happened is None or not now - age <= happened <= now + FUTURE_SKEW:
+            # A replay of an old signed event: an unfollow long ago, a message from before
+            # the person deleted their data...
+            log.warning("Zalo: refused a signed event outside the accepted time window")
+            return web.json_response({"error": "stale event"}, status=401)
+        try:
+            event = incoming(data)
+        except MalformedEvent as exc:
+            log.warning("Zalo: refused a signed event of the wrong shape (%s)", exc)
+            return web.json_response({"error": "malformed event"}, status=400)
         if event is None:
             return web.json_response({"ignored": _id(data.get("event_name"))[:40]})
+        data = without_nul(data)
         opens = event.user_id if event.opens_window else None
         try:
             stored = await self._accept(store.Delivered(event.key[:128], data, opens))
+        except DatabaseUnavailable:  # logged once by the database; Zalo delivers it again
+            return web.json_response({"error": "not stored"}, status=503)
         except Exception:
             log.exception("could not store a Zalo event; Zalo will deliver it again")
             return web.json_response({"error": "not stored"}, status=500)
@@ -264,6 +379,7 @@ class ZaloChannel:
         task.add_done_callback(self._workers.discard)
 
     async def _handle(self, inbound: store.Inbound) -> None:
+        self._retry.pop(inbound.id, None)
         try:
             event = incoming(inbound.payload)
             if event is None:
@@ -276,6 +392,10 @@ class ZaloChannel:
                     delivery = await self.dispatcher.handle(CHANNEL, event.user_id, event.event)
                 self._enqueue(_Job(event.user_id, delivery, event.label))
             self._handled.add(inbound.id)
+        except DatabaseUnavailable:
+            # It stays in the inbox; tried again while the bot runs (and at the next start).
+            self._in_flight.discard(inbound.id)
+            self._retry[inbound.id] = inbound
         except Exception:  # it stays in the inbox and is handled at the next start
             log.exception("a Zalo event could not be handled")
 
@@ -305,7 +425,15 @@ class ZaloChannel:
         self._enqueue(_Job(external_id, delivery))
 
     def _enqueue(self, job: _Job) -> None:
+        if job.delivery.outbox_id is not None:
+            self._queued.add(job.delivery.outbox_id)
         self._lanes.put(job.user_id, job)
+
+    async def _send_job(self, job: _Job) -> None:
+        try:
+            await self._deliver(job)
+        finally:
+            self._queued.discard(job.delivery.outbox_id or 0)
 
     async def _deliver(self, job: _Job) -> None:
         delivery = job.delivery
@@ -319,13 +447,16 @@ class ZaloChannel:
         lang = self.langs.get(delivery.lang or "") or self.langs[self.default_lang]
         messages = render(replies, lang)
         now = self.clock.now()
-        async with self._slots:
-            costs = await self.db.run(
-                lambda conn: store.reserve(
-                    conn, CHANNEL, job.user_id, self.rules, now, len(messages)
+        if delivery.erased:  # the answer to /delete: free, and nothing of it is kept
+            costs = [Cost.FREE] * len(messages)
+        else:
+            async with self._slots:
+                costs = await self.db.run(
+                    lambda conn: store.reserve(
+                        conn, CHANNEL, job.user_id, self.rules, now, len(messages)
+                    )
                 )
-            )
-        for message, cost in zip(messages, costs, strict=True):
+        for n, (message, cost) in enumerate(zip(messages, costs, strict=True)):
             if cost is Cost.NONE:
                 if await self.dispatcher.is_unreachable(CHANNEL, job.user_id):
                     log.info("a Zalo message was not sent: the person unfollowed the OA")
@@ -340,14 +471,32 @@ class ZaloChannel:
                 break
             try:
                 if isinstance(message, Attachment):
-                    message = await self._attachment(message, lang)
+                    message = await self._attachment(message, lang, job.user_id)
                 body = {"recipient": {"user_id": job.user_id}, "message": message}
                 await self._send(body)
             except ZaloError as exc:
                 log.error("Zalo refused a message (error %s: %s)", exc.code, exc.message)
+            except (Unavailable, TokenUnavailable) as exc:
+                # Zalo kept failing: what was not sent is given back to the window and the
+                # quota, and the answer stays in the outbox, tried again while the bot runs.
+                if not delivery.erased:
+                    await self.db.run(
+                        partial(
+                            store.unbook,
+                            channel=CHANNEL,
+                            external_id=job.user_id,
+                            costs=costs[n:],
+                            now=now,
+                        )
+                    )
+                self._sending_fails(exc)
+                return
+        self._sending_works()
         self.dispatcher.delivered(delivery.outbox_id)
+        if delivery.erased:
+            await self.db.run(lambda conn: store.forget_window(conn, CHANNEL, job.user_id))
 
-    async def _attachment(self, item: Attachment, lang: Lang) -> dict[str, Any]:
+    async def _attachment(self, item: Attachment, lang: Lang, user_id: str) -> dict[str, Any]:
         """The message that carries a file: the uploaded image, a link, or a note."""
         if item.image:
             try:
@@ -357,7 +506,9 @@ class ZaloChannel:
                 return media_message(uploaded, item.name)
             except ZaloError as exc:
                 log.error("Zalo refused an image (error %s: %s)", exc.code, exc.message)
-        elif self.links is not None and (url := await self.links.offer(item.name, item.data)):
+        elif self.links is not None and (
+            url := await self.links.offer(item.name, item.data, (CHANNEL, user_id))
+        ):
             return {"text": link_text(item.name, url, lang)}
         return {"text": file_note(item.name, lang)}
 

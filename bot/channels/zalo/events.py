@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flows.model import Event
@@ -61,41 +62,105 @@ class Incoming:
     opens_window: bool = True
 
 
+class MalformedEvent(ValueError):
+    """A signed event whose fields have the wrong shape (answered 400, not retried)."""
+
+
 def _id(value: Any) -> str:
+    if isinstance(value, Mapping | list):
+        raise MalformedEvent("an id or name is not a plain value")
     return str(value).strip() if value is not None else ""
 
 
+def _part(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """A nested object of the event ({} when absent)."""
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise MalformedEvent(f"{key} is not an object")
+    return value
+
+
 def incoming(data: Mapping[str, Any]) -> Incoming | None:
-    """Translate a verified webhook event; None for events we ignore."""
+    """Translate a verified webhook event; None for events we ignore. Raises
+    MalformedEvent when a field has the wrong shape."""
     name = _id(data.get("event_name"))
     stamp = _id(data.get("timestamp"))
-    sender = _id((data.get("sender") or {}).get("id"))
-    message = data.get("message") or {}
-    msg_id = _id(message.get("msg_id")) if isinstance(message, Mapping) else ""
+    sender = _id(_part(data, "sender").get("id"))
+    message = _part(data, "message")
+    msg_id = _id(message.get("msg_id"))
+    sent_at = event_time(data)
     if name in ("follow", "unfollow"):
-        user = _id((data.get("follower") or {}).get("id")) or sender
+        user = _id(_part(data, "follower").get("id")) or sender
         if not user:
             return None
         key = f"{name}:{user}:{stamp}"
         if name == "unfollow":
             return Incoming(user, key, None, opens_window=False)
         return Incoming(user, key, Event.from_text("/start", event_id=key))
-    if not sender or not (name.startswith("user_") and isinstance(message, Mapping)):
+    if not sender or not name.startswith("user_"):
         return None
     key = msg_id or f"{name}:{sender}:{stamp}"
     if name == "user_send_text":
-        text = str(message.get("text") or "")
+        text = message.get("text") or ""
+        if not isinstance(text, str):
+            raise MalformedEvent("message.text is not text")
         tapped = parse_button(text)
         if tapped is not None:
             prompt, option, label = tapped
             event = Event("option", text=label, option=option, prompt=prompt, event_id=key)
             return Incoming(sender, key, event, label=label)
-        return Incoming(sender, key, Event.from_text(text, event_id=key))
+        return Incoming(sender, key, Event.from_text(text, event_id=key, sent_at=sent_at))
     if name == "user_submit_info":  # the person shared their details with the OA
-        phone = _id((data.get("info") or {}).get("phone"))
+        phone = _id(_part(data, "info").get("phone"))
         if phone:
-            return Incoming(sender, key, Event("contact", phone=phone, event_id=key))
+            contact = Event("contact", phone=phone, event_id=key, sent_at=sent_at)
+            return Incoming(sender, key, contact)
         return Incoming(sender, key, Event("unsupported", event_id=key))
     if name in _UNSUPPORTED:
         return Incoming(sender, key, Event("unsupported", event_id=key))
     return None
+
+
+def event_time(data: Mapping[str, Any]) -> datetime | None:
+    """When Zalo says the event happened (`timestamp`, milliseconds); None if unreadable."""
+    stamp = _id(data.get("timestamp"))
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 15):
+        return None
+    return datetime.fromtimestamp(int(stamp) / 1000, UTC)
+
+
+def depth_within(body: bytes, limit: int) -> bool:
+    """Whether JSON text nests arrays and objects at most `limit` deep (read before
+    parsing it: a deeply nested body would exhaust the parser's recursion)."""
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return False
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return True
+
+
+def without_nul(value: Any) -> Any:
+    """The event with NUL characters taken out of its texts: PostgreSQL's JSON cannot
+    store them, and they mean nothing."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    return value

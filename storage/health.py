@@ -1,0 +1,22 @@
+"""A write the database must accept for the bot to be healthy: /healthz asks each process
+to record that it checked. A SELECT would pass on a database that cannot commit (a full
+disk, a read-only file)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from storage.models import HealthCheck
+
+
+def check(conn: Connection, process: str, now: datetime) -> None:
+    ins = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    row = ins(HealthCheck).values(process=process[:64], checked_at=now)
+    conn.execute(
+        row.on_conflict_do_update(
+            index_elements=["process"], set_={"checked_at": row.excluded.checked_at}
+        )
+    )
