@@ -219,4 +219,6 @@ class Dispatcher:
         ids = [i for i in outbox_ids if i is not None]
         if ids:
             now = self.clock.now()
-            await self.db.run(lambda conn: outbox.mark_delivered(conn, ids, now))
+            # Ahead of the steps waiting for the database: until this is written, a crash
+            # would send these replies again.
+            await self.db.urgent(lambda conn: outbox.mark_delivered(conn, ids, now))

@@ -16,12 +16,15 @@ async driver awaited statement by statement (docs/PERFORMANCE.md has the figures
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+import queue
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -182,6 +185,53 @@ def _our_frame(exc: BaseException) -> str:
     return found
 
 
+class Workers(Executor):
+    """The database's threads, taking work in order, except that urgent work (small writes
+    that must not wait behind a queue of steps: marking replies sent) goes first."""
+
+    def __init__(self, count: int, name: str) -> None:
+        self.count = count
+        self._queue: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True)
+            for n in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return self._put(1, fn, args, kwargs)
+
+    def submit_urgent(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        return self._put(0, fn, args, {})
+
+    def _put(self, rank: int, fn: Callable[..., T], args: Any, kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        self._queue.put((rank, next(self._order), (future, fn, args, kwargs)))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            _, _, job = self._queue.get()
+            if job is None:
+                return
+            future, fn, args, kwargs = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        for _ in self._threads:  # after all the work queued
+            self._queue.put((2, next(self._order), None))
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+
 class Database:
     def __init__(self, url: str, threads: int = POSTGRES_THREADS) -> None:
         self.url = normalise_url(url)
@@ -202,7 +252,7 @@ class Database:
         )
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+        self._threads = Workers(threads, "db")
         self.outage = Outage()
         # Long reads (a national digest, an export) on SQLite: a connection and thread of
         # their own, reading a WAL snapshot while the writer goes on. PostgreSQL: the pool.
@@ -228,14 +278,23 @@ class Database:
         cannot be reached or written)."""
         return await self._watched(self._threads, self._transaction, fn)
 
+    async def urgent(self, fn: Callable[[Connection], T]) -> T:
+        """`run`, ahead of the work queued: for small writes that must happen soon (a reply
+        marked sent: a crash before that sends it again)."""
+        return await self._watched(self._threads, self._transaction, fn, urgent=True)
+
     async def _watched(
         self,
-        threads: ThreadPoolExecutor,
+        threads: Executor,
         call: Callable[[Callable[[Connection], T]], T],
         fn: Callable[[Connection], T],
+        urgent: bool = False,
     ) -> T:
         try:
-            result = await asyncio.get_running_loop().run_in_executor(threads, call, fn)
+            if urgent and isinstance(threads, Workers):
+                result = await asyncio.wrap_future(threads.submit_urgent(call, fn))
+            else:
+                result = await asyncio.get_running_loop().run_in_executor(threads, call, fn)
         except Exception as exc:
             if is_unavailable(exc):
                 self.outage.failed(exc)
@@ -290,7 +349,7 @@ class Database:
             conn.exec_driver_sql("SELECT 1")
             time.sleep(0.05)  # keep it, so that the next call opens another one
 
-        await asyncio.gather(*(self.run(hold) for _ in range(self._threads._max_workers)))
+        await asyncio.gather(*(self.run(hold) for _ in range(self._threads.count)))
 
     async def migrate(self) -> None:
         """Create or upgrade the schema to the newest migration."""

@@ -19,6 +19,7 @@ from flows.model import (
     BecomeAdmin,
     Candidate,
     Candidates,
+    CodeAttempts,
     DeletePerson,
     Event,
     InviteView,
@@ -34,6 +35,7 @@ from flows.model import (
     StartAssessment,
     SubmitAssessment,
     World,
+    WrongCode,
 )
 from flows.places import Area
 from flows.scoring import AreaFlags
@@ -87,6 +89,8 @@ class FlowChat(Conversation):
         self.invites = {i.code: i for i in invites}
         self.admins = [*([admin] if admin else []), *admins]
         self.needs = None  # what the last step asked for
+        self.wrong_codes = 0  # counted as storage counts them (within the hour)
+        self.overall_wrong_codes = 0
 
     def looked_up(self, event: Event) -> World:
         """The world with what the step needs, as the shell (bot.preload) would fill it."""
@@ -94,6 +98,9 @@ class FlowChat(Conversation):
         found: dict = {}
         if wanted.invite:
             found["invite"] = self.invites.get(wanted.invite)
+            found["code_attempts"] = CodeAttempts(
+                self.wrong_codes, self.wrong_codes + self.overall_wrong_codes
+            )
         if wanted.admin or wanted.candidates or wanted.admins or wanted.report:
             found["admin"] = self.admin
         admin = self.admin
@@ -123,6 +130,8 @@ class FlowChat(Conversation):
             ]
         elif isinstance(e, RevokeAdmin):
             self.admins = [a for a in self.admins if a.id != e.admin_id]
+        elif isinstance(e, WrongCode):
+            self.wrong_codes += 1
 
     def send(self, event: Event) -> FlowChat:
         out = step(self.snapshot, event, self.looked_up(event))

@@ -22,6 +22,8 @@ from bot.dispatcher import Dispatcher
 from flows.model import Snapshot, World
 from storage.db import Database
 from storage.models import Base
+from tests.fake_telegram import FakeTelegram
+from tests.fake_zalo import FakeZalo
 
 PG_ADMIN_URL = os.environ.get("CDHT_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam
@@ -87,3 +89,30 @@ def clock() -> FixedClock:
 @pytest.fixture
 def dispatcher(db: Database, core: Core, clock: FixedClock) -> Dispatcher:
     return Dispatcher(db, core, clock)
+
+
+@pytest.fixture
+async def sqlite_dispatcher(tmp_path, core: Core, clock: FixedClock):
+    """A dispatcher on a SQLite file of its own (the channel tests)."""
+    db = Database(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    await db.migrate()
+    yield Dispatcher(db, core, clock)
+    await db.dispose()
+
+
+@pytest.fixture
+async def tg():
+    """The fake Telegram Bot API (tests/fake_telegram.py), on 127.0.0.1."""
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def zalo():
+    """The fake Zalo OA API and OAuth server (tests/fake_zalo.py), on 127.0.0.1."""
+    fake = FakeZalo()
+    await fake.start()
+    yield fake
+    await fake.stop()

@@ -76,6 +76,8 @@ class FakeTelegram:
         self.commands: dict[str | None, list[dict[str, str]]] = {}
         self.failures: list[Failure] = []
         self.delays: dict[str, float] = {}
+        self.redeliver_every = 0.2  # seconds between deliveries of an update not taken
+        self.redeliver_for = 30.0  # ... for this long
         self.webhook_deliveries: list[WebhookDelivery] = []
         self.answered: dict[str, str | None] = {}  # callback query id → toast text
         self.changed = asyncio.Condition()
@@ -339,7 +341,13 @@ class FakeTelegram:
                 self.pending.append(update)
                 self.changed.notify_all()
             return None
-        return await self.post_webhook(update, secret=self.webhook["secret"])
+        delivery = await self.post_webhook(update, secret=self.webhook["secret"])
+        # Telegram keeps an update the webhook did not take (5xx) and delivers it again.
+        give_up = time.monotonic() + self.redeliver_for
+        while delivery.status >= 500 and time.monotonic() < give_up:
+            await asyncio.sleep(self.redeliver_every)
+            delivery = await self.post_webhook(update, secret=self.webhook["secret"])
+        return delivery
 
     async def post_webhook(
         self, update: Any, secret: str | None = None, raw: bytes | None = None

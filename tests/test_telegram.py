@@ -39,7 +39,7 @@ SECRET = "test-secret_123"
 class RunningBot:
     """Our bot (PTB application + web server) pointed at the fake Bot API."""
 
-    read_timeout = 10.0
+    read_timeout = 60.0  # the bot's own: a slow send is waited for, not sent again
 
     def __init__(self, tg: FakeTelegram, dispatcher: Dispatcher, core, webhook: bool) -> None:
         self.tg, self.dispatcher, self.core, self.webhook = tg, dispatcher, core, webhook
@@ -78,22 +78,6 @@ class RunningBot:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.port}"
-
-
-@pytest.fixture
-async def tg():
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def sqlite_dispatcher(tmp_path, core, clock):
-    db = Database(f"sqlite:///{tmp_path / 'tg.sqlite3'}")
-    await db.migrate()
-    yield Dispatcher(db, core, clock)
-    await db.dispose()
 
 
 @pytest.fixture(params=["polling", "webhook"])

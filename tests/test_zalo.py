@@ -108,22 +108,6 @@ class RunningBot:
 
 
 @pytest.fixture
-async def zalo():
-    fake = FakeZalo()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def sqlite_dispatcher(tmp_path, core, clock):
-    db = Database(f"sqlite:///{tmp_path / 'zalo.sqlite3'}")
-    await db.migrate()
-    yield Dispatcher(db, core, clock)
-    await db.dispose()
-
-
-@pytest.fixture
 async def bot(zalo, sqlite_dispatcher, core):
     running = await RunningBot(zalo, sqlite_dispatcher, core).start()
     yield running

@@ -130,7 +130,7 @@ class TelegramChannel:
     MAX_BACKOFF = 30.0
     STOP_GRACE = 10.0  # seconds to finish sending on shutdown
     UNSENT_EVERY = 15.0  # seconds between looks for answers that were not sent
-    UNSENT_AFTER = timedelta(seconds=30)  # ... at least this old (a live send is quicker)
+    UNSENT_AFTER = timedelta(seconds=90)  # ... at least this old (a live send is quicker)
     MAX_PAUSE = 30.0  # seconds, at most, between polls while the database is unavailable
 
     def __init__(

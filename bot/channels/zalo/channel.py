@@ -108,7 +108,7 @@ class ZaloChannel:
     KEEP_UP_EVERY = 2.0  # seconds between retries of events the database could not take
     MAX_PAUSE = 30.0  # ... doubling while it cannot, up to this
     UNSENT_EVERY = 15.0  # seconds between looks for answers not sent
-    UNSENT_AFTER = timedelta(seconds=30)  # ... at least this old (a live send is quicker)
+    UNSENT_AFTER = timedelta(seconds=90)  # ... at least this old (a live send is quicker)
     LEFT_AFTER = timedelta(seconds=60)  # inbox rows this old, not ours: left by a process
     DB_SLOTS = 2  # background transactions in flight at once
     FLUSH_DELAY = 0.2  # seconds: inbox rows handled meanwhile are removed in one go
