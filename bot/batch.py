@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.logs import failed
 from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,6 @@ class Batch:
             except DatabaseUnavailable:  # logged once by the database's outage tracker
                 self._pending = items + self._pending
                 return False
-            except Exception:
-                log.exception("could not record %d %s", len(items), self.what)
+            except Exception as exc:
+                failed(log, f"could not record {len(items)} {self.what}", exc)
         return True

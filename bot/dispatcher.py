@@ -56,7 +56,7 @@ class Delivery:
 
 
 class Dispatcher:
-    FLUSH_DELAY = 0.05  # seconds: deliveries noted meanwhile are written in one transaction
+    FLUSH_DELAY = 0.01  # seconds: deliveries noted meanwhile are written in one transaction
     ATTEMPTS = 3  # a step that needs heavy reads runs again once they are made
 
     def __init__(

@@ -28,6 +28,7 @@ from bot import reports
 from bot.clock import Clock
 from bot.core import Core
 from bot.dispatcher import Delivery
+from bot.logs import failed
 from flows.digest import digest_text
 from flows.localtime import LOCAL_TZ
 from flows.model import Reply
@@ -208,8 +209,8 @@ class Scheduler:
                 await self.tick()
             except DatabaseUnavailable:  # logged once by the database; the next wake-up
                 self.busy = False  # tries again, and nothing was half-written
-            except Exception:  # the next wake-up tries again; nothing was half-written
-                log.exception("the reminder scheduler failed; it tries again shortly")
+            except Exception as exc:  # the next wake-up tries again; nothing half-written
+                failed(log, "the reminder scheduler failed; it tries again shortly", exc)
                 self.busy = False
             pause = self.BUSY_INTERVAL if self.busy else self.INTERVAL
             stop, wake = (

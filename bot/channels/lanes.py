@@ -8,6 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
+from bot.logs import failed
+
 log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
@@ -52,8 +54,8 @@ class Lanes(Generic[K, J]):
                 job = self._queues[key].pop(0)
                 try:
                     await self._run(key, job)
-                except Exception:
-                    log.exception("%s failed; the replies stay in the outbox", self.what)
+                except Exception as exc:
+                    failed(log, f"{self.what} failed; the replies stay in the outbox", exc)
                 finally:
                     self._size -= 1
         finally:

@@ -77,6 +77,7 @@ from bot.channels.telegram.render import (
 from bot.channels.text import merge_replies, split_text, utf16_len
 from bot.config import TelegramSettings
 from bot.dispatcher import Delivery, Dispatcher
+from bot.logs import failed
 from flows.conversation import command_descriptions
 from flows.lang import Lang
 from flows.model import Event, Reply
@@ -275,8 +276,8 @@ class TelegramChannel:
                 await self._resend_unsent(self.UNSENT_AFTER)
             except DatabaseUnavailable:
                 pass  # logged once by the database; tried again at the next look
-            except Exception:
-                log.exception("could not look for answers not sent; trying again later")
+            except Exception as exc:
+                failed(log, "could not look for answers not sent; trying again later", exc)
 
     def _update_health(self) -> None:
         self.health.update(
@@ -387,7 +388,8 @@ class TelegramChannel:
         return web.json_response(answer) if answer else web.Response(text="ok")
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("Telegram update failed", exc_info=context.error)
+        if context.error is not None:
+            failed(log, "Telegram update failed", context.error)
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat, user = update.effective_chat, update.effective_user

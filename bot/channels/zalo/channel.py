@@ -57,6 +57,7 @@ from bot.clock import Clock
 from bot.config import ZaloSettings
 from bot.dispatcher import Delivery, Dispatcher
 from bot.links import FileLinks
+from bot.logs import failed
 from flows.lang import Lang
 from flows.model import Reply
 from flows.windows import Cost, WindowRules
@@ -207,8 +208,8 @@ class ZaloChannel:
                 pause = self.KEEP_UP_EVERY
             except DatabaseUnavailable:  # logged once by the database
                 pause = min(pause * 2, self.MAX_PAUSE)
-            except Exception:
-                log.exception("Zalo: could not catch up; trying again later")
+            except Exception as exc:
+                failed(log, "Zalo: could not catch up; trying again later", exc)
                 pause = min(pause * 2, self.MAX_PAUSE)
 
     async def _pick_up_left(self) -> None:
@@ -328,8 +329,8 @@ class ZaloChannel:
             stored = await self._accept(store.Delivered(event.key[:128], data, opens))
         except DatabaseUnavailable:  # logged once by the database; Zalo delivers it again
             return web.json_response({"error": "not stored"}, status=503)
-        except Exception:
-            log.exception("could not store a Zalo event; Zalo will deliver it again")
+        except Exception as exc:
+            failed(log, "could not store a Zalo event; Zalo will deliver it again", exc)
             return web.json_response({"error": "not stored"}, status=500)
         if stored is not None:
             self._spawn(store.Inbound(stored, data))
@@ -396,8 +397,8 @@ class ZaloChannel:
             # It stays in the inbox; tried again while the bot runs (and at the next start).
             self._in_flight.discard(inbound.id)
             self._retry[inbound.id] = inbound
-        except Exception:  # it stays in the inbox and is handled at the next start
-            log.exception("a Zalo event could not be handled")
+        except Exception as exc:  # it stays in the inbox and is handled at the next start
+            failed(log, "a Zalo event could not be handled", exc)
 
     async def _clear(self, ids: list[int]) -> None:
         """The inbox lets handled events go. Should it fail, they are handled again at the
