@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -13,6 +14,16 @@ from bot.config import Settings
 from bot.data import DEFAULT_DEADLINES, load_deadline_defaults, load_gazetteer
 from storage import deadlines
 from storage.db import Database, DatabaseUnavailable
+
+
+def _detail(exc: BaseException) -> str:
+    """What the driver said about a connection that failed (refused, a wrong password, no
+    such database): said to the operator at start, where no person's data is involved."""
+    cause = getattr(exc.__cause__, "orig", None)
+    if cause is None or getattr(cause, "sqlstate", None):
+        return ""
+    text = str(cause).strip()
+    return f": {text.splitlines()[0][:200]}" if text else ""
 
 
 async def open_db(settings: Settings) -> Database:
@@ -24,7 +35,7 @@ async def open_db(settings: Settings) -> Database:
     defaults = load_deadline_defaults(load_gazetteer(), path)
     db = Database(settings.database_url)
     db.outage.quiet = True  # said here, once
-    waited, pause, told = 0.0, 1.0, False
+    started, pause, told = time.monotonic(), 1.0, False
     try:
         while True:
             try:
@@ -32,21 +43,22 @@ async def open_db(settings: Settings) -> Database:
                 await db.run(partial(deadlines.seed, defaults=defaults, now=SystemClock().now()))
                 break
             except DatabaseUnavailable as exc:
+                waited = time.monotonic() - started
+                why = f"{exc}{_detail(exc)}"
                 if waited >= settings.db_wait:
                     await db.dispose()
                     raise DatabaseUnavailable(
-                        f"{db.address}: {exc}; gave up after {waited:.0f} s (CDHT_DB_WAIT)"
+                        f"{db.address}: {why}; gave up after {waited:.0f} s (CDHT_DB_WAIT)"
                     ) from exc
                 if not told:
                     print(
-                        f"The database {db.address} is not available ({exc}); waiting up "
+                        f"The database {db.address} is not available ({why}); waiting up "
                         f"to {settings.db_wait:.0f} s for it (CDHT_DB_WAIT).",
                         file=sys.stderr,
                         flush=True,
                     )
                     told = True
-                await asyncio.sleep(pause)
-                waited += pause
+                await asyncio.sleep(min(pause, settings.db_wait - waited))
                 pause = min(pause * 2, 15.0)
         if told:
             print("The database is available.", file=sys.stderr, flush=True)

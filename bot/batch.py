@@ -26,6 +26,7 @@ class Batch:
     ) -> None:
         self._write, self.delay, self.what = write, delay, what
         self._pending: list[int] = []
+        self._writing: set[int] = set()  # taken out of _pending, write not finished
         self._writer: asyncio.Task[None] | None = None
 
     def add(self, item: int) -> None:
@@ -33,8 +34,13 @@ class Batch:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._soon())
 
+    def held(self) -> set[int]:
+        """What is noted and not yet written."""
+        return {*self._writing, *self._pending}
+
     def __contains__(self, item: object) -> bool:
-        return item in self._pending
+        """Noted and not yet written (or being written)."""
+        return item in self._writing or item in self._pending
 
     async def _soon(self) -> None:
         pause = self.delay
@@ -47,6 +53,7 @@ class Batch:
         """Write what is pending; False if the database was unavailable (kept for later)."""
         items, self._pending = self._pending, []
         if items:
+            self._writing.update(items)
             try:
                 await self._write(items)
             except DatabaseUnavailable:  # logged once by the database's outage tracker
@@ -54,4 +61,6 @@ class Batch:
                 return False
             except Exception as exc:
                 failed(log, f"could not record {len(items)} {self.what}", exc)
+            finally:
+                self._writing.difference_update(items)
         return True

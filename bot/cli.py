@@ -254,7 +254,7 @@ async def _unit_code(settings: Settings, args: argparse.Namespace) -> int:
             found = await db.run(lambda conn: invites.invites(conn, now))
             if not found:
                 print("No valid codes. Make one with: cdht unit-code new --area commune:70")
-            print("(Codes are kept as hashes: each is listed by its first and last letters.)")
+            print("(Codes are kept as hashes: each is listed by its first two letters.)")
             for invite in found:
                 print(
                     f"{invite.code}  {invite.area.name(places, t)} · until "

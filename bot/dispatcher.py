@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -116,7 +116,7 @@ class Dispatcher:
                 if news and self.on_news is not None:
                     self.on_news()
                 if delivery.erased:  # nothing of the deleted rows left in the files either
-                    await self.db.forget_deleted()
+                    self.db.forget_deleted()
                 return delivery
             except conversations.DuplicateEvent:
                 return await self._answered_before(channel, event_id)
@@ -156,7 +156,7 @@ class Dispatcher:
         """One step in one transaction: load, fill what it needs, step, save."""
         now = world.now
         loaded = conversations.load_conversation(
-            conn, channel, external_id, world.campaign_year, now
+            conn, channel, external_id, world.campaign_year, now, event_id
         )
         wanted = needs(loaded.snapshot, event, world)
         filled = self.preload.fill(conn, wanted, world, loaded.account_id, prepared)
@@ -196,15 +196,19 @@ class Dispatcher:
         )
 
     async def unsent(
-        self, channel: str, older_than: timedelta = timedelta(0)
+        self, channel: str, older_than: timedelta = timedelta(0), skip: Collection[int] = ()
     ) -> list[tuple[str, Delivery]]:
         """Replies of this channel never marked sent (within outbox.UNSENT_KEPT), at least
         `older_than` old, with the external id of the account each is for: a channel sends
         them when it starts, and again while it runs until they are sent. Each is taken
         for a while with a growing pause (see outbox.claim_unsent)."""
         now = self.clock.now()
-        rows = await self.db.run(lambda conn: outbox.claim_unsent(conn, channel, now, older_than))
-        return [(ext, Delivery(s.outbox_id, tuple(s.replies))) for ext, s in rows]
+        # Not `skip` (on their way in the channel), nor the replies sent and being recorded.
+        skipping = {*skip, *self._delivered.held()}
+        rows = await self.db.run(
+            lambda conn: outbox.claim_unsent(conn, channel, now, older_than, skip=skipping)
+        )
+        return [(ext, Delivery(s.outbox_id, tuple(s.replies), lang=s.lang)) for ext, s in rows]
 
     def delivered(self, outbox_id: int | None) -> None:
         """Note that a delivery's replies went out. Written in batches shortly after (one
@@ -214,6 +218,20 @@ class Dispatcher:
 
     async def flush(self) -> None:
         await self._delivered.flush()
+
+    async def keep_unsent(self, outbox_id: int | None, replies: tuple[Reply, ...]) -> None:
+        """Sending stopped half-way: the replies sent are let go, so that what is sent
+        again is only the rest (if the database cannot be written, all is sent again)."""
+        if outbox_id is None:
+            return
+        try:
+            await self.db.run(lambda conn: outbox.keep_unsent(conn, outbox_id, replies))
+        except DatabaseUnavailable:
+            pass
+
+    def sent_but_not_recorded(self, outbox_id: int | None) -> bool:
+        """A reply this process sent whose delivery is not written yet: not to be sent again."""
+        return outbox_id is not None and outbox_id in self._delivered
 
     async def mark_delivered(self, outbox_ids: Iterable[int]) -> None:
         ids = [i for i in outbox_ids if i is not None]

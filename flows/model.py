@@ -161,6 +161,7 @@ class InviteView:
     expires_at: datetime
     revoked: bool = False
     uses: int = 0
+    key: str = ""  # how storage knows it (not the code), to count its uses
 
 
 @dataclass(frozen=True)
@@ -240,8 +241,9 @@ class UnitState(TypedDict):
     commune: int | None
 
 
-class UnitInvite(TypedDict):
-    code: str
+class UnitInvite(TypedDict, total=False):
+    key: str  # the invite's key in storage: the code itself is not kept
+    code: str  # (conversations begun before keys)
     province: int | None
     commune: int | None
 
@@ -401,13 +403,15 @@ class DeletePerson:
 @dataclass(frozen=True)
 class SaveRecipient:
     """This account receives deadline reminders as `role` for `area` (a unit's focal
-    point, with the unit's name), registered with invite `code`."""
+    point, with the unit's name), registered with the invite whose stored key is
+    `invite_key` (`code`: the code itself, from conversations begun before keys)."""
 
     role: Role
     area: Area
     unit: str | None
     language: str
     code: str | None = None
+    invite_key: str | None = None
 
 
 @dataclass(frozen=True)

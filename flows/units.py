@@ -114,7 +114,7 @@ def use_invite(turn: Turn) -> None:
             turn.state["back"] = turn.screen
         area = invite.area
         turn.state["unit_invite"] = {
-            "code": invite.code,
+            "key": invite.key,
             "province": area.province,
             "commune": area.commune,
         }
@@ -135,8 +135,17 @@ def _on_name(turn: Turn, text: str) -> None:
         )
         return
     area = _invited_area(turn)
-    code = turn.state.pop("unit_invite")["code"]
-    turn.effect(SaveRecipient(FOCAL_POINT, area, name, turn.lang, code))
+    invited = turn.state.pop("unit_invite")
+    turn.effect(
+        SaveRecipient(
+            FOCAL_POINT,
+            area,
+            name,
+            turn.lang,
+            code=invited.get("code"),
+            invite_key=invited.get("key"),
+        )
+    )
     turn.state["unit"] = {"name": name, "province": area.province, "commune": area.commune}
     turn.say(
         t._(

@@ -110,6 +110,16 @@ def admins(conn: Connection, area: Area) -> list[AdminView]:
     return [a for a in map(_admin_view, rows) if area.contains(a.area)]
 
 
+def accounts_covering(conn: Connection, area: Area) -> list[int]:
+    """The chat accounts of the admins whose scope contains `area` (a commune)."""
+    rows = conn.execute(
+        select(Recipient.account_id, Recipient.province_code, Recipient.commune_code).where(
+            Recipient.role == ADMIN
+        )
+    )
+    return [a for a, p, c in rows if Area(p, c).contains(area)]
+
+
 def revoke_admin(conn: Connection, recipient_id: int) -> bool:
     """Remove an admin; the export links they were given stop working."""
     account_id = conn.execute(
@@ -120,6 +130,7 @@ def revoke_admin(conn: Connection, recipient_id: int) -> bool:
     if account_id is None:
         return False
     downloads.forget_account(conn, account_id)
+    outbox.forget_unsent(conn, account_id)  # an export not sent yet is not sent after this
     return True
 
 

@@ -40,6 +40,7 @@ from flows.model import (
     SubmitAssessment,
     WrongCode,
 )
+from flows.places import Area
 from flows.reminders import reminders_on
 from flows.scoring import AreaFlags, ScoreResult
 from storage import admin, invites, outbox, recipients
@@ -175,16 +176,24 @@ _sql = PerDialect(_Statements)
 
 
 def load_conversation(
-    conn: Connection, channel: str, external_id: str, year: int, now: datetime
+    conn: Connection,
+    channel: str,
+    external_id: str,
+    year: int,
+    now: datetime,
+    event_id: str | None = None,
 ) -> Loaded:
     """Load (creating on first contact) an account's conversation, person and this year's
-    assessment with its answers."""
+    assessment with its answers. An event of an account erased by /delete (delivered
+    again) raises DuplicateEvent instead of bringing the account back."""
     sql = _sql(conn)
     key = {"channel": channel, "external_id": external_id, "year": year}
     if sql.lock is not None:
         conn.execute(sql.lock, key)
     row = conn.execute(sql.load, key).first()
     if row is None:
+        if event_id is not None and outbox.forgotten(conn, channel, event_id):
+            raise DuplicateEvent(event_id)
         # First contact. If another process is creating the same account, this waits
         # for it to commit; then the lock and a fresh load see what it saved.
         conn.execute(
@@ -291,6 +300,7 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
             effect.language,
             effect.code,
             now,
+            effect.invite_key,
         )
     elif isinstance(effect, WrongCode):
         # Logged without the code: the count is what matters (see flows.codes).
@@ -346,14 +356,14 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
             )
         )
     elif isinstance(effect, DeletePerson):
-        erase(conn, loaded)
+        erase(conn, loaded, now)
     elif isinstance(effect, AdminEffect):
         admin.apply(conn, loaded.account_id, effect, now)
     else:  # pragma: no cover - a new Effect type without storage is a programming error
         raise TypeError(f"no storage for effect {effect!r}")
 
 
-def erase(conn: Connection, loaded: Loaded) -> None:
+def erase(conn: Connection, loaded: Loaded, now: datetime) -> None:
     """/delete (Decree 13/2023): nothing identifying the person is left. The person, their
     assessments and answers; every chat account of theirs (this one, and on the other
     channels) with its conversation, outbox, roles and attempts; their messaging windows;
@@ -361,11 +371,15 @@ def erase(conn: Connection, loaded: Loaded) -> None:
     their name or phone number."""
     quoted: list[str] = []
     accounts = [loaded.account_id]
+    admins: list[int] = []
     if loaded.person_id is not None:
         person = conn.execute(
-            select(Person.full_name, Person.phone).where(Person.id == loaded.person_id)
+            select(Person.full_name, Person.phone, Person.province_code, Person.commune_code).where(
+                Person.id == loaded.person_id
+            )
         ).one()
-        quoted = [text for text in person if text]
+        quoted = [text for text in (person.full_name, person.phone) if text]
+        admins = admin.accounts_covering(conn, Area(person.province_code, person.commune_code))
         accounts += conn.execute(
             select(ChannelAccount.id).where(ChannelAccount.person_id == loaded.person_id)
         ).scalars()
@@ -382,9 +396,11 @@ def erase(conn: Connection, loaded: Loaded) -> None:
                 MessagingWindow.channel == channel, MessagingWindow.external_id == external_id
             )
         )
+    # Their events are remembered by id only, so a retry of one is not taken for news.
+    outbox.forget_events(conn, accounts, now)
     # Conversations, outbox rows, roles, code attempts and links go with the accounts.
     conn.execute(delete(ChannelAccount).where(ChannelAccount.id.in_(accounts)))
-    outbox.forget_quotes(conn, quoted)
+    outbox.forget_quotes(conn, quoted, admins)
     loaded.person_id = loaded.assessment_id = None
     loaded.erased = True
 
@@ -406,6 +422,7 @@ def save_outcome(
     for effect in outcome.effects:
         _apply_effect(conn, loaded, effect, now)
     if loaded.erased:
+        outbox.forget_event(conn, channel, event_id, now)
         return None
     sql = _sql(conn)
     if loaded.unreachable:  # they wrote to us, so messages reach them again

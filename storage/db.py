@@ -20,6 +20,7 @@ import itertools
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 import traceback
@@ -191,6 +192,7 @@ class Workers(Executor):
 
     def __init__(self, count: int, name: str) -> None:
         self.count = count
+        self._closed = False
         self._queue: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._threads = [
@@ -207,6 +209,8 @@ class Workers(Executor):
         return self._put(0, fn, args, {})
 
     def _put(self, rank: int, fn: Callable[..., T], args: Any, kwargs: Any) -> Future[T]:
+        if self._closed:
+            raise RuntimeError("the database's threads are shut down")
         future: Future[T] = Future()
         self._queue.put((rank, next(self._order), (future, fn, args, kwargs)))
         return future
@@ -225,6 +229,7 @@ class Workers(Executor):
                 future.set_exception(exc)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._closed = True
         for _ in self._threads:  # after all the work queued
             self._queue.put((2, next(self._order), None))
         if wait:
@@ -253,6 +258,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._threads = Workers(threads, "db")
+        self._forgetting: set[asyncio.Task[bool]] = set()
         self.outage = Outage()
         # Long reads (a national digest, an export) on SQLite: a connection and thread of
         # their own, reading a WAL snapshot while the writer goes on. PostgreSQL: the pool.
@@ -319,26 +325,42 @@ class Database:
 
         return await self._watched(self._reader_thread, snapshot, fn)
 
-    async def forget_deleted(self) -> None:
+    FORGET_TRIES = (1.0, 5.0, 15.0, 60.0, 300.0)  # seconds before each checkpoint try
+
+    def forget_deleted(self) -> asyncio.Task[bool] | None:
         """Rows just deleted leave no trace in the files: SQLite overwrites deleted
         content (secure_delete) in the database file, and a checkpoint empties the
-        write-ahead log, which still holds the pages as they were. (PostgreSQL keeps dead
-        rows until VACUUM, which autovacuum runs.)"""
+        write-ahead log, which still holds the pages as they were. The checkpoint runs in
+        the background on a connection of its own, waiting only briefly for readers (an
+        export being read) and trying again later, so it never holds up the writers.
+        (PostgreSQL keeps dead rows until VACUUM, which autovacuum runs.)"""
         if not self.is_sqlite:
-            return
+            return None
+        task = asyncio.create_task(self._forget_soon())
+        self._forgetting.add(task)
+        task.add_done_callback(self._forgetting.discard)
+        return task
 
-        def checkpoint() -> None:
-            # On the driver's connection: a checkpoint cannot run inside a transaction,
-            # and SQLAlchemy would begin one.
-            raw = self.engine.raw_connection()
+    async def _forget_soon(self) -> bool:
+        for pause in self.FORGET_TRIES:
+            await asyncio.sleep(pause)
             try:
-                driver = raw.driver_connection
-                assert driver is not None
-                driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            finally:
-                raw.close()
+                if await asyncio.to_thread(self._checkpoint):
+                    return True
+            except sqlite3.Error as exc:
+                log.warning("checkpoint after a deletion failed (%s); trying later", describe(exc))
+        log.warning("deleted data may stay in the write-ahead log until the next checkpoint")
+        return False
 
-        await asyncio.get_running_loop().run_in_executor(self._threads, checkpoint)
+    def _checkpoint(self) -> bool:
+        """Empty the write-ahead log into the database file; False if readers kept it."""
+        path = make_url(self.url).database
+        conn = sqlite3.connect(path or ":memory:", timeout=0.5)
+        try:
+            busy: int = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            return busy == 0
+        finally:
+            conn.close()
 
     async def warm_up(self) -> None:
         """Open every pooled connection now, not during the first burst of traffic."""
@@ -356,6 +378,8 @@ class Database:
         await self.run(_upgrade)
 
     async def dispose(self) -> None:
+        for task in list(self._forgetting):  # closing the last connection checkpoints too
+            task.cancel()
         self._threads.shutdown(wait=True)
         self.engine.dispose()
         if self._reader is not None and self._reader_thread is not None:

@@ -4,8 +4,9 @@ disk, a read-only file)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -13,6 +14,8 @@ from storage.models import HealthCheck
 
 
 def check(conn: Connection, process: str, now: datetime) -> None:
+    """Record that `process` checked now (processes gone for a day are let go)."""
+    conn.execute(delete(HealthCheck).where(HealthCheck.checked_at < now - timedelta(days=1)))
     ins = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     row = ins(HealthCheck).values(process=process[:64], checked_at=now)
     conn.execute(

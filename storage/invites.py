@@ -1,12 +1,14 @@
 """Codes that give someone a role: a unit's focal point (any number of units until it
 expires) or an admin (single use), and the wrong codes tried (limited, see flows.codes).
 
-Only a code's sha256 is stored, like a password: the table does not give away codes that
-work. Plain functions of a Connection, run in a transaction by storage.db.Database.run.
+Only a code's hash is stored, like a password (scrypt: see `code_hash`): the table does not
+give away codes that work. Plain functions of a Connection, run in a transaction by
+storage.db.Database.run.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import datetime
 from typing import Any
@@ -17,16 +19,21 @@ from sqlalchemy.engine import Connection
 from flows.codes import ATTEMPTS_WINDOW
 from flows.model import ADMIN, CodeAttempts, InviteView, Role
 from flows.places import Area
-from storage.models import CodeAttempt, Invite
+from storage.models import ChannelAccount, CodeAttempt, Invite
+
+SALT = b"cdht-bot invite codes"
 
 
+@functools.lru_cache(maxsize=1024)
 def code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+    """A code as stored: scrypt, slow and memory-hard on purpose (about 50 ms), so that
+    whoever reads the table cannot try the possible codes against it."""
+    return hashlib.scrypt(code.encode(), salt=SALT, n=2**14, r=8, p=1, dklen=32).hex()
 
 
 def hint(code: str) -> str:
-    """Enough of a code to tell it from others in a list: "K7…PA"."""
-    return f"{code[:2]}…{code[-2:]}"
+    """Enough of a code to tell it from others in a list, and no more: "K7…"."""
+    return f"{code[:2]}…"
 
 
 def new_invite(
@@ -61,6 +68,7 @@ def _invite_view(row: Any, code: str | None = None) -> InviteView:
         expires_at=row.expires_at,
         revoked=row.revoked_at is not None,
         uses=row.uses,
+        key=row.code_hash,
     )
 
 
@@ -112,22 +120,35 @@ def use_admin_invite(conn: Connection, code: str) -> bool:
 
 def count_use(conn: Connection, code: str) -> None:
     """A focal point registered with this code."""
-    conn.execute(
-        update(Invite).where(Invite.code_hash == code_hash(code)).values(uses=Invite.uses + 1)
-    )
+    count_use_key(conn, code_hash(code))
+
+
+def count_use_key(conn: Connection, key: str) -> None:
+    """A focal point registered with the code stored under `key`."""
+    conn.execute(update(Invite).where(Invite.code_hash == key).values(uses=Invite.uses + 1))
 
 
 # --- wrong codes -----------------------------------------------------------------------
 
 
+def _who(conn: Connection, account_id: int) -> str:
+    """The chat an account is, as wrong attempts remember it (a hash: see CodeAttempt)."""
+    channel, external_id = conn.execute(
+        select(ChannelAccount.channel, ChannelAccount.external_id).where(
+            ChannelAccount.id == account_id
+        )
+    ).one()
+    return hashlib.sha256(f"{channel}:{external_id}".encode()).hexdigest()
+
+
 def attempts(conn: Connection, account_id: int, now: datetime) -> CodeAttempts:
-    """Wrong codes tried in the last hour: by this account, and by everyone."""
+    """Wrong codes tried in the last hour: from this chat, and by everyone."""
     since = now - ATTEMPTS_WINDOW
+    who = _who(conn, account_id)
     mine, overall = conn.execute(
-        select(
-            func.count().filter(CodeAttempt.account_id == account_id),
-            func.count(),
-        ).where(CodeAttempt.at > since)
+        select(func.count().filter(CodeAttempt.who == who), func.count()).where(
+            CodeAttempt.at > since
+        )
     ).one()
     return CodeAttempts(int(mine), int(overall))
 
@@ -135,4 +156,4 @@ def attempts(conn: Connection, account_id: int, now: datetime) -> CodeAttempts:
 def wrong_code(conn: Connection, account_id: int, now: datetime) -> None:
     """Count a wrong code (the attempts older than the window are let go meanwhile)."""
     conn.execute(delete(CodeAttempt).where(CodeAttempt.at <= now - ATTEMPTS_WINDOW))
-    conn.execute(insert(CodeAttempt).values(account_id=account_id, at=now))
+    conn.execute(insert(CodeAttempt).values(who=_who(conn, account_id), at=now))

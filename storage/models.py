@@ -332,15 +332,14 @@ class Invite(Base):
 
 
 class CodeAttempt(Base):
-    """A code typed that was not valid, kept an hour: wrong attempts are limited per
-    account and overall, so guessing codes is hopeless."""
+    """A code typed that was not valid, kept an hour: wrong attempts are limited per chat
+    and overall, so guessing codes is hopeless. The chat is kept as a hash of its channel
+    and id, so that deleting one's data (and the account) does not reset the count."""
 
     __tablename__ = "code_attempts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[int | None] = mapped_column(
-        ForeignKey("channel_accounts.id", ondelete="CASCADE"), index=True
-    )
+    who: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
@@ -408,3 +407,15 @@ class HealthCheck(Base):
 
     process: Mapped[str] = mapped_column(String(64), primary_key=True)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ForgottenEvent(Base):
+    """The ids of events of people who deleted their data (/delete), kept a week without
+    anything else: the same update delivered again (a retry) is recognised as seen, and
+    does not bring the deleted chat account back."""
+
+    __tablename__ = "forgotten_events"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # its sha256
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

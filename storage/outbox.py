@@ -9,19 +9,21 @@ Plain functions of a Connection, run in a transaction by storage.db.Database.run
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, delete, func, or_, select, text, update
+from sqlalchemy import String, and_, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 
 from flows.model import Reply
 from storage.db import PerDialect, run_batch
-from storage.models import ChannelAccount, ProcessedEvent
+from storage.models import ChannelAccount, ForgottenEvent, Person, ProcessedEvent
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class StoredReplies:
     outbox_id: int
     replies: list[Reply]
     delivered: bool
+    lang: str | None = None  # the person's language, when known
 
 
 def stored_replies(conn: Connection, channel: str, event_id: str) -> StoredReplies | None:
@@ -130,12 +133,26 @@ def claim_unsent(
     now: datetime,
     older_than: timedelta,
     limit: int = 200,
+    skip: Collection[int] = (),
 ) -> list[tuple[str, StoredReplies]]:
     """Replies never marked sent, from the last UNSENT_KEPT and at least `older_than` old
     (a live process sends within seconds; older ones were given up on, or left behind by a
     process that stopped), for reachable accounts, oldest first, with the account's
     external id. Each is taken for a while (retry_at, backing off with each attempt), so
-    processes do not all send it at once and a failing one is not hammered."""
+    processes do not all send it at once and a failing one is not hammered. An answer
+    after which a newer message to the same account was sent is left (outdated), and so
+    are the rows in `skip` (on their way in this process)."""
+    newer = aliased(ProcessedEvent)
+    superseded = (
+        exists()
+        .where(
+            newer.account_id == ProcessedEvent.account_id,
+            newer.id > ProcessedEvent.id,
+            newer.delivered_at.is_not(None),
+        )
+        .correlate(ProcessedEvent)
+    )
+    is_answer = and_(*(~ProcessedEvent.event_id.startswith(prefix) for prefix in NOT_ANSWERS))
     due = (
         select(ProcessedEvent.id)
         .join(ChannelAccount, ChannelAccount.id == ProcessedEvent.account_id)
@@ -146,6 +163,8 @@ def claim_unsent(
             ProcessedEvent.created_at <= now - older_than,
             or_(ProcessedEvent.retry_at.is_(None), ProcessedEvent.retry_at <= now),
             ChannelAccount.unreachable.is_(False),
+            ~and_(is_answer, superseded),
+            *([ProcessedEvent.id.not_in(list(skip))] if skip else []),
         )
         .order_by(ProcessedEvent.id)
         .limit(limit)
@@ -157,8 +176,9 @@ def claim_unsent(
         return []
     rows = conn.execute(
         select(ProcessedEvent.id, ProcessedEvent.attempts, ProcessedEvent.replies)
-        .add_columns(ChannelAccount.external_id)
+        .add_columns(ChannelAccount.external_id, Person.language)
         .join(ChannelAccount, ChannelAccount.id == ProcessedEvent.account_id)
+        .outerjoin(Person, Person.id == ChannelAccount.person_id)
         .where(ProcessedEvent.id.in_(ids))
         .order_by(ProcessedEvent.id)
     ).all()
@@ -170,7 +190,10 @@ def claim_unsent(
             .values(attempts=row.attempts + 1, retry_at=now + wait)
         )
     return [
-        (row.external_id, StoredReplies(row.id, [Reply.from_dict(r) for r in row.replies], False))
+        (
+            row.external_id,
+            StoredReplies(row.id, [Reply.from_dict(r) for r in row.replies], False, row.language),
+        )
         for row in rows
         if row.replies
     ]
@@ -188,7 +211,20 @@ def mark_delivered(conn: Connection, outbox_ids: Iterable[int], now: datetime) -
         )
 
 
-UNSENT_KEPT = timedelta(hours=1)  # replies never sent are let go after this
+def keep_unsent(conn: Connection, outbox_id: int, replies: Sequence[Reply]) -> None:
+    """Only these of a row's replies are still to be sent (the others went out)."""
+    conn.execute(
+        update(ProcessedEvent)
+        .where(ProcessedEvent.id == outbox_id, ProcessedEvent.delivered_at.is_(None))
+        .values(replies=[r.to_dict() for r in replies])
+    )
+
+
+UNSENT_KEPT = timedelta(hours=24)  # replies never sent are let go after this
+# Event ids of messages that are not answers to what the person sent: those stay worth
+# sending after a newer answer went out; an older answer does not (the conversation has
+# moved on, and the newer one shows where it stands).
+NOT_ANSWERS = ("nudge:", "deadline:", "decision:", "digest:")
 EVENT_IDS_KEPT = timedelta(days=7)  # longer than any channel delivers an update again
 
 
@@ -210,22 +246,78 @@ def prune(conn: Connection, now: datetime) -> int:
         .values(replies=[])
     ).rowcount
     conn.execute(delete(ProcessedEvent).where(ProcessedEvent.created_at < now - EVENT_IDS_KEPT))
+    conn.execute(delete(ForgottenEvent).where(ForgottenEvent.at < now - EVENT_IDS_KEPT))
     return int(emptied)
 
 
-def forget_quotes(conn: Connection, texts: Sequence[str]) -> None:
-    """Empty the stored replies that quote any of `texts` (a deleted person's name or
-    phone number, in an admin's list of candidates, say). Sent rows are empty already, so
-    only those waiting are looked at."""
+def forget_unsent(conn: Connection, account_id: int) -> None:
+    """Let go of what waits to be sent to this account (an admin just revoked)."""
+    conn.execute(
+        update(ProcessedEvent)
+        .where(ProcessedEvent.account_id == account_id, ProcessedEvent.delivered_at.is_(None))
+        .values(replies=[])
+    )
+
+
+def forget_events(conn: Connection, account_ids: Sequence[int], now: datetime) -> None:
+    """Keep the ids of these accounts' events, and nothing else (they are being erased)."""
+    rows = conn.execute(
+        select(ProcessedEvent.channel, ProcessedEvent.event_id).where(
+            ProcessedEvent.account_id.in_(account_ids),
+            ~ProcessedEvent.event_id.startswith("nudge:"),
+            ~ProcessedEvent.event_id.startswith("deadline:"),
+            ~ProcessedEvent.event_id.startswith("digest:"),
+            ~ProcessedEvent.event_id.startswith("decision:"),
+        )
+    ).all()
+    for channel, event_id in rows:
+        forget_event(conn, channel, event_id, now)
+
+
+def forget_event(conn: Connection, channel: str, event_id: str, now: datetime) -> None:
+    ins = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(
+        ins(ForgottenEvent)
+        .values(channel=channel, event_id=event_hash(event_id), at=now)
+        .on_conflict_do_nothing()
+    )
+
+
+def event_hash(event_id: str) -> str:
+    """An event id as a forgotten event keeps it: some name the person (Zalo's follow)."""
+    return hashlib.sha256(event_id.encode()).hexdigest()
+
+
+def forgotten(conn: Connection, channel: str, event_id: str) -> bool:
+    return (
+        conn.execute(
+            select(ForgottenEvent.at).where(
+                ForgottenEvent.channel == channel,
+                ForgottenEvent.event_id == event_hash(event_id),
+            )
+        ).first()
+        is not None
+    )
+
+
+def forget_quotes(conn: Connection, texts: Sequence[str], account_ids: Sequence[int]) -> None:
+    """Empty the stored replies to these accounts (the admins of a deleted person's
+    commune) that quote any of `texts` (their name or phone, in a list of candidates),
+    matching case and accents exactly. Sent rows are empty already, so only those waiting
+    are looked at."""
+    if not account_ids:
+        return
+    find = func.strpos if conn.dialect.name == "postgresql" else func.instr
+    stored = func.cast(ProcessedEvent.replies, String)
     for text_ in texts:
         # Stored as JSON: the text as it is, or with its non-ASCII letters escaped.
         forms = {text_, json.dumps(text_)[1:-1]}
-        stored = func.cast(ProcessedEvent.replies, String)
         conn.execute(
             update(ProcessedEvent)
             .where(
+                ProcessedEvent.account_id.in_(account_ids),
                 ProcessedEvent.delivered_at.is_(None),
-                or_(*(stored.contains(form, autoescape=True) for form in forms)),
+                or_(*(find(stored, form) > 0 for form in forms)),
             )
             .values(replies=[])
         )

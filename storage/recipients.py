@@ -31,6 +31,7 @@ def save_recipient(
     language: str,
     code: str | None,
     now: datetime,
+    invite_key: str | None = None,
 ) -> None:
     """Register (or re-register) an account as a recipient in a role."""
     stmt = _insert(conn)(Recipient).values(
@@ -55,6 +56,8 @@ def save_recipient(
     )
     if code is not None:
         invites.count_use(conn, code)
+    if invite_key is not None:
+        invites.count_use_key(conn, invite_key)
 
 
 def remove_recipient(conn: Connection, account_id: int, role: Role | None = None) -> None:

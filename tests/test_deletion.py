@@ -4,6 +4,7 @@ SQLite files; sent replies keep no personal data or files either."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -63,6 +64,7 @@ async def test_nothing_identifying_remains_after_delete(db, dispatcher, clock):
         for form in _forms(secret):
             assert form not in left, f"{secret!r} is still in the database"
     if db.is_sqlite:  # and not in the files' bytes (free pages, the write-ahead log)
+        assert await asyncio.wait_for(next(iter(db._forgetting)), 30)  # the checkpoint
         path = Path(db.engine.url.database)
         files = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
         for secret in (NAME, PHONE, VILLAGE, CHAT_ID):
@@ -103,3 +105,20 @@ async def test_sent_replies_keep_no_text_or_files_and_old_ones_go(db, dispatcher
     much_later = clock.now() + outbox.EVENT_IDS_KEPT + timedelta(minutes=1)
     await db.run(lambda conn: outbox.prune(conn, much_later))
     assert await stored() == {}
+
+
+async def test_the_delete_tap_delivered_again_does_not_bring_the_account_back(db, dispatcher):
+    from flows.model import Event
+    from storage.models import ChannelAccount
+
+    chat = DispatchChat(dispatcher, user="u-again")
+    await chat.type("/start")
+    await chat.type("/xoa")
+    tap = chat.option_event("Đồng ý")
+    tap = Event(tap.kind, option=tap.option, prompt=tap.prompt, event_id="update-777")
+    await chat.send(tap)
+    assert "đã được xóa" in chat.text
+    await chat.send(tap)  # Telegram or Zalo delivering the same update again
+    assert chat.replies == ()  # recognised as seen: nothing said, nothing kept
+    accounts = await db.run(lambda conn: conn.execute(select(ChannelAccount.id)).all())
+    assert accounts == []

@@ -151,7 +151,8 @@ async def test_telegram_polling_confirms_nothing_not_saved(tg, core, clock, cut_
         await running.stop()
 
 
-async def test_healthz_fails_while_the_database_cannot_write(tg, core, clock, cut_off):
+async def test_healthz_fails_while_the_database_cannot_write(tg, core, clock, cut_off, monkeypatch):
+    monkeypatch.setattr("bot.server.WRITE_CHECK_EVERY", 0.0)  # not kept between questions
     db, proxy = cut_off
     running = await TelegramBot(tg, Dispatcher(db, core, clock), core, webhook=False).start()
     try:
@@ -315,7 +316,10 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
-async def test_a_full_disk_fails_healthz_and_loses_nothing(small_disk, tg, core, clock):
+async def test_a_full_disk_fails_healthz_and_loses_nothing(
+    small_disk, tg, core, clock, monkeypatch
+):
+    monkeypatch.setattr("bot.server.WRITE_CHECK_EVERY", 0.0)
     db = Database(f"sqlite:///{small_disk / 'cdht.sqlite3'}")
     await db.migrate()
     running = await TelegramBot(tg, Dispatcher(db, core, clock), core, webhook=False).start()
@@ -374,3 +378,40 @@ def test_a_read_only_database_file_says_so_in_one_line(small_disk):
     assert "Traceback" not in done.stderr
     assert "not available" in done.stderr
     assert len([line for line in done.stderr.splitlines() if line.strip()]) <= 3
+
+
+async def test_a_delivery_cut_half_way_sends_only_the_rest_again(
+    tg, sqlite_dispatcher, core, clock, monkeypatch
+):
+    """The digest's text went out, its chart did not: only the chart is sent again."""
+    from flows.places import Area
+    from storage import invites
+
+    monkeypatch.setattr(TelegramChannel, "MAX_ATTEMPTS", 2)
+    monkeypatch.setattr(TelegramChannel, "UNSENT_EVERY", 0.2)
+    monkeypatch.setattr(TelegramChannel, "UNSENT_AFTER", timedelta(0))
+    running = await TelegramBot(tg, sqlite_dispatcher, core, webhook=False).start()
+    db, now = sqlite_dispatcher.db, clock.now()
+    await db.run(
+        lambda conn: invites.new_invite(
+            conn, "HALFWAY2CODE", "admin", Area(1), now, now + timedelta(hours=72)
+        )
+    )
+    user = FakeUser(tg, 651)
+    try:
+        await user.send("/quantri HALFWAY2CODE")
+        before = len(user.bot_messages)
+        tg.fail("sendDocument", 500, times=2, description="Internal Server Error")
+        await user.send("/thongke", wait=False)
+
+        async def charted() -> bool:
+            return any("document" in m for m in user.bot_messages[before:])
+
+        await _until(charted)
+        await user.settle()
+        sent = user.bot_messages[before:]
+        assert sum("Đã đăng ký: 0" in (m.get("text") or "") for m in sent) == 1  # once
+        assert sum("document" in m for m in sent) == 1
+        assert [c.status for c in tg.calls_to("sendDocument", user.id)] == [500, 500, 200]
+    finally:
+        await running.stop()

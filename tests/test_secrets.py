@@ -120,3 +120,19 @@ async def test_tokens_stored_plain_are_sealed_at_the_next_start(zalo, sqlite_dis
     finally:
         await person.close()
         await running.stop()
+
+
+async def test_deleting_ones_data_does_not_reset_wrong_codes(db, dispatcher, clock):
+    now = clock.now()
+    await db.run(
+        lambda conn: invites.new_invite(
+            conn, "GOODCODE2345", "admin", Area(HA_NOI), now, now + timedelta(1)
+        )
+    )
+    guesser = DispatchChat(dispatcher, user="guesser")
+    for n in range(ATTEMPTS_PER_ACCOUNT):
+        await guesser.type(f"/admin WRONG{n}CODE234")
+    await guesser.type("/xoa")
+    await guesser.tap("Đồng ý")
+    await guesser.type("/admin GOODCODE2345")  # a fresh account, the same chat
+    assert "quá nhiều lần nhập mã sai" in guesser.text

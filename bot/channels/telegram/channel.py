@@ -260,10 +260,14 @@ class TelegramChannel:
     async def _resend_unsent(self, older_than: timedelta) -> None:
         """Answers committed but not sent (the process stopped in between, or Telegram
         failed for longer than the retries) go out now, unless already queued here."""
-        pending = await self.dispatcher.unsent(CHANNEL, older_than)
+        pending = await self.dispatcher.unsent(CHANNEL, older_than, skip=self._queued)
         resent = 0
         for external_id, delivery in pending:
-            if external_id.lstrip("-").isdigit() and delivery.outbox_id not in self._queued:
+            if delivery.outbox_id in self._queued or self.dispatcher.sent_but_not_recorded(
+                delivery.outbox_id
+            ):
+                continue  # on its way, or sent and being recorded
+            if external_id.lstrip("-").isdigit():
                 self._enqueue(_Job(int(external_id), external_id, delivery))
                 resent += 1
         if resent:
@@ -396,7 +400,10 @@ class TelegramChannel:
         if chat is None or user is None or user.is_bot:
             return
         if update.my_chat_member is not None:
-            await self._membership(update)
+            try:
+                await self._membership(update)
+            except DatabaseUnavailable:
+                self._unsaved.add(update.update_id)  # not confirmed: it comes again
             return
         if chat.type != ChatType.PRIVATE:
             await self._group(update)
@@ -451,6 +458,7 @@ class TelegramChannel:
                 phone=message.contact.phone_number,
                 contact_is_own=own,
                 event_id=event_id,
+                sent_at=message.date,
             )
         if message.text is not None:
             return Event.from_text(message.text, event_id=event_id, sent_at=message.date)
@@ -514,8 +522,8 @@ class TelegramChannel:
 
     async def _send_job(self, chat_id: int, job: _Job) -> None:
         try:
-            await self._deliver(job)
-            if self._failing is not None:
+            sent = await self._deliver(job)
+            if sent and self._failing is not None:
                 log.warning("Sending on Telegram works again (failing since %s)", self._failing)
                 self._failing = None
                 self._update_health()
@@ -535,11 +543,12 @@ class TelegramChannel:
         finally:
             self._queued.discard(job.delivery.outbox_id or 0)
 
-    async def _deliver(self, job: _Job) -> None:
+    async def _deliver(self, job: _Job) -> bool:
+        """Send a job's replies; False if there was nothing to send."""
         delivery, query = job.delivery, job.query
         replies = list(delivery.replies)
         if delivery.duplicate and delivery.delivered:
-            return  # sent the first time round
+            return False  # sent the first time round
         side: list[asyncio.Task[Any]] = []
         if query is not None:
             tapped = query.message.message_id if isinstance(query.message, Message) else None
@@ -553,12 +562,19 @@ class TelegramChannel:
             elif delivery.taken:  # show the choice, take the buttons away
                 side.append(asyncio.create_task(self._show_choice(job.chat_id, query)))
         lang = self.langs.get(delivery.lang or "") or self.langs[self.default_lang]
+        merged = merge_replies(replies, MAX_TEXT)
         try:
-            for reply in merge_replies(replies, MAX_TEXT):
-                await self._send(job.chat_id, reply, lang, side)
+            for n, reply in enumerate(merged):
+                try:
+                    await self._send(job.chat_id, reply, lang, side)
+                except (NetworkError, RetryAfter):
+                    if n:  # some went out: only the rest is kept to be sent again
+                        await self.dispatcher.keep_unsent(delivery.outbox_id, tuple(merged[n:]))
+                    raise
         finally:
             await asyncio.gather(*side, return_exceptions=True)
         self.dispatcher.delivered(delivery.outbox_id)
+        return True
 
     async def _answer_query(self, query: CallbackQuery, text: str | None) -> None:
         try:
@@ -602,13 +618,16 @@ class TelegramChannel:
         bot = self.app.bot
         if reply.kind == "file":
             data = reply.file_data or b""
-            await self._with_retries(
-                lambda: bot.send_document(
-                    chat_id,
-                    InputFile(data, filename=reply.file_name),
-                    caption=reply.text[:MAX_CAPTION] or None,
+            try:
+                await self._with_retries(
+                    lambda: bot.send_document(
+                        chat_id,
+                        InputFile(data, filename=reply.file_name),
+                        caption=reply.text[:MAX_CAPTION] or None,
+                    )
                 )
-            )
+            except BadRequest as exc:  # would fail again the same way: skip this file
+                log.error("Telegram refused a file (%s)", exc)
             return
         parts = split_text(reply.text, MAX_TEXT)
         markup: Any = None
@@ -677,7 +696,7 @@ class TelegramChannel:
             except NetworkError as exc:  # includes TimedOut and 5xx answers
                 if attempt == self.MAX_ATTEMPTS:
                     raise
-                log.warning("Telegram call failed (%s); retrying in %.1f s", exc, backoff)
+                log.info("Telegram call failed (%s); retrying in %.1f s", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.MAX_BACKOFF)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -52,12 +52,19 @@ from bot.channels.zalo.events import (
     signature,
     without_nul,
 )
-from bot.channels.zalo.render import Attachment, file_note, link_text, media_message, render
+from bot.channels.zalo.render import (
+    Attachment,
+    file_note,
+    link_text,
+    media_message,
+    render_parts,
+)
 from bot.clock import Clock
 from bot.config import ZaloSettings
 from bot.dispatcher import Delivery, Dispatcher
 from bot.links import FileLinks
 from bot.logs import failed
+from bot.sealing import SealError
 from flows.lang import Lang
 from flows.model import Reply
 from flows.windows import Cost, WindowRules
@@ -201,11 +208,15 @@ class ZaloChannel:
                 if now - last_unsent >= self.UNSENT_EVERY:
                     last_unsent = now
                     for user_id, delivery in await self.dispatcher.unsent(
-                        CHANNEL, self.UNSENT_AFTER
+                        CHANNEL, self.UNSENT_AFTER, skip=self._queued
                     ):
-                        if delivery.outbox_id not in self._queued:
+                        if delivery.outbox_id not in self._queued and not (
+                            self.dispatcher.sent_but_not_recorded(delivery.outbox_id)
+                        ):
                             self._enqueue(_Job(user_id, delivery))
-                pause = self.KEEP_UP_EVERY
+                # While the database is away, retries back off (logged once, by it).
+                down = self.db.outage.down
+                pause = min(pause * 2, self.MAX_PAUSE) if down else self.KEEP_UP_EVERY
             except DatabaseUnavailable:  # logged once by the database
                 pause = min(pause * 2, self.MAX_PAUSE)
             except Exception as exc:
@@ -230,6 +241,12 @@ class ZaloChannel:
         events not handled. Raises SetupError when Zalo refuses the credentials."""
         try:
             await self.tokens.access_token()
+        except SealError as exc:
+            raise SetupError(
+                f"Zalo: {exc}. Set CDHT_SECRET_KEY (or ZALO_APP_SECRET) back to what it was, "
+                "or authorise the app again and set ZALO_REFRESH_TOKEN to the new refresh "
+                "token."
+            ) from exc
         except TokenUnavailable as exc:
             if exc.__cause__ is None or isinstance(exc.__cause__, ZaloError):
                 raise SetupError(
@@ -426,13 +443,18 @@ class ZaloChannel:
         self._enqueue(_Job(external_id, delivery))
 
     def _enqueue(self, job: _Job) -> None:
-        if job.delivery.outbox_id is not None:
-            self._queued.add(job.delivery.outbox_id)
+        outbox_id = job.delivery.outbox_id
+        if outbox_id is not None:
+            if job.delivery.duplicate and outbox_id in self._queued:
+                return  # the same answer is on its way already
+            self._queued.add(outbox_id)
         self._lanes.put(job.user_id, job)
 
     async def _send_job(self, job: _Job) -> None:
         try:
             await self._deliver(job)
+        except DatabaseUnavailable:
+            pass  # logged once by the database; the answer is kept and sent again later
         finally:
             self._queued.discard(job.delivery.outbox_id or 0)
 
@@ -446,7 +468,10 @@ class ZaloChannel:
             first = replies[0]
             replies[0] = dataclasses.replace(first, text=f"✓ {job.label}\n\n{first.text}")
         lang = self.langs.get(delivery.lang or "") or self.langs[self.default_lang]
-        messages = render(replies, lang)
+        parts = render_parts(replies, lang)
+        messages = [message for _, part in parts for message in part]
+        # The reply each message belongs to: what is left if sending stops half-way.
+        owner = [k for k, (_, part) in enumerate(parts) for _ in part]
         now = self.clock.now()
         if delivery.erased:  # the answer to /delete: free, and nothing of it is kept
             costs = [Cost.FREE] * len(messages)
@@ -490,6 +515,9 @@ class ZaloChannel:
                             now=now,
                         )
                     )
+                if n:  # some went out: only the rest is kept to be sent again
+                    left = tuple(reply for reply, _ in parts[owner[n] :])
+                    await self.dispatcher.keep_unsent(delivery.outbox_id, left)
                 self._sending_fails(exc)
                 return
         self._sending_works()
@@ -541,7 +569,7 @@ class ZaloChannel:
                 self._update_health()
                 if attempt == self.MAX_ATTEMPTS:
                     raise
-                log.warning("Zalo call failed (%s); retrying in %.1f s", exc, backoff)
+                log.info("Zalo call failed (%s); retrying in %.1f s", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.MAX_BACKOFF)
         raise Unavailable("gave up after repeated -216 and failed refreshes")

@@ -109,7 +109,9 @@ def incoming(data: Mapping[str, Any]) -> Incoming | None:
         tapped = parse_button(text)
         if tapped is not None:
             prompt, option, label = tapped
-            event = Event("option", text=label, option=option, prompt=prompt, event_id=key)
+            event = Event(
+                "option", text=label, option=option, prompt=prompt, event_id=key, sent_at=sent_at
+            )
             return Incoming(sender, key, event, label=label)
         return Incoming(sender, key, Event.from_text(text, event_id=key, sent_at=sent_at))
     if name == "user_submit_info":  # the person shared their details with the OA
@@ -126,9 +128,12 @@ def incoming(data: Mapping[str, Any]) -> Incoming | None:
 def event_time(data: Mapping[str, Any]) -> datetime | None:
     """When Zalo says the event happened (`timestamp`, milliseconds); None if unreadable."""
     stamp = _id(data.get("timestamp"))
-    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 15):
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 13):
         return None
-    return datetime.fromtimestamp(int(stamp) / 1000, UTC)
+    try:
+        return datetime.fromtimestamp(int(stamp) / 1000, UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def depth_within(body: bytes, limit: int) -> bool:

@@ -41,7 +41,10 @@ def _with_list(reply: Reply, lang: Lang) -> Reply:
         hint = lang._("Type the number of your answer, from 1 to {count}.").format(
             count=len(reply.options)
         )
-    return dataclasses.replace(reply, text="\n\n".join([reply.text, "\n".join(lines), hint]))
+    listed = "\n\n".join(["\n".join(lines), hint])
+    if reply.text.endswith(listed):  # shaped already (an answer kept to be sent again)
+        return reply
+    return dataclasses.replace(reply, text="\n\n".join([reply.text, listed]))
 
 
 def file_note(name: str, lang: Lang) -> str:
@@ -92,17 +95,25 @@ def media_message(attachment_id: str, caption: str) -> dict[str, Any]:
 def render(replies: Sequence[Reply], lang: Lang) -> list[Outgoing]:
     """Replies → OA message objects (the `message` of a /v3.0/oa/message/cs request), and
     files to send as the channel can."""
+    return [message for _, messages in render_parts(replies, lang) for message in messages]
+
+
+def render_parts(replies: Sequence[Reply], lang: Lang) -> list[tuple[Reply, list[Outgoing]]]:
+    """`render`, keeping which reply (shaped and merged) each message comes from: what is
+    left of a delivery that failed half-way can be kept as replies, to be sent again."""
     shaped = [_with_list(r, lang) if r.options else r for r in replies]
-    messages: list[Outgoing] = []
+    parts: list[tuple[Reply, list[Outgoing]]] = []
     for reply in merge_replies(shaped, MAX_TEXT):
+        messages: list[Outgoing] = []
+        parts.append((reply, messages))
         if reply.kind == "file":
             if reply.text:
                 messages.extend({"text": part} for part in split_text(reply.text, MAX_TEXT))
             messages.append(Attachment(reply.file_name or "file", reply.file_data or b""))
             continue
-        parts = split_text(reply.text, MAX_TEXT)
-        messages.extend({"text": part} for part in parts[:-1])
-        last: dict[str, Any] = {"text": parts[-1]}
+        texts = split_text(reply.text, MAX_TEXT)
+        messages.extend({"text": text} for text in texts[:-1])
+        last: dict[str, Any] = {"text": texts[-1]}
         if reply.options and len(reply.options) <= MAX_BUTTONS:
             last["attachment"] = {
                 "type": "template",
@@ -118,4 +129,4 @@ def render(replies: Sequence[Reply], lang: Lang) -> list[Outgoing]:
                 },
             }
         messages.append(last)
-    return messages
+    return parts

@@ -22,7 +22,13 @@ When = sa.DateTime(timezone=True)
 
 
 def _hint(code: str) -> str:
-    return f"{code[:2]}…{code[-2:]}"
+    return f"{code[:2]}…"
+
+
+def _hash(code: str) -> str:  # as storage.invites.code_hash
+    return hashlib.scrypt(
+        code.encode(), salt=b"cdht-bot invite codes", n=2**14, r=8, p=1, dklen=32
+    ).hex()
 
 
 def upgrade():
@@ -62,7 +68,7 @@ def upgrade():
     rows = [dict(row._mapping) for row in conn.execute(sa.select(old))]
     for row in rows:
         code = row.pop("code")
-        row["code_hash"] = hashlib.sha256(code.encode()).hexdigest()
+        row["code_hash"] = _hash(code)
         row["hint"] = _hint(code)
     if rows:
         new = sa.table("invites_hashed", *(sa.column(name) for name in rows[0]))
@@ -73,15 +79,10 @@ def upgrade():
     op.create_table(
         "code_attempts",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "account_id",
-            sa.Integer(),
-            sa.ForeignKey("channel_accounts.id", ondelete="CASCADE"),
-            nullable=True,
-        ),
+        sa.Column("who", sa.String(64), nullable=False),
         sa.Column("at", When, nullable=False),
     )
-    op.create_index("ix_code_attempts_account_id", "code_attempts", ["account_id"])
+    op.create_index("ix_code_attempts_who", "code_attempts", ["who"])
     op.create_index("ix_code_attempts_at", "code_attempts", ["at"])
 
     with op.batch_alter_table("downloads") as batch_op:
@@ -106,6 +107,14 @@ def upgrade():
     op.execute("UPDATE processed_events SET replies = '[]' WHERE delivered_at IS NOT NULL")
 
     op.create_table(
+        "forgotten_events",
+        sa.Column("channel", sa.String(16), primary_key=True),
+        sa.Column("event_id", sa.String(128), primary_key=True),
+        sa.Column("at", When, nullable=False),
+    )
+    op.create_index("ix_forgotten_events_at", "forgotten_events", ["at"])
+
+    op.create_table(
         "health_checks",
         sa.Column("process", sa.String(64), primary_key=True),
         sa.Column("checked_at", When, nullable=False),
@@ -114,6 +123,8 @@ def upgrade():
 
 def downgrade():
     op.drop_table("health_checks")
+    op.drop_index("ix_forgotten_events_at", table_name="forgotten_events")
+    op.drop_table("forgotten_events")
     with op.batch_alter_table("processed_events") as batch_op:
         batch_op.drop_column("retry_at")
         batch_op.drop_column("attempts")
@@ -123,7 +134,7 @@ def downgrade():
         batch_op.drop_constraint("fk_downloads_account_id", type_="foreignkey")
         batch_op.drop_column("account_id")
     op.drop_index("ix_code_attempts_at", table_name="code_attempts")
-    op.drop_index("ix_code_attempts_account_id", table_name="code_attempts")
+    op.drop_index("ix_code_attempts_who", table_name="code_attempts")
     op.drop_table("code_attempts")
     # The plain codes cannot come back: codes handed out before stop working.
     op.drop_table("invites")
