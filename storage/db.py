@@ -16,12 +16,10 @@ async driver awaited statement by statement (docs/PERFORMANCE.md has the figures
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import queue
 import sqlite3
-import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -186,55 +184,45 @@ def _our_frame(exc: BaseException) -> str:
     return found
 
 
-class Workers(Executor):
+class Workers(ThreadPoolExecutor):
     """The database's threads, taking work in order, except that urgent work (small writes
-    that must not wait behind a queue of steps: marking replies sent) goes first."""
+    that must not wait behind a queue of steps: marking replies sent) goes first: each job
+    first does the urgent work waiting, and an urgent job also queues a job that only
+    does that, for when nothing else is queued."""
 
     def __init__(self, count: int, name: str) -> None:
+        super().__init__(max_workers=count, thread_name_prefix=name)
         self.count = count
-        self._closed = False
-        self._queue: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
-        self._order = itertools.count()
-        self._threads = [
-            threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True)
-            for n in range(count)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._urgent: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], Any]] = (
+            queue.SimpleQueue()
+        )
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        return self._put(1, fn, args, kwargs)
+        return super().submit(self._after_urgent, fn, *args, **kwargs)
 
     def submit_urgent(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
-        return self._put(0, fn, args, {})
-
-    def _put(self, rank: int, fn: Callable[..., T], args: Any, kwargs: Any) -> Future[T]:
-        if self._closed:
-            raise RuntimeError("the database's threads are shut down")
         future: Future[T] = Future()
-        self._queue.put((rank, next(self._order), (future, fn, args, kwargs)))
+        self._urgent.put((future, fn, args))
+        super().submit(self._run_urgent)
         return future
 
-    def _work(self) -> None:
-        while True:
-            _, _, job = self._queue.get()
-            if job is None:
+    def _after_urgent(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if not self._urgent.empty():
+            self._run_urgent()
+        return fn(*args, **kwargs)
+
+    def _run_urgent(self) -> None:
+        while not self._urgent.empty():
+            try:
+                future, fn, args = self._urgent.get_nowait()
+            except queue.Empty:
                 return
-            future, fn, args, kwargs = job
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                future.set_result(fn(*args, **kwargs))
+                future.set_result(fn(*args))
             except BaseException as exc:
                 future.set_exception(exc)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._closed = True
-        for _ in self._threads:  # after all the work queued
-            self._queue.put((2, next(self._order), None))
-        if wait:
-            for thread in self._threads:
-                thread.join()
 
 
 class Database:
