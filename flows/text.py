@@ -25,10 +25,11 @@ def clean(text: str) -> str:
     >>> clean("Ng\u200buy\u202eễn\x00 An")
     'Nguyễn An'
     """
+    composed = unicodedata.normalize("NFC", text)
+    if composed.isprintable():  # the usual case: no character of _DROPPED's categories
+        return composed
     return "".join(
-        ch
-        for ch in unicodedata.normalize("NFC", text)
-        if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in _DROPPED
+        ch for ch in composed if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in _DROPPED
     )
 
 
@@ -49,7 +50,11 @@ def fold(text: str) -> str:
     'phuong hoan kiem'
     """
     decomposed = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    stripped = (
+        decomposed  # no marks to strip in plain ASCII (most taps and numbers)
+        if decomposed.isascii()
+        else "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    )
     stripped = _NOT_WORD.sub(" ", stripped.lower()).replace("_", " ")
     return _SPACES.sub(" ", stripped).strip()
 
