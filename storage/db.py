@@ -203,10 +203,20 @@ class Workers(ThreadPoolExecutor):
     def submit_urgent(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         future: Future[T] = Future()
         self._urgent.put((future, fn, args))
-        super().submit(self._run_urgent)
+        try:
+            super().submit(self._run_urgent)
+        except RuntimeError:  # shut down: the caller is told, and the work never runs
+            future.cancel()
+            raise
         return future
 
-    def _after_urgent(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        if cancel_futures:  # urgent work no job will run now: its callers are told
+            while not self._urgent.empty():
+                self._urgent.get_nowait()[0].cancel()
+
+    def _after_urgent(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         if not self._urgent.empty():
             self._run_urgent()
         return fn(*args, **kwargs)
