@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-telegram bench-zalo bench-reminders bench-admin bench-kill bench-flood messages clean
+.PHONY: run test lint format bench bench-telegram bench-zalo bench-reminders bench-admin bench-kill bench-flood bench-calls messages clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.12 for example).")'
@@ -57,6 +57,10 @@ bench-admin: $(STAMP)
 ## bench-kill: 100 chats on Telegram, kill -9 half-way: messages repeated or lost per 100 chats
 bench-kill: $(STAMP)
 	$(BIN)/python -m bench.kill
+
+## bench-calls: function calls per message through the dispatcher (work counted, not timed)
+bench-calls: $(STAMP)
+	$(BIN)/python -m bench.calls
 
 ## bench-flood: 200 junk 1 MB webhook POSTs at once, three times: the bot's peak memory
 bench-flood: $(STAMP)
