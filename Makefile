@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-telegram bench-zalo bench-reminders bench-admin bench-kill bench-flood bench-calls messages clean
+.PHONY: run test lint format bench bench-telegram bench-zalo bench-reminders bench-admin bench-kill bench-flood bench-calls old-communes messages clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.12 for example).")'
@@ -61,6 +61,10 @@ bench-kill: $(STAMP)
 ## bench-calls: function calls per message through the dispatcher (work counted, not timed)
 bench-calls: $(STAMP)
 	$(BIN)/python -m bench.calls
+
+## old-communes: rewrite flows/old_communes.csv (the names of before 2025) from vietnamadminunits
+old-communes: $(STAMP)
+	$(BIN)/python -m tools.old_communes
 
 ## bench-flood: 200 junk 1 MB webhook POSTs at once, three times: the bot's peak memory
 bench-flood: $(STAMP)

@@ -10,11 +10,12 @@ from pathlib import Path
 import flows
 from flows.criteria import CriteriaSet, parse_criteria
 from flows.deadlines import Deadline, DeadlineError, parse_defaults
-from flows.places import Gazetteer, gazetteer_from
+from flows.places import Gazetteer, gazetteer_from, with_formers
 
 FLOWS_DIR = Path(flows.__file__).resolve().parent
 CRITERIA_DIR = FLOWS_DIR / "criteria"  # the criteria sets shipped with the bot
 DEFAULT_DEADLINES = FLOWS_DIR / "deadlines.yaml"
+OLD_COMMUNES = FLOWS_DIR / "old_communes.csv"  # made by tools/old_communes.py
 
 
 def load_criteria(name_or_path: str | Path) -> CriteriaSet:
@@ -26,12 +27,14 @@ def load_criteria(name_or_path: str | Path) -> CriteriaSet:
 
 
 def load_gazetteer(path: Path | None = None) -> Gazetteer:
-    """The official 2025 list shipped by vietnam-provinces (GPL-3.0)."""
+    """The official 2025 list shipped by vietnam-provinces (GPL-3.0), with the old names
+    of before the reform (flows/old_communes.csv)."""
     if path is None:
         from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
 
         path = Path(NESTED_DIVISIONS_JSON_PATH)
-    return gazetteer_from(json.loads(path.read_text(encoding="utf-8")))
+    places = gazetteer_from(json.loads(path.read_text(encoding="utf-8")))
+    return with_formers(places, OLD_COMMUNES.read_text(encoding="utf-8"))
 
 
 def load_deadline_defaults(places: Gazetteer, path: Path = DEFAULT_DEADLINES) -> list[Deadline]:

@@ -271,6 +271,7 @@ class ConversationState(TypedDict, total=False):
     editing: bool
     matches: list[int]
     match_total: int
+    formers: list[list[Any]]  # old names that matched: [name, district, [2025 codes]]
     # self-scoring
     idx: int
     review_return: bool

@@ -1,17 +1,31 @@
 """Provinces and communes after the July 2025 reform (34 provinces, 3,321 communes), from the
 official list packaged by vietnam-provinces, with accent-free search ("hoan kiem" finds
-Phường Hoàn Kiếm)."""
+Phường Hoàn Kiếm); and the names people still use, those of before the reform (10,040
+communes, wards and towns, 696 districts, 63 provinces), each with the 2025 commune(s) or
+province it became part of, from flows/old_communes.csv (made from vietnamadminunits by
+tools/old_communes.py)."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flows.lang import Lang
 from flows.text import fold, number
 
-_PREFIXES = ("thanh pho ", "tinh ", "phuong ", "xa ", "dac khu ", "thi tran ")
+_PREFIXES = (
+    "thanh pho ",
+    "tinh ",
+    "phuong ",
+    "xa ",
+    "dac khu ",
+    "thi tran ",
+    "thi xa ",
+    "huyen ",
+    "quan ",
+)
 
 # Names people commonly type that are not in the official list.
 _PROVINCE_ALIASES = {
@@ -50,7 +64,52 @@ class Commune:
     short: str
 
 
-def is_exact(text: str, place: Province | Commune) -> bool:
+@dataclass(frozen=True)
+class Former:
+    """A commune, ward or town of before 1 July 2025, or a district (the level was abolished
+    then), by the name people still use, and the 2025 communes it became part of, in the
+    province it is in now (the default first where it was split)."""
+
+    name: str  # "Xã Thạch Đài", "Huyện Thạch Hà"
+    district: str  # the old district of a commune; "" for a district itself
+    province_code: int  # the 2025 province
+    communes: tuple[int, ...]
+    folded: str
+    short: str
+
+    @property
+    def is_district(self) -> bool:
+        return not self.district
+
+
+@dataclass(frozen=True)
+class FormerProvince:
+    """A province of before 1 July 2025 that was merged into another, by its old name."""
+
+    name: str
+    code: int  # the 2025 province it became part of
+    folded: str
+    short: str
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a typed commune name matches in a province: 2025 communes (best first) and old
+    names (best first) with the communes they became part of."""
+
+    communes: list[Commune] = field(default_factory=list)
+    formers: list[Former] = field(default_factory=list)
+
+    def choices(self) -> list[int]:
+        """The 2025 communes to offer, without repeats: those named first, then those the
+        old names became part of."""
+        codes = [c.code for c in self.communes]
+        for former in self.formers:
+            codes.extend(former.communes)
+        return list(dict.fromkeys(codes))
+
+
+def is_exact(text: str, place: Province | Commune | Former | FormerProvince) -> bool:
     """Whether typed text is the place's whole name (with or without "xã", "phường"…),
     ignoring accents and case: then it means that place even if others also match."""
     query = fold(text)
@@ -75,13 +134,24 @@ def _rank(query: str, folded: str, short: str) -> int | None:
 class Gazetteer:
     """The list of provinces and communes, searchable without accents."""
 
-    def __init__(self, provinces: list[Province], communes: list[Commune]) -> None:
+    def __init__(
+        self,
+        provinces: list[Province],
+        communes: list[Commune],
+        formers: Iterable[Former] = (),
+        former_provinces: Iterable[FormerProvince] = (),
+    ) -> None:
         self.provinces = tuple(sorted(provinces, key=lambda p: p.code))
         self._province = {p.code: p for p in self.provinces}
         self._commune = {c.code: c for c in communes}
         self._by_province: dict[int, list[Commune]] = {}
         for commune in communes:
             self._by_province.setdefault(commune.province_code, []).append(commune)
+        self._formers: dict[int, list[Former]] = {}
+        for former in formers:
+            self._formers.setdefault(former.province_code, []).append(former)
+        names = {p.short for p in self.provinces}
+        self.former_provinces = tuple(p for p in former_provinces if p.short not in names)
 
     def province(self, code: int | None) -> Province | None:
         return self._province.get(code) if code is not None else None
@@ -107,6 +177,42 @@ class Gazetteer:
             if (r := _rank(query, p.folded, p.short)) is not None
         ]
         return [p for _, _, p in sorted(ranked, key=lambda x: (x[0], x[1]))]
+
+    def find_former_provinces(self, text: str) -> list[FormerProvince]:
+        """Provinces merged into others in 2025 whose old name matches, best first."""
+        query = fold(text)
+        if not query:
+            return []
+        ranked = [
+            (r, p.short, p)
+            for p in self.former_provinces
+            if (r := _rank(query, p.folded, p.short)) is not None
+        ]
+        return [p for _, _, p in sorted(ranked, key=lambda x: (x[0], x[1]))]
+
+    def search(self, province_code: int, text: str) -> Found:
+        """The one search of a commune by name, for every place a commune is named: the
+        2025 communes of the province that match and the old names (communes, wards, towns,
+        districts) that match, best first. Old names are given when they are the whole
+        name typed, or when no 2025 name matches ("ba" lists communes, not every old name
+        beginning with Ba). An old name that is also the name of the 2025 commune it became
+        part of is left out: the commune itself is in the list."""
+        communes = self.find_communes(province_code, text)
+        query = fold(text)
+        if not query or query.isdigit():
+            return Found(communes)
+        ranked = []
+        for former in self._formers.get(province_code, ()):
+            r = _rank(query, former.folded, former.short)
+            if r is None or (r > 0 and communes):
+                continue
+            if len(former.communes) == 1 and (
+                (same := self._commune.get(former.communes[0])) and same.short == former.short
+            ):
+                continue
+            ranked.append((r, former.is_district is False, former.short, former.district, former))
+        ranked.sort(key=lambda x: x[:4])
+        return Found(communes, [f for *_, f in ranked])
 
     def find_communes(self, province_code: int, text: str) -> list[Commune]:
         """Communes of one province whose name matches, best first."""
@@ -136,6 +242,39 @@ def gazetteer_from(divisions: Iterable[Mapping[str, Any]]) -> Gazetteer:
             wf = fold(w["name"])
             communes.append(Commune(int(w["code"]), w["name"], int(p["code"]), wf, _short(wf)))
     return Gazetteer(provinces, communes)
+
+
+def with_formers(places: Gazetteer, table: str) -> Gazetteer:
+    """The gazetteer with the old names of flows/old_communes.csv (its text): communes,
+    districts (each with every 2025 commune its communes went to, the most common first)
+    and provinces merged into others."""
+    lines = (line for line in table.splitlines() if line and not line.startswith("#"))
+    formers: list[Former] = []
+    districts: dict[tuple[int, str], dict[int, int]] = {}
+    old_provinces: dict[str, int] = {}
+    for row in csv.DictReader(lines):
+        province = int(row["new_province"])
+        codes = tuple(int(c) for c in row["new_communes"].split())
+        district = row["old_district"]
+        if row["old_commune"]:
+            folded = fold(row["old_commune"])
+            formers.append(
+                Former(row["old_commune"], district, province, codes, folded, _short(folded))
+            )
+        tally = districts.setdefault((province, district), {})
+        for code in codes:
+            tally[code] = tally.get(code, 0) + 1
+        old_provinces.setdefault(row["old_province"], province)
+    for (province, district), tally in districts.items():
+        codes = tuple(sorted(tally, key=lambda c: -tally[c]))
+        folded = fold(district)
+        formers.append(Former(district, "", province, codes, folded, _short(folded)))
+    former_provinces = []
+    for name, code in old_provinces.items():
+        folded = fold(name)
+        former_provinces.append(FormerProvince(name, code, folded, _short(folded)))
+    communes = [c for p in places.provinces for c in places.communes_of(p.code)]
+    return Gazetteer(list(places.provinces), communes, formers, former_provinces)
 
 
 class AreaError(ValueError):

@@ -13,7 +13,7 @@ from typing import Any, cast
 from flows.criteria import pick
 from flows.localtime import LOCAL_TZ
 from flows.model import AssessmentView, Draft, Option, Profile, ResetAssessment, SavePerson
-from flows.places import Commune, is_exact
+from flows.places import Former, is_exact
 from flows.screens import (
     MENU,
     REG_BIRTH_YEAR,
@@ -33,6 +33,8 @@ MAX_NAME = 80
 MAX_VILLAGE = 100
 MAX_AGE, MIN_AGE = 100, 6
 COMMUNE_CHOICES = 5
+FORMER_CHOICES = 10  # communes offered when old names match (a district became up to ~10)
+FORMERS_SHOWN = 3  # old names explained above the buttons
 MAX_CODE = 6  # digits of a commune code (the 2025 list has 5 at most)
 _PHONE_CHARS = re.compile(r"[\s.\-()]")
 _PHONE = re.compile(r"^0\d{9}$")
@@ -217,19 +219,39 @@ def _on_province_option(turn: Turn, option: str) -> None:
 
 
 def _on_province_text(turn: Turn, text: str) -> None:
-    found = turn.world.places.find_provinces(text)
-    if found and (len(found) == 1 or is_exact(text, found[0])):
+    t, places = turn.t, turn.world.places
+    found = places.find_provinces(text)
+    formers = places.find_former_provinces(text)
+    if found and ((len(found) == 1 and not formers) or is_exact(text, found[0])):
         _choose_province(turn, found[0].code)
-    elif found:
+    elif formers and ((len(formers) == 1 and not found) or is_exact(text, formers[0])):
+        new = places.province(formers[0].code)
+        turn.say(
+            t._("{old} (former) is now part of {new}.").format(
+                old=formers[0].name, new=new.name if new else ""
+            )
+        )
+        _choose_province(turn, formers[0].code)
+    elif found or formers:
+        names = [p.name for p in found[:5]]
+        for former in formers[:3]:
+            new = places.province(former.code)
+            names.append(
+                t._("{old} (former, now {new})").format(
+                    old=former.name, new=new.name if new else ""
+                )
+            )
         turn.again(
-            turn.t._(
-                "Several provinces match “{text}”: {names}. Please tap the one you mean."
-            ).format(text=text[:40], names=", ".join(p.name for p in found[:5]))
+            t._("Several provinces match “{text}”: {names}. Please tap the one you mean.").format(
+                text=text[:40], names=", ".join(names)
+            )
         )
     else:
         turn.again(
-            turn.t._(
-                "I could not find a province called “{text}”. Please tap one in the list."
+            t._(
+                "I could not find a province called “{text}”. Since 1 July 2025 there are 34 "
+                "provinces and cities; you can also type the name of your province before "
+                "then. Please tap one in the list."
             ).format(text=text[:40])
         )
 
@@ -249,34 +271,74 @@ def _on_commune_option(turn: Turn, option: str) -> None:
     if option == "other_province":
         d = _draft(turn)
         d["province"] = d["commune"] = None
-        turn.state["matches"] = []
+        _forget_matches(turn)
         turn.go(REG_PROVINCE)
         return
     d = _draft(turn)
     d["commune"] = int(option.removeprefix("c"))
-    turn.state["matches"] = []
+    _forget_matches(turn)
     next_step(turn)
+
+
+def _forget_matches(turn: Turn) -> None:
+    turn.state["matches"] = []
+    turn.state.pop("formers", None)
 
 
 def _on_commune_text(turn: Turn, text: str) -> None:
     d = _draft(turn)
-    found: list[Commune] = turn.world.places.find_communes(d["province"], text)
-    exact = [c for c in found if is_exact(text, c)]
-    if len(found) == 1 or len(exact) == 1:  # "ba dinh" means Phường Ba Đình, not a list
-        _on_commune_option(turn, f"c{(exact or found)[0].code}")
+    found = turn.world.places.search(d["province"], text)
+    exact = [c for c in found.communes if is_exact(text, c)]
+    # An old commune of the same name (now part of another) makes "ba dinh" ambiguous;
+    # an old district of the same name does not: its communes are listed on request.
+    old_exact = [f for f in found.formers if not f.is_district and is_exact(text, f)]
+    if not old_exact and (
+        (len(found.communes) == 1 and not found.formers) or len(exact) == 1
+    ):  # "ba dinh" means Phường Ba Đình, not a list
+        _on_commune_option(turn, f"c{(exact or found.communes)[0].code}")
         return
-    turn.state["matches"] = [c.code for c in found[:COMMUNE_CHOICES]]
-    turn.state["match_total"] = len(found)
-    if not found:
+    choices = found.choices()
+    limit = FORMER_CHOICES if found.formers else COMMUNE_CHOICES
+    turn.state["matches"] = choices[:limit]
+    turn.state["match_total"] = len(choices)
+    turn.state["formers"] = [_former_state(f) for f in found.formers[:FORMERS_SHOWN]]
+    if not choices:
         province = turn.world.places.province(d["province"])
         turn.again(
             turn.t._(
-                "No commune or ward in {province} matches “{text}”. Check the spelling and "
-                "type it again; accents are not needed."
+                "No commune or ward in {province} matches “{text}”. Many communes and wards "
+                "were merged on 1 July 2025 and have new names: you can type the new name, "
+                "the old one, or your old district, with or without accents."
             ).format(province=province.name if province else "", text=text[:40])
         )
         return
     turn.go(REG_COMMUNE)
+
+
+def _former_state(former: Former) -> list[Any]:
+    """An old name as kept in the state (JSON) for the screen that explains it."""
+    return [former.name, former.district, list(former.communes)]
+
+
+def _former_lines(turn: Turn, formers: list[list[Any]]) -> list[str]:
+    t, places = turn.t, turn.world.places
+    lines = []
+    for name, district, codes in formers:
+        new = [c.name for code in codes if (c := places.commune(code))]
+        if not district:
+            lines.append(
+                t._(
+                    "{old} (former) is now part of the communes and wards below. If you "
+                    "remember your old commune or ward, type its name to find the right one."
+                ).format(old=name)
+            )
+        elif new:
+            lines.append(
+                t._("{old} (former, {district}) is now part of {new}.").format(
+                    old=name, district=district, new=t._(" or ").join(new)
+                )
+            )
+    return lines
 
 
 @screen(REG_COMMUNE, on_option=_on_commune_option, on_text=_on_commune_text)
@@ -287,19 +349,22 @@ def _ask_commune(turn: Turn) -> None:
     matches = [c for code in turn.state.get("matches", []) if (c := places.commune(code))]
     other = Option("other_province", t._("Choose another province"))
     if matches:
-        text = t._("Which one is your commune or ward? Tap it, or type the name again.")
+        lines = _former_lines(turn, turn.state.get("formers") or [])
+        lines.append(t._("Which one is your commune or ward? Tap it, or type the name again."))
         total = int(turn.state.get("match_total", len(matches)))
         if total > len(matches):
-            text += "\n" + t._(
-                "Showing {shown} of {total} matches: type more of the name to narrow it down."
-            ).format(shown=len(matches), total=total)
-        turn.ask(text, [*(Option(f"c{c.code}", c.name) for c in matches), other])
+            lines.append(
+                t._(
+                    "Showing {shown} of {total} matches: type more of the name to narrow it down."
+                ).format(shown=len(matches), total=total)
+            )
+        turn.ask("\n".join(lines), [*(Option(f"c{c.code}", c.name) for c in matches), other])
         return
     example = places.communes_of(province.code)[0].short if province else "hoan kiem"
     turn.ask(
         t._(
             "Type the name of your commune or ward in {province}, with or without accents "
-            "(for example: {example})."
+            "(for example: {example}). The name before the 2025 merger also works."
         ).format(province=province.name if province else "", example=example),
         [other],
     )

@@ -95,8 +95,55 @@ def test_commune_search_without_accents_offers_at_most_five(chat):
     assert len(chat.labels) == 6  # five communes and "choose another province"
     assert "Đang hiện 5 trong" in chat.text
     chat.type("xyz khong co")
-    assert "Không có xã, phường nào ở Thành phố Hà Nội khớp với “xyz khong co”" in chat.text
+    assert "Không tìm thấy xã, phường nào ở Thành phố Hà Nội tên “xyz khong co”" in chat.text
+    assert "Từ ngày 1/7/2025 nhiều xã, phường đã sáp nhập" in chat.text
     chat.tap("Chọn tỉnh, thành phố khác")
+    assert len(chat.labels) == 34
+
+
+def test_an_old_commune_name_offers_the_commune_it_became_part_of(chat):
+    chat.type_all("/start", "Trần Văn Đài", "1950", "1", "1", "ha tinh")
+    assert "Xin gõ tên xã, phường" in chat.text and "tên xã, phường cũ" in chat.text
+    chat.type("thach dai")
+    assert "Xã Thạch Đài (cũ, Thành phố Hà Tĩnh) nay thuộc Phường Hà Huy Tập." in chat.text
+    assert chat.labels == ["Phường Hà Huy Tập", "Chọn tỉnh, thành phố khác"]
+    chat.tap("Hà Huy Tập")
+    assert "thôn, xóm" in chat.text
+    chat.type_all("Thôn 1", "Bỏ qua")
+    assert "• Xã/phường, tỉnh/thành phố: Phường Hà Huy Tập, Hà Tĩnh" in chat.text
+
+
+def test_an_old_district_lists_the_communes_it_became(chat):
+    chat.type_all("/start", "Trần Văn Đài", "1950", "1", "1", "ha tinh")
+    chat.type("huyện Thạch Hà")
+    assert "Huyện Thạch Hà (cũ) nay thuộc các xã, phường dưới đây. Nếu nhớ tên" in chat.text
+    assert "Xã Thạch Hà" in chat.labels and len(chat.labels) >= 6
+    chat.tap("Xã Thạch Hà")
+    assert chat.state["draft"]["commune"] == 18562  # Xã Thạch Hà
+
+
+def test_an_old_name_shared_with_a_new_commune_shows_both(chat):
+    # Phường Hà Huy Tập of before 2025 is now in Phường Thành Sen; a new Phường Hà Huy
+    # Tập exists elsewhere: the person chooses, knowing which is which.
+    chat.type_all("/start", "Trần Văn Đài", "1950", "1", "1", "ha tinh")
+    chat.type("ha huy tap")
+    assert "Phường Hà Huy Tập (cũ, Thành phố Hà Tĩnh) nay thuộc Phường Thành Sen." in chat.text
+    assert chat.labels[:2] == ["Phường Hà Huy Tập", "Phường Thành Sen"]
+
+
+def test_a_merged_province_is_chosen_by_its_old_name(chat):
+    chat.type_all("/start", "Vàng Thị Mỷ", "1960", "2", "1")
+    chat.type("ha giang")
+    assert "Tỉnh Hà Giang (cũ) nay thuộc Tuyên Quang." in chat.text
+    assert "ở Tuyên Quang" in chat.text  # the commune question, in the new province
+    chat.type("xyz")
+    assert "Không tìm thấy" in chat.text
+
+
+def test_an_unknown_province_says_that_old_names_work(chat):
+    chat.type_all("/start", "Vàng Thị Mỷ", "1960", "2", "1")
+    chat.type("khong co tinh nay")
+    assert "Từ ngày 1/7/2025 cả nước có 34 tỉnh, thành phố" in chat.text
     assert len(chat.labels) == 34
 
 

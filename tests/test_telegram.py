@@ -219,6 +219,23 @@ async def test_deep_link_fills_in_the_commune(bot, tg):
     assert "thôn, xóm" in texts[-1]
 
 
+async def test_an_old_commune_name_offers_the_new_commune(bot, tg):
+    user = FakeUser(tg, 505)
+    for text in ("/start", "Trần Văn Đài", "1950"):
+        await user.send(text)
+    await user.tap("Nam")
+    await user.tap("Nông dân")
+    await user.send("ha giang")  # merged into Tuyên Quang in 2025
+    texts = await user.send("xyz")
+    assert "Từ ngày 1/7/2025 nhiều xã, phường đã sáp nhập" in texts[-1]
+    await user.tap("Chọn tỉnh, thành phố khác")
+    await user.send("ha tinh")
+    texts = await user.send("thach dai")
+    assert "Xã Thạch Đài (cũ, Thành phố Hà Tĩnh) nay thuộc Phường Hà Huy Tập." in texts[-1]
+    texts = await user.tap("Phường Hà Huy Tập")
+    assert "thôn, xóm" in texts[-1]
+
+
 async def test_unknown_deep_link_gives_a_normal_start(bot, tg):
     user = FakeUser(tg, 504)
     texts = await user.send("/start not-a-commune")

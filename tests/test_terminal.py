@@ -109,3 +109,13 @@ def test_an_admin_in_the_terminal_gets_the_files_written_to_data_files(tmp_path)
     [report] = (tmp_path / "data" / "files").glob("cdht-province-42-*.xlsx")
     assert chart.read_bytes().startswith(b"\x89PNG")
     assert f"[{Path('data') / 'files' / report.name}]" in done.stdout
+
+
+def test_an_old_commune_name_in_the_terminal(tmp_path):
+    done = run_chat(
+        tmp_path, ["Trần Văn Đài", "1950", "1", "1", "ha tinh", "thach dai", "1", "Thôn 1"]
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Xã Thạch Đài (cũ, Thành phố Hà Tĩnh) nay thuộc Phường Hà Huy Tập." in done.stdout
+    assert "  1. Phường Hà Huy Tập" in done.stdout
+    assert "thôn, xóm" in done.stdout.split("thach dai")[-1]

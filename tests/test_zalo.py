@@ -217,6 +217,16 @@ async def test_options_are_buttons_with_a_numbered_list(bot, zalo, user):
     assert "Hà Nội" in texts[0]
 
 
+async def test_an_old_commune_name_offers_the_new_commune(bot, zalo, user):
+    await user.act(user.event("follow"))
+    for text in ("Trần Văn Đài", "1950", "1", "1", "ha tinh"):
+        await user.send(text)
+    texts = await user.send("thach dai")
+    assert "Xã Thạch Đài (cũ, Thành phố Hà Tĩnh) nay thuộc Phường Hà Huy Tập." in texts[-1]
+    texts = await user.send("1")  # the first button, by its number
+    assert "thôn, xóm" in texts[-1]
+
+
 async def test_a_stale_button_gets_a_notice_and_the_current_question(bot, zalo, user):
     await user.act(user.event("follow"))
     await user.send("Lê Thị Mai")
