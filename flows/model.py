@@ -269,6 +269,7 @@ class ConversationState(TypedDict, total=False):
     # registering
     draft: Draft
     editing: bool
+    group_guess: list[str]  # the group someone's words placed them in, and the words
     matches: list[int]
     match_total: int
     formers: list[list[Any]]  # old names that matched: [name, district, [2025 codes]]

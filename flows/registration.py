@@ -21,6 +21,7 @@ from flows.screens import (
     REG_CONFIRM,
     REG_GENDER,
     REG_GROUP,
+    REG_GROUP_HELP,
     REG_NAME,
     REG_PHONE,
     REG_PROVINCE,
@@ -189,17 +190,75 @@ def _ask_gender(turn: Turn) -> None:
 
 
 def _on_group(turn: Turn, option: str) -> None:
+    if option == "group_help":
+        turn.state.pop("group_guess", None)
+        turn.go(REG_GROUP_HELP)
+        return
+    turn.state.pop("group_guess", None)
     _draft(turn)["group"] = option.removeprefix("g")
     next_step(turn)
 
 
-@screen(REG_GROUP, on_option=_on_group)
+def _on_group_text(turn: Turn, text: str) -> None:
+    """Words about one's work ("tôi buôn bán", "về hưu"): the group they place the person
+    in is suggested first on the help screen; words it does not know open the help."""
+    guess = turn.world.criteria.guess_group(text)
+    if guess is None:
+        turn.state.pop("group_guess", None)
+        if turn.screen == REG_GROUP_HELP:
+            turn.again(
+                turn.t._(
+                    "I could not tell the group from “{text}”. Please tap the group closest "
+                    "to you; if none fits, Group 1 is for every resident of a commune or ward."
+                ).format(text=text[:40])
+            )
+            return
+    else:
+        turn.state["group_guess"] = [guess.code, text[:40]]
+    turn.go(REG_GROUP_HELP)
+
+
+def _group_options(turn: Turn, first: str | None = None) -> list[Option]:
+    groups = sorted(turn.world.criteria.groups, key=lambda g: g.code != first)
+    return [Option(f"g{g.code}", pick(g.name, turn.lang)) for g in groups]
+
+
+@screen(REG_GROUP, on_option=_on_group, on_text=_on_group_text)
 def _ask_group(turn: Turn) -> None:
-    groups = turn.world.criteria.groups
     turn.ask(
         turn.t._("Which group are you in?"),
-        [Option(f"g{g.code}", pick(g.name, turn.lang)) for g in groups],
+        [*_group_options(turn), Option("group_help", turn.t._("I don't know which group"))],
     )
+
+
+@screen(REG_GROUP_HELP, on_option=_on_group, on_text=_on_group_text)
+def _ask_group_help(turn: Turn) -> None:
+    t, lang = turn.t, turn.lang
+    guess = turn.state.get("group_guess")
+    group = turn.world.criteria.group(guess[0]) if guess else None
+    if group is not None and guess is not None:
+        turn.ask(
+            t._("For “{text}”, your group is {group}. Tap it to choose it.").format(
+                text=guess[1], group=pick(group.name, lang)
+            ),
+            _group_options(turn, group.code),
+        )
+        return
+    lines = [t._("Choose the group that fits you best:")]
+    for g in turn.world.criteria.groups:
+        if g.who:
+            lines.append(
+                "• " + t._("Group {code}: {who}.").format(code=g.code, who=pick(g.who, lang))
+            )
+        else:
+            lines.append(f"• {pick(g.name, lang)}")
+    lines.append(
+        t._(
+            "Not sure? Type a few words about your work, for example: buôn bán, về hưu, "
+            "nội trợ, làm ruộng."
+        )
+    )
+    turn.ask("\n".join(lines), _group_options(turn))
 
 
 # --- province --------------------------------------------------------------------------

@@ -49,15 +49,42 @@ groups:
 """
 
 
+@pytest.mark.parametrize(
+    ("words", "group"),
+    [
+        ("tôi buôn bán", "2"),
+        ("bán tạp hóa ở chợ", "2"),
+        ("về hưu", "1"),
+        ("toi ve huu roi", "1"),
+        ("cán bộ hưu trí", "1"),  # retired: a resident now
+        ("nội trợ", "1"),
+        ("làm ruộng", "1"),
+        ("tự kinh doanh", "2"),
+        ("chủ doanh nghiệp", "3"),
+        ("tôi là giáo viên", "3"),
+        ("đang học lớp 9", "4"),
+        ("retired", "1"),
+    ],
+)
+def test_words_about_ones_work_place_one_in_a_group(words, group):
+    found = load_criteria("cdht-2023").guess_group(words)
+    assert found is not None and found.code == group
+
+
+def test_words_that_say_nothing_about_work_place_no_one():
+    assert load_criteria("cdht-2023").guess_group("xin chào") is None
+
+
 def test_shipped_learning_citizen_set_matches_the_national_structure():
     cdht = load_criteria("cdht-2023")
     assert [g.code for g in cdht.groups] == ["1", "2", "3", "4"]
     assert [g.name["vi"] for g in cdht.groups] == [
-        "Nhóm 1: Nông dân",
-        "Nhóm 2: Công nhân",
-        "Nhóm 3: Cán bộ, công chức, viên chức",
-        "Nhóm 4: Học sinh, sinh viên",
+        "Nhóm 1: Nông dân, người dân ở xã, phường",
+        "Nhóm 2: Công nhân, người lao động",
+        "Nhóm 3: Cán bộ, công chức, viên chức, doanh nhân",
+        "Nhóm 4: Học sinh, sinh viên, học viên",
     ]
+    assert all(g.who and g.keywords for g in cdht.groups)
     assert [(c.max_points, len(c.indicators)) for c in cdht.competencies] == [
         (40, 4),
         (40, 4),

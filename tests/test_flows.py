@@ -38,10 +38,11 @@ def test_registration_walks_through_every_field_and_confirms(chat):
     assert chat.labels == ["Nam", "Nữ", "Khác"]
     chat.type("nu")  # words without accents choose an option
     assert chat.labels == [
-        "Nhóm 1: Nông dân",
-        "Nhóm 2: Công nhân",
-        "Nhóm 3: Cán bộ, công chức, viên chức",
-        "Nhóm 4: Học sinh, sinh viên",
+        "Nhóm 1: Nông dân, người dân ở xã, phường",
+        "Nhóm 2: Công nhân, người lao động",
+        "Nhóm 3: Cán bộ, công chức, viên chức, doanh nhân",
+        "Nhóm 4: Học sinh, sinh viên, học viên",
+        "Tôi không biết chọn nhóm nào",
     ]
     chat.tap("Nông dân")
     assert len(chat.labels) == 34 and chat.labels[0] == "Thành phố Hà Nội"
@@ -99,6 +100,32 @@ def test_commune_search_without_accents_offers_at_most_five(chat):
     assert "Từ ngày 1/7/2025 nhiều xã, phường đã sáp nhập" in chat.text
     chat.tap("Chọn tỉnh, thành phố khác")
     assert len(chat.labels) == 34
+
+
+def test_someone_unsure_of_their_group_gets_help_and_a_suggestion(chat):
+    chat.type_all("/start", "Lê Văn Tư", "1958", "1")
+    chat.tap("Tôi không biết chọn nhóm nào")
+    assert "• Nhóm 1: nông dân, người trồng trọt" in chat.text
+    assert "người đã nghỉ hưu" in chat.text and "người buôn bán nhỏ" in chat.text
+    assert "ví dụ: buôn bán, về hưu" in chat.text
+    assert len(chat.labels) == 4
+    chat.type("tôi buôn bán")
+    assert "Với “tôi buôn bán”, nhóm của bạn là Nhóm 2: Công nhân, người lao động." in chat.text
+    assert chat.labels[0] == "Nhóm 2: Công nhân, người lao động"  # the suggestion first
+    chat.type("1")
+    assert chat.state["draft"]["group"] == "2"
+    assert len(chat.labels) == 34  # on to the province
+
+
+def test_typing_ones_work_on_the_group_question_suggests_the_group(chat):
+    chat.type_all("/start", "Lê Văn Tư", "1958", "1")
+    chat.type("ve huu")
+    assert "Với “ve huu”, nhóm của bạn là Nhóm 1" in chat.text
+    chat.type("không biết nữa")
+    assert "Chưa xác định được nhóm từ “không biết nữa”" in chat.text
+    assert "Nhóm 1 dành cho mọi người dân ở xã, phường" in chat.text
+    chat.tap("Học sinh")
+    assert chat.state["draft"]["group"] == "4"
 
 
 def test_an_old_commune_name_offers_the_commune_it_became_part_of(chat):

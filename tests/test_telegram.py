@@ -220,7 +220,7 @@ async def test_deep_link_fills_in_the_commune(bot, tg):
 
 
 async def test_an_old_commune_name_offers_the_new_commune(bot, tg):
-    user = FakeUser(tg, 505)
+    user = FakeUser(tg, 570)
     for text in ("/start", "Trần Văn Đài", "1950"):
         await user.send(text)
     await user.tap("Nam")
@@ -234,6 +234,19 @@ async def test_an_old_commune_name_offers_the_new_commune(bot, tg):
     assert "Xã Thạch Đài (cũ, Thành phố Hà Tĩnh) nay thuộc Phường Hà Huy Tập." in texts[-1]
     texts = await user.tap("Phường Hà Huy Tập")
     assert "thôn, xóm" in texts[-1]
+
+
+async def test_a_retired_person_finds_their_group(bot, tg):
+    user = FakeUser(tg, 571)
+    for text in ("/start", "Lê Văn Tư", "1958"):
+        await user.send(text)
+    await user.tap("Nam")
+    texts = await user.tap("Tôi không biết chọn nhóm nào")
+    assert "• Nhóm 1: nông dân" in texts[-1]
+    texts = await user.send("tôi về hưu rồi")
+    assert "nhóm của bạn là Nhóm 1: Nông dân, người dân ở xã, phường" in texts[-1]
+    texts = await user.tap("Nhóm 1")
+    assert "tỉnh" in texts[-1].lower()
 
 
 async def test_unknown_deep_link_gives_a_normal_start(bot, tg):
@@ -301,7 +314,7 @@ async def test_a_typed_answer_retires_the_buttons_it_answers(bot, tg):
     gender = user.keyboard_message
     await user.send("nam")
     assert "reply_markup" not in user.chat.messages[gender["message_id"]]
-    assert "Nhóm 1: Nông dân" in user.labels()
+    assert "Nhóm 1: Nông dân, người dân ở xã, phường" in user.labels()
 
 
 async def test_short_labels_sit_two_to_a_row(bot, tg):

@@ -227,6 +227,16 @@ async def test_an_old_commune_name_offers_the_new_commune(bot, zalo, user):
     assert "thôn, xóm" in texts[-1]
 
 
+async def test_a_trader_finds_their_group(bot, zalo, user):
+    await user.act(user.event("follow"))
+    for text in ("Lê Thị Bán", "1970", "2"):
+        await user.send(text)
+    texts = await user.send("tôi buôn bán ở chợ")
+    assert "nhóm của bạn là Nhóm 2: Công nhân, người lao động" in texts[-1]
+    texts = await user.send("1")  # the suggestion comes first
+    assert "tỉnh" in texts[-1].lower()
+
+
 async def test_a_stale_button_gets_a_notice_and_the_current_question(bot, zalo, user):
     await user.act(user.event("follow"))
     await user.send("Lê Thị Mai")

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from flows.text import fold
+
 DEFAULT_SET = "cdht-2023"  # the name of a file shipped beside this module
 
 Localized = Mapping[str, str]
@@ -68,6 +70,10 @@ class Group:
     code: str
     name: Localized
     questions: tuple[Question, ...]  # in indicator order
+    # Who belongs, in words for someone unsure (the "which group?" help), and the words
+    # people type about their work that place them here ("buon ban", "ve huu"), folded.
+    who: Localized | None = None
+    keywords: tuple[str, ...] = ()
 
     def question(self, indicator: str) -> Question:
         """The question for an indicator (the loader checked every group has one)."""
@@ -127,6 +133,18 @@ class CriteriaSet:
 
     def group(self, code: str) -> Group | None:
         return next((g for g in self.groups if g.code == code), None)
+
+    def guess_group(self, text: str) -> Group | None:
+        """The group whose keywords someone's words about their work contain ("tôi buôn
+        bán", "về hưu rồi"), with or without accents; the longest keyword found wins, so
+        "chủ doanh nghiệp" is not taken for "doanh nghiệp"... None when no keyword is there."""
+        words = f" {fold(text)} "
+        best: tuple[int, Group] | None = None
+        for group in self.groups:
+            for keyword in group.keywords:
+                if f" {keyword} " in words and (best is None or len(keyword) > best[0]):
+                    best = (len(keyword), group)
+        return best[1] if best else None
 
 
 class CriteriaError(ValueError):
@@ -356,7 +374,17 @@ def parse_criteria(text: str, source: str) -> CriteriaSet:
                     tuple(options),
                 )
             )
-        groups.append(Group(g_code, g_name, tuple(questions)))
+        who = c.text(grp["who"], (*gp, "who"), languages) if "who" in grp else None
+        keywords = []
+        raw_keywords = grp.get("keywords")
+        keywords_raw = c.seq(raw_keywords, (*gp, "keywords"), "keywords") if raw_keywords else ()
+        for ki, keyword in enumerate(keywords_raw):
+            if not isinstance(keyword, str) or not fold(keyword):
+                raise c.fail(
+                    (*gp, "keywords", ki), "a keyword is a word or a few words, in quotes."
+                )
+            keywords.append(fold(keyword))
+        groups.append(Group(g_code, g_name, tuple(questions), who, tuple(keywords)))
 
     title = None
     thresholds = c.mapping(root.get("thresholds") or {}, ("thresholds",), "thresholds")
