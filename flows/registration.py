@@ -581,11 +581,21 @@ def _on_confirm(turn: Turn, option: str) -> None:
                     "from question 1."
                 )
             )
+    elif a is not None and a.status == "submitted" and a.group != profile.group:
+        # What was submitted was answered under the old group and is counted there.
+        group = turn.world.criteria.group(a.group)
+        turn.say(
+            t._(
+                "Your self-assessment of {year} was submitted under {group} and stays "
+                "there; the new group applies from your next self-assessment."
+            ).format(year=a.year, group=pick(group.name, turn.lang) if group else a.group)
+        )
     turn.person = profile
     turn.state.pop("draft", None)
     turn.state.pop("editing", None)
     turn.state.pop("matches", None)
     turn.state.pop("match_total", None)
+    turn.state.pop("formers", None)
     turn.say(
         t._("Your details are updated.")
         if was_registered

@@ -218,11 +218,15 @@ def digest_lines(conn: Connection, area: Area, year: int, since: date, until: da
     def count_if(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
+    # A person is counted under the group of this year's assessment when there is one
+    # (what they answered and submitted under: a later change of group does not relabel
+    # it, as the indicator sheet does not), else under the group they registered in.
+    group = func.coalesce(a.group_code, Person.group_code)
     query = (
         select(
             Person.province_code,
             Person.commune_code,
-            Person.group_code,
+            group,
             func.count(),
             count_if(and_(Person.registered_at >= new_from, Person.registered_at < new_to)),
             count_if(a.status == "in_progress"),
@@ -233,7 +237,7 @@ def digest_lines(conn: Connection, area: Area, year: int, since: date, until: da
         .select_from(Person)
         .outerjoin(a, and_(a.person_id == Person.id, a.campaign_year == year))
         .where(*_in_area(area, Person.province_code, Person.commune_code))
-        .group_by(Person.province_code, Person.commune_code, Person.group_code)
+        .group_by(Person.province_code, Person.commune_code, group)
     )
     return [
         Line(province, commune, group, Counts(*map(int, numbers)))
@@ -329,7 +333,7 @@ def candidates(
             Assessment.id,
             Person.full_name,
             Person.village,
-            Person.group_code,
+            Assessment.group_code,
             Assessment.total,
             Assessment.submitted_at,
         )

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from bot import cli, reports
 from bot.clock import FixedClock
@@ -146,11 +146,30 @@ async def test_digest_numbers_match_a_hand_count(db, core, clock):
     assert "Submitted (2026): 4 (57.1% of those registered)" in text
     assert "Title reached by self-score: 3 (pass rate 75%)" in text
     assert "Title recognised by the commune: 1" in text
-    assert "Group 1: Farmers: 4 / 3 / 3 / 1" in text
+    assert "Group 1: Farmers, residents of communes and wards: 4 / 3 / 3 / 1" in text
     assert "1. Phường Hoàn Kiếm: 60% (3/5 submitted)" in text
     assert "Adults: 2 by self-score (20%), 1 recognised, of 10; target 4" in text
     vi = digest_text(national, core.places, core.criteria, core.langs["vi"])
     assert "Tỷ lệ đạt 80%" in vi or "80%" in vi
+
+
+async def test_a_submission_stays_in_the_group_it_was_answered_under(db, core, clock):
+    """The person of group 3 who submitted changes their registration to group 1: the
+    digest and the commune sheet still count the submission under group 3, as the sheet of
+    points per indicator does."""
+    await seed(db)
+    await db.run(
+        lambda conn: conn.execute(
+            update(Person).where(Person.full_name == "Người 2").values(group_code="1")
+        )
+    )
+    day = local_day(clock.now())
+    hoan_kiem = await db.read(
+        lambda conn: reports.load_digest(conn, Area(HA_NOI, HOAN_KIEM), 2026, day)
+    )
+    groups = hoan_kiem.by_group()
+    assert groups["3"] == Counts(1, 1, 0, 1, 0, 0)
+    assert groups["1"] == Counts(3, 1, 0, 2, 2, 1)
 
 
 def test_the_chart_is_a_png_for_each_kind_of_scope(core):

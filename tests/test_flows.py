@@ -336,6 +336,22 @@ def test_restart_until_submitted_then_the_result_is_kept(chat):
     assert "Đã gửi lúc 10:00 23/11/2026." in chat.text  # Vietnam time
 
 
+def test_changing_group_after_submitting_keeps_the_submission_where_it_was(chat):
+    register(chat).tap("Bắt đầu")
+    answer_all(chat)
+    chat.tap("Gửi kết quả")
+    chat.tap("Sửa thông tin")
+    chat.tap("Sửa nhóm")
+    chat.tap("Học sinh")
+    chat.tap("Đúng rồi")
+    assert (
+        "Bài tự đánh giá năm 2026 của bạn đã gửi theo Nhóm 1: Nông dân, người dân ở xã, "
+        "phường và được giữ nguyên" in chat.text
+    )
+    assert not any(isinstance(e, ResetAssessment) for e in chat.effects)
+    assert chat.snapshot.assessment.group == "1" and chat.snapshot.person.group == "4"
+
+
 def test_delete_asks_then_removes_everything(chat):
     register(chat)
     chat.type("/delete")
