@@ -232,3 +232,24 @@ def test_cli_checks_a_file_a_province_edited(tmp_path: Path, capsys):
     assert cdht(["criteria-check", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "sai.yaml, line" in err and "points 17 is above" in err
+
+
+def test_every_question_reads_with_its_answers():
+    """Frequencies answer "how often" questions, not yes/no ones; the answer about checking
+    information is not "I never change how I work"; group 1 is asked about life in a
+    commune or a ward, with farming as one example."""
+    cdht = load_criteria("cdht-2023")
+    frequencies = {"Hằng ngày hoặc hầu hết các ngày", "Thường xuyên, hằng tháng"}
+    for group in cdht.groups:
+        for q in group.questions:
+            first = q.options[0].text["vi"]
+            if first in frequencies:
+                assert "bao lâu một lần?" in q.text["vi"], (group.code, q.indicator)
+            assert not (
+                "kiểm chứng" in q.text["vi"] and any("cách làm" in o.text["vi"] for o in q.options)
+            ), (group.code, q.indicator)
+    farmers = cdht.group("1")
+    assert not any(
+        word in q.text["vi"] for q in farmers.questions for word in ("ruộng vườn", "đồng áng")
+    )
+    assert "tổ dân phố" in farmers.question("3.1").text["vi"]
