@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from flows.criteria import Group, pick
+from flows.localtime import LOCAL_TZ
 from flows.model import (
     AssessmentView,
     Option,
@@ -192,9 +193,15 @@ def _on_review(turn: Turn, option: str) -> None:
         return
     result = _current_result(turn)
     turn.effect(SubmitAssessment(result))
-    turn.assessment = replace(_current(turn), status="submitted", submitted_at=turn.world.now)
+    turn.assessment = replace(
+        _current(turn),
+        status="submitted",
+        submitted_at=turn.world.now,
+        returned_at=None,
+        return_reason=None,
+    )
     turn.say(t._("Thank you! Your self-assessment is submitted."))
-    turn.say(result_text(turn, result))
+    turn.say(result_text(turn, result) + "\n\n" + standing_text(turn, result))
     turn.go(MENU)
 
 
@@ -213,14 +220,19 @@ def _ask_review(turn: Turn) -> None:
             f" — {pick(option.text, turn.lang)}"
         )
     result = _current_result(turn)
-    text = (
-        t._("Please check your answers before you submit:")
-        + "\n"
-        + "\n".join(lines)
-        + "\n\n"
-        + t._("Total: {total}/{max} points").format(total=result.total, max=result.max_total)
+    parts = [
+        t._("Please check your answers before you submit:") + "\n" + "\n".join(lines),
+        t._("Total: {total}/{max} points").format(total=result.total, max=result.max_total),
+        verdict_text(turn, result, before_submitting=True),
+        t._(
+            "Once submitted, your answers cannot be changed: only your commune can return "
+            "them to you."
+        ),
+    ]
+    turn.ask(
+        "\n\n".join(p for p in parts if p),
+        [Option("submit", t._("Submit")), Option("change", t._("Change an answer"))],
     )
-    turn.ask(text, [Option("submit", t._("Submit")), Option("change", t._("Change an answer"))])
 
 
 def _on_pick(turn: Turn, option: str) -> None:
@@ -275,10 +287,48 @@ def explain(turn: Turn, reason: Reason) -> str:
             points=reason.points, threshold=reason.threshold
         )
     if reason.kind == "indicator_below":
-        return t._("Indicator {code} has {points} points, below {threshold}.").format(
-            code=reason.indicator, points=reason.points, threshold=reason.threshold
+        indicator = turn.world.criteria.find_indicator(reason.indicator or "")
+        return t._(
+            "Indicator {code} {name} has {points} points, below the minimum of {threshold}."
+        ).format(
+            code=reason.indicator,
+            name=pick(indicator.name, turn.lang) if indicator else "",
+            points=reason.points,
+            threshold=reason.threshold,
         )
     return t._("No indicator is below {threshold} points.").format(threshold=reason.threshold)
+
+
+def verdict_text(turn: Turn, result: ScoreResult, before_submitting: bool = False) -> str:
+    """Whether the answers reach the title and why (which indicator is short, which total
+    applies): on the review screen before submitting, and in the result."""
+    t = turn.t
+    if result.title is None:
+        return ""
+    if result.title:
+        head = (
+            t._("With these answers you reach the conditions for the Learning Citizen title.")
+            if before_submitting
+            else t._("Your self-score reaches the conditions for the Learning Citizen title.")
+        )
+        lines = ["✅ " + head]
+    else:
+        head = (
+            t._("With these answers you do not reach the Learning Citizen title yet:")
+            if before_submitting
+            else t._("Your self-score does not reach the Learning Citizen title yet:")
+        )
+        lines = ["❌ " + head]
+    lines.extend("  - " + explain(turn, r) for r in result.reasons)
+    rule = turn.world.criteria.title
+    if turn.snapshot.area.difficult and rule is not None:
+        lines.append(
+            t._(
+                "Your commune is a remote, especially difficult or ethnic-minority area, so "
+                "{low} points are enough instead of {usual}."
+            ).format(low=rule.total_difficult_area, usual=rule.total)
+        )
+    return "\n".join(lines)
 
 
 def result_text(turn: Turn, result: ScoreResult) -> str:
@@ -295,15 +345,10 @@ def result_text(turn: Turn, result: ScoreResult) -> str:
         lines.append(
             f"• {pick(comp.name, turn.lang)}: {result.competencies[comp.code]}/{comp.max_points}"
         )
-    if result.title is True:
-        lines.append("✅ " + t._("You meet the conditions for the Learning Citizen title."))
-    elif result.title is False:
-        lines.append(
-            "❌ " + t._("You do not meet the conditions for the Learning Citizen title yet.")
-        )
+    if verdict := verdict_text(turn, result):
+        lines.append(verdict)
     if result.band is not None:
         lines.append(t._("Grade: {band}").format(band=pick(result.band.name, turn.lang)))
-    lines.extend("  - " + explain(turn, r) for r in result.reasons)
     group = criteria.group(result.group)
     if result.weakest and group is not None:
         lines.append("")
@@ -316,25 +361,53 @@ def result_text(turn: Turn, result: ScoreResult) -> str:
                 f"• {code} {pick(indicator.name, turn.lang)} ({points}/{indicator.max_points}): "
                 f"{pick(question.suggestion, turn.lang)}"
             )
-    if result.title is not None:
-        lines.append("")
-        lines.append(
-            t._(
-                "Your self-score is a proposal: the learning-promotion association of your "
-                "commune reviews it and decides on the title."
-            )
-        )
     return "\n".join(lines)
+
+
+def standing_text(turn: Turn, result: ScoreResult | None = None) -> str:
+    """Where a submitted (or returned) self-assessment stands, and what to do next."""
+    t = turn.t
+    a = turn.assessment
+    if a is None:
+        return ""
+    if a.status != "submitted":
+        if a.returned_at is None:
+            return ""
+        return t._(
+            "On {date} your commune returned your self-assessment with this note: "
+            "“{reason}”. Change the answers you need to and submit again."
+        ).format(date=t.date(a.returned_at.astimezone(LOCAL_TZ)), reason=a.return_reason or "")
+    if a.recognised_at is not None:
+        return "🎉 " + t._(
+            "On {date} your commune recognised you as a Learning Citizen (Công dân học tập)."
+        ).format(date=t.date(a.recognised_at.astimezone(LOCAL_TZ)))
+    if result is None:
+        result = _current_result(turn)
+    if result.title is False:
+        return t._(
+            "Your self-assessment is submitted and kept for your commune's records. Work on "
+            "the indicators above during the year and score yourself again next year. If "
+            "you made a mistake in your answers, ask the learning-promotion association of "
+            "your commune to return your self-assessment to you."
+        )
+    return t._(
+        "Waiting for your commune: the learning-promotion association of your commune "
+        "reviews your self-assessment and decides on the title. You will be told here."
+    )
 
 
 def show_result(turn: Turn) -> None:
     """Tell the person their submitted result (for /result and the menu)."""
     t = turn.t
     a = turn.assessment
-    if a is None or a.status != "submitted":
+    if a is None:
+        return
+    if a.status != "submitted":
+        if returned := standing_text(turn):
+            turn.say(returned)
         return
     result = _current_result(turn)
     text = result_text(turn, result)
     if a.submitted_at is not None:
         text += "\n" + t._("Submitted at {when}.").format(when=t.datetime(a.submitted_at))
-    turn.say(text)
+    turn.say(text + "\n\n" + standing_text(turn, result))

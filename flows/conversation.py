@@ -27,7 +27,7 @@ from flows.model import (
 )
 from flows.navigation import resume, with_current
 from flows.reminders import RESUME, STOP_REMINDERS, reminders_on
-from flows.screens import CONFIRM_DELETE, CONFIRM_RESTART, LANGUAGE, UNIT_NAME
+from flows.screens import CONFIRM_DELETE, CONFIRM_RESTART, LANGUAGE, MENU, UNIT_NAME
 from flows.text import fold
 from flows.turn import COMMAND_HANDLERS, SCREENS, Turn, command, match_option, screen
 
@@ -168,6 +168,14 @@ def _start(turn: Turn, args: str) -> None:
     linked = bool(args) and turn.person is None and registration.apply_deep_link(turn, args)
     if linked and turn.screen in SCREENS:
         registration.next_step(turn)  # the place is filled in: skip those questions
+    elif (
+        turn.assessment is not None
+        and turn.assessment.status == "submitted"
+        and turn.screen in (None, MENU)
+    ):
+        # Nothing to continue: say where the submitted self-assessment stands.
+        turn.say(t._("Welcome back!") + " " + assessment.standing_text(turn))
+        turn.go(MENU)
     elif turn.screen in SCREENS:
         turn.again(t._("Welcome back! Let's continue where you stopped."), kind="text")
     else:
@@ -293,13 +301,11 @@ def _result_command(turn: Turn, args: str) -> None:
         assessment.show_result(turn)
         resume(turn)
     elif a is not None:
-        with_current(
-            turn,
-            t._(
-                "You have answered {done} of {total} questions. "
-                "Finish and submit to see your result."
-            ).format(done=assessment.answered(turn), total=len(turn.world.criteria.indicators)),
-        )
+        progress = t._(
+            "You have answered {done} of {total} questions. Finish and submit to see your result."
+        ).format(done=assessment.answered(turn), total=len(turn.world.criteria.indicators))
+        returned = assessment.standing_text(turn)  # returned by the commune, with its note
+        with_current(turn, f"{returned}\n{progress}" if returned else progress)
     elif turn.person is None:
         with_current(turn, t._("You have no result yet: first register, then score yourself."))
     else:
@@ -321,7 +327,9 @@ def _restart_command(turn: Turn, args: str) -> None:
             turn,
             t._(
                 "Your self-assessment for {year} is already submitted and is kept as it is; "
-                "it cannot be restarted."
+                "it cannot be restarted. If you need to change it, ask the learning-promotion "
+                "association of your commune to return it to you: then you can change your "
+                "answers and submit again."
             ).format(year=a.year),
         )
     elif not a.answers:

@@ -148,6 +148,11 @@ class AssessmentView:
     status: Status
     answers: Mapping[str, int] = field(default_factory=dict)  # indicator → option index
     submitted_at: datetime | None = None
+    # The commune's decision: recognised (on a date), or returned with a reason (then the
+    # assessment is in progress again, until submitted anew).
+    recognised_at: datetime | None = None
+    returned_at: datetime | None = None
+    return_reason: str | None = None
 
 
 @dataclass(frozen=True)

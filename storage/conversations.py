@@ -112,6 +112,9 @@ class _Statements:
                 Assessment.group_code.label("assessment_group"),
                 Assessment.status,
                 Assessment.submitted_at,
+                Assessment.recognised_at,
+                Assessment.returned_at,
+                Assessment.return_reason,
                 CommuneFlag.difficult,
                 answers.label("answers"),
             )
@@ -233,6 +236,9 @@ def load_conversation(
             status=row.status,
             answers={str(k): int(v) for k, v in (answers or {}).items()},
             submitted_at=row.submitted_at,
+            recognised_at=row.recognised_at,
+            returned_at=row.returned_at,
+            return_reason=row.return_reason,
         )
     state = cast(ConversationState, row.state or {})  # the JSON a step saved
     snapshot = Snapshot(

@@ -503,12 +503,20 @@ async def test_recognise_one_return_one_and_the_citizens_are_told(db, dispatcher
     assert "Thiếu minh chứng cho chỉ số 2.1" in told["lan"].text
     assert await scheduler.tick() == 0  # once
 
+    # Each sees where their self-assessment stands when they ask.
+    await hoa.type("/ketqua")
+    assert "Ngày 23/11/2026, xã, phường đã công nhận bạn đạt danh hiệu" in hoa.text
+    await lan.type("/ketqua")
+    assert "Ngày 23/11/2026, xã, phường đã trả lại bản tự đánh giá của bạn" in lan.text
+    assert "“Thiếu minh chứng cho chỉ số 2.1”" in lan.text
+
     # The returned citizen continues at the review and submits again.
     await lan.send(Event("option", option=told["lan"].options[0].id))
     assert "10/10" in lan.labels[0]  # the menu: continue the self-scoring
     await lan.tap(lan.labels[0])
     assert any("Gửi kết quả" in label for label in lan.labels), lan.text
     await lan.tap("Gửi kết quả")
+    assert "Đang chờ xã, phường xét" in lan.text and "trả lại" not in lan.text
 
     # Recognise all the rest after the confirmation.
     await admin.type("/recognise")

@@ -259,7 +259,7 @@ def test_self_scoring_shows_progress_hint_back_review_and_result(chat):
     submitted = [e for e in chat.effects if isinstance(e, SubmitAssessment)]
     assert submitted and submitted[0].result.total == 95 and submitted[0].result.title is True
     assert "Kết quả tự đánh giá năm 2026: 95/100 điểm." in chat.text
-    assert "✅ Bạn đạt điều kiện đề nghị công nhận danh hiệu Công dân học tập." in chat.text
+    assert "✅ Điểm tự đánh giá của bạn đạt điều kiện đề nghị công nhận danh hiệu Công dân học tập." in chat.text
     assert "Nên cố gắng trước ở:" in chat.text
     assert "2.2 Sử dụng ngoại ngữ (5/10): Học 5 từ tiếng Anh" in chat.text
 
@@ -268,9 +268,43 @@ def test_result_explains_a_failed_title_with_reasons(chat):
     register(chat).tap("Bắt đầu")
     answer_all(chat, "4")  # 2 points everywhere
     chat.tap("Gửi kết quả")
-    assert "❌ Bạn chưa đạt điều kiện danh hiệu Công dân học tập." in chat.text
+    assert "❌ Điểm tự đánh giá của bạn chưa đạt điều kiện danh hiệu Công dân học tập:" in chat.text
     assert "Tổng 20 điểm: chưa đạt mức 80 điểm cần có." in chat.text
-    assert "Chỉ số 1.1 được 2 điểm, dưới 5 điểm." in chat.text
+    assert (
+        "Chỉ số 2.1 Sử dụng công nghệ thông tin được 2 điểm, dưới mức tối thiểu 5 điểm."
+        in chat.text
+    )
+    # What to do next, not "your self-score is a proposal".
+    assert "tự đánh giá lại vào năm sau" in chat.text and "đề nghị Hội Khuyến học" in chat.text
+    assert "Đang chờ xã, phường xét" not in chat.text
+
+
+def test_the_review_screen_shows_the_verdict_and_that_submitting_is_final(chat):
+    register(chat).tap("Bắt đầu")
+    answer_all(chat, "1")
+    chat.tap("Sửa một câu trả lời")
+    chat.tap("2.1")
+    chat.type("4")  # 2 points on 2.1: under the minimum of 5
+    assert "❌ Với các câu trả lời này, bạn chưa đạt điều kiện danh hiệu" in chat.text
+    assert "Chỉ số 2.1 Sử dụng công nghệ thông tin được 2 điểm, dưới mức tối thiểu 5" in chat.text
+    assert "Sau khi gửi, bạn không sửa được câu trả lời nữa" in chat.text
+    chat.tap("Sửa một câu trả lời")
+    chat.tap("2.1")
+    chat.type("1")
+    assert "✅ Với các câu trả lời này, bạn đạt điều kiện" in chat.text
+
+
+def test_after_submitting_the_welcome_and_result_say_where_it_stands(chat):
+    register(chat).tap("Bắt đầu")
+    answer_all(chat)
+    chat.tap("Gửi kết quả")
+    assert "Đang chờ xã, phường xét" in chat.text
+    chat.type("/start")
+    assert "Chào mừng bạn trở lại! Đang chờ xã, phường xét" in chat.text
+    assert "làm tiếp" not in chat.text.lower()
+    assert chat.labels[0] == "Xem kết quả của tôi"
+    chat.type("/lamlai")
+    assert "đề nghị Hội Khuyến học xã, phường trả lại bản tự đánh giá" in chat.text
 
 
 def test_difficult_area_uses_seventy(world):
@@ -280,6 +314,7 @@ def test_difficult_area_uses_seventy(world):
         chat.type(choice)
     chat.tap("Gửi kết quả")
     assert "Tổng 70 điểm: đạt mức 70 điểm cần có." in chat.text and "✅" in chat.text
+    assert "vùng đặc biệt khó khăn" in chat.text and "chỉ cần 70 điểm thay vì 80" in chat.text
 
 
 def test_stop_and_continue_where_left(chat):
