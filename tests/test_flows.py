@@ -259,7 +259,10 @@ def test_self_scoring_shows_progress_hint_back_review_and_result(chat):
     submitted = [e for e in chat.effects if isinstance(e, SubmitAssessment)]
     assert submitted and submitted[0].result.total == 95 and submitted[0].result.title is True
     assert "Kết quả tự đánh giá năm 2026: 95/100 điểm." in chat.text
-    assert "✅ Điểm tự đánh giá của bạn đạt điều kiện đề nghị công nhận danh hiệu Công dân học tập." in chat.text
+    assert (
+        "✅ Điểm tự đánh giá của bạn đạt điều kiện đề nghị công nhận danh hiệu Công dân học tập."
+        in chat.text
+    )
     assert "Nên cố gắng trước ở:" in chat.text
     assert "2.2 Sử dụng ngoại ngữ (5/10): Học 5 từ tiếng Anh" in chat.text
 

@@ -62,7 +62,10 @@ def test_register_and_self_score_in_the_terminal(tmp_path):
     assert "Câu 1/10 · Năng lực tự học và học tập suốt đời" in out
     assert "Xin chọn một câu trả lời: bấm nút hoặc gõ số thứ tự" in out
     assert "Kết quả tự đánh giá năm 2026: 86/100 điểm." in out
-    assert "✅ Điểm tự đánh giá của bạn đạt điều kiện đề nghị công nhận danh hiệu Công dân học tập." in out
+    assert (
+        "✅ Điểm tự đánh giá của bạn đạt điều kiện đề nghị công nhận danh hiệu Công dân học tập."
+        in out
+    )
     assert "Traceback" not in done.stderr
     assert "Nguyễn Văn Tâm" not in done.stderr  # no personal data in the logs
     assert (tmp_path / "chat.sqlite3").exists()
