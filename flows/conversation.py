@@ -128,6 +128,12 @@ def _answer(turn: Turn, event: Event) -> None:
         turn.again(t._("I received an empty message."))
     elif len(text) > MAX_TEXT:
         turn.again(t._("That message is too long for an answer here."))
+    elif (
+        turn.screen is not None
+        and turn.screen.startswith("reg.")
+        and (fold(text) in registration.BACK_WORDS)
+    ):
+        registration.go_back(turn)
     elif (chosen := match_option(text, options)) is not None and current.on_option is not None:
         current.on_option(turn, chosen.id)
     elif current.on_text is not None:

@@ -17,6 +17,7 @@ from flows.places import Former, is_exact
 from flows.screens import (
     MENU,
     REG_BIRTH_YEAR,
+    REG_BIRTH_YEAR_CHECK,
     REG_COMMUNE,
     REG_CONFIRM,
     REG_GENDER,
@@ -27,7 +28,7 @@ from flows.screens import (
     REG_PROVINCE,
     REG_VILLAGE,
 )
-from flows.text import number, tidy
+from flows.text import fold, number, tidy
 from flows.turn import Turn, screen
 
 MAX_NAME = 80
@@ -84,6 +85,37 @@ def next_step(turn: Turn) -> None:
                 turn.go(name)
                 return
     turn.go(REG_CONFIRM)
+
+
+_ORDER = (
+    REG_NAME,
+    REG_BIRTH_YEAR,
+    REG_GENDER,
+    REG_GROUP,
+    REG_PROVINCE,
+    REG_COMMUNE,
+    REG_VILLAGE,
+    REG_PHONE,
+    REG_CONFIRM,
+)
+_SIDE = {REG_BIRTH_YEAR_CHECK: REG_BIRTH_YEAR, REG_GROUP_HELP: REG_GROUP}
+BACK_WORDS = frozenset(("quay lai", "tro lai", "quay ve", "tro ve", "lui lai", "back"))
+
+
+def go_back(turn: Turn) -> None:
+    """ "Quay lại" typed during registration: the question before this one, asked again
+    with nothing taken away (answering it comes back here, or to what is still missing)."""
+    current = turn.screen or REG_NAME
+    if current in _SIDE:
+        turn.go(_SIDE[current])
+        return
+    at = _ORDER.index(current) if current in _ORDER else 0
+    if at == 0:
+        turn.again(turn.t._("This is the first question."))
+        return
+    turn.state.pop("year_guess", None)
+    turn.state.pop("group_guess", None)
+    turn.go(_ORDER[at - 1])
 
 
 def apply_deep_link(turn: Turn, payload: str) -> bool:
@@ -145,10 +177,31 @@ def _year_range(turn: Turn) -> tuple[int, int]:
     return year - MAX_AGE, year - MIN_AGE
 
 
+# Words people put around a year of birth ("năm 1965", "sinh 1965", "tôi sinh năm 65").
+_YEAR_WORDS = frozenset("nam sinh toi em minh vao la thi born in year i was my".split())
+
+
+def read_birth_year(text: str, low: int, high: int) -> tuple[int, bool] | None:
+    """The year of birth in what was typed, and whether to check it with the person (two
+    digits, "65", read as the one year in [low, high] they can mean); None if unclear."""
+    folded = fold(text)
+    digits = re.findall(r"\d+", folded)
+    words = re.sub(r"\d+", " ", folded).split()
+    if len(digits) != 1 or any(w not in _YEAR_WORDS for w in words):
+        return None
+    if len(digits[0]) == 4:
+        year = int(digits[0])
+        return (year, False) if low <= year <= high else None
+    if len(digits[0]) == 2:
+        years = [c + int(digits[0]) for c in (1900, 2000) if low <= c + int(digits[0]) <= high]
+        return (years[0], True) if len(years) == 1 else None
+    return None
+
+
 def _on_birth_year(turn: Turn, text: str) -> None:
     low, high = _year_range(turn)
-    year = number(text, 4)
-    if year is None or not low <= year <= high:
+    found = read_birth_year(text, low, high)
+    if found is None:
         turn.again(
             turn.t._(
                 "The year of birth is 4 digits between {low} and {high}, for example 1985. "
@@ -156,6 +209,12 @@ def _on_birth_year(turn: Turn, text: str) -> None:
             ).format(low=low, high=high)
         )
         return
+    year, check = found
+    if check:
+        turn.state["year_guess"] = year
+        turn.go(REG_BIRTH_YEAR_CHECK)
+        return
+    turn.state.pop("year_guess", None)
     _draft(turn)["birth_year"] = year
     next_step(turn)
 
@@ -163,6 +222,24 @@ def _on_birth_year(turn: Turn, text: str) -> None:
 @screen(REG_BIRTH_YEAR, on_text=_on_birth_year)
 def _ask_birth_year(turn: Turn) -> None:
     turn.ask(turn.t._("In which year were you born? Type 4 digits, for example 1985."))
+
+
+def _on_year_check(turn: Turn, option: str) -> None:
+    year = turn.state.pop("year_guess", None)
+    if option == "yes" and year is not None:
+        _draft(turn)["birth_year"] = int(year)
+        next_step(turn)
+    else:
+        turn.go(REG_BIRTH_YEAR)
+
+
+@screen(REG_BIRTH_YEAR_CHECK, on_option=_on_year_check, on_text=_on_birth_year)
+def _ask_year_check(turn: Turn) -> None:
+    t = turn.t
+    turn.ask(
+        t._("Were you born in {year}?").format(year=turn.state.get("year_guess", "")),
+        [Option("yes", t._("Yes")), Option("no", t._("No, type it again"))],
+    )
 
 
 # --- gender ----------------------------------------------------------------------------

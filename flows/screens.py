@@ -11,6 +11,7 @@ from typing import Final
 # Registration (đăng ký), one question each, then the confirmation.
 REG_NAME: Final = "reg.name"
 REG_BIRTH_YEAR: Final = "reg.birth_year"
+REG_BIRTH_YEAR_CHECK: Final = "reg.birth_year_check"  # "65": born in 1965?
 REG_GENDER: Final = "reg.gender"
 REG_GROUP: Final = "reg.group"
 REG_GROUP_HELP: Final = "reg.group_help"  # "which group am I in?"

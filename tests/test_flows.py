@@ -174,7 +174,49 @@ def test_an_unknown_province_says_that_old_names_work(chat):
     assert len(chat.labels) == 34
 
 
-@pytest.mark.parametrize("bad", ["85", "abc", "1900", "2024", "19 85x"])
+@pytest.mark.parametrize("typed", ["năm 1965", "sinh 1965", "Tôi sinh năm 1965", "1965"])
+def test_a_year_of_birth_with_words_around_it(chat, typed):
+    chat.type("/start").type("Phạm Bình")
+    chat.type(typed)
+    assert chat.state["draft"]["birth_year"] == 1965 and chat.labels == ["Nam", "Nữ", "Khác"]
+
+
+def test_a_two_digit_year_is_checked(chat):
+    chat.type("/start").type("Phạm Bình")
+    chat.type("65")
+    assert chat.text.endswith("Bạn sinh năm 1965, đúng không?")
+    chat.tap("Không")
+    assert chat.text.endswith("Bạn sinh năm nào? Gõ 4 chữ số, ví dụ 1985.")
+    chat.type("sinh 65")
+    chat.tap("Đúng")
+    assert chat.state["draft"]["birth_year"] == 1965 and chat.labels == ["Nam", "Nữ", "Khác"]
+
+
+def test_quay_lai_goes_back_at_every_registration_step(chat):
+    chat.type("/start")
+    chat.type("quay lại")
+    assert "Đây là câu hỏi đầu tiên." in chat.text and chat.state["screen"] == "reg.name"
+    chat.type_all("Phạm Bình", "1965", "2")
+    chat.type("quay lai")  # on the group question: the gender again
+    assert chat.labels == ["Nam", "Nữ", "Khác"]
+    chat.type("back")
+    assert chat.text.endswith("Bạn sinh năm nào? Gõ 4 chữ số, ví dụ 1985.")
+    chat.type("1966")  # answered again: on to what is still missing (the gender is kept)
+    assert chat.state["draft"]["birth_year"] == 1966 and chat.state["screen"] == "reg.group"
+    chat.type_all("1", "ha noi")
+    chat.type("Quay lại")  # from the commune question to the province
+    assert len(chat.labels) == 34
+    chat.type_all("ha noi", "hoan kiem", "Tổ 1")
+    chat.type("trở lại")  # from the phone question to the village
+    assert "thôn, xóm" in chat.text
+    chat.type("Tổ 2")
+    chat.tap("Bỏ qua")
+    assert "• Thôn, xóm, tổ dân phố: Tổ 2" in chat.text
+    chat.type("quay lại")  # from the summary to the phone
+    assert chat.question.kind == "ask_phone"
+
+
+@pytest.mark.parametrize("bad", ["85x", "abc", "1900", "2024", "19 85x", "25", "sinh con 1990"])
 def test_year_of_birth_must_be_sensible(chat, bad):
     chat.type("/start").type("Phạm Bình")
     chat.type(bad)

@@ -136,10 +136,13 @@ async def _whole_assessment(tg: FakeTelegram, bot: RunningBot, db: Database) -> 
         assert f"Câu {n}/10 ·" in question["text"]
         label = user.labels()[n % 4]  # a mix of answers
         await user.tap(label)
-        # The answered question now shows the choice and has no buttons left.
+        # The answered question now shows the whole answer and has no buttons left.
         answered = user.chat.messages[question["message_id"]]
         assert "reply_markup" not in answered
-        assert answered["text"].endswith("✓ " + label)
+        number = label.split(" ")[0]  # long answers: "2. Vài lần…", listed in the message
+        listed = [line for line in question["text"].splitlines() if line.startswith(number)]
+        full = listed[0].removeprefix(number + " ") if listed else label
+        assert answered["text"].endswith("✓ " + full)
     assert "Hãy xem lại các câu trả lời" in user.keyboard_message["text"]
     texts = await user.tap("Gửi kết quả")
     assert any("Kết quả tự đánh giá năm 2026" in t for t in texts)
@@ -314,7 +317,38 @@ async def test_a_typed_answer_retires_the_buttons_it_answers(bot, tg):
     gender = user.keyboard_message
     await user.send("nam")
     assert "reply_markup" not in user.chat.messages[gender["message_id"]]
-    assert "Nhóm 1: Nông dân, người dân ở xã, phường" in user.labels()
+    assert user.labels()[0].startswith("1. Nhóm 1: Nông dân")
+
+
+async def test_long_answers_are_listed_numbered_and_typed_numbers_work(bot, tg):
+    user = FakeUser(tg, 572)
+    await register(user)
+    await user.tap("Bắt đầu tự chấm điểm")
+    question = user.keyboard_message
+    # The answers are read in full in the message, the buttons carry numbers.
+    assert "\n1. Hằng ngày hoặc hầu hết các ngày\n2. Vài lần mỗi tuần\n" in question["text"]
+    assert "Bấm nút hoặc gõ 1, 2, 3, 4 hoặc 5." in question["text"]
+    labels = user.labels()
+    assert labels[0] == "1. Hằng ngày hoặc hầu hết các…" and labels[1] == "2. Vài lần mỗi tuần"
+    assert all(len(label) <= 32 for label in labels)
+    await user.tap("2.")
+    # The answered question shows the whole answer.
+    assert user.chat.messages[question["message_id"]]["text"].endswith("✓ Vài lần mỗi tuần")
+    texts = await user.send("3")  # typed, as /help says
+    assert "Câu 3/10" in texts[-1]
+
+
+async def test_forgiving_year_and_going_back(bot, tg):
+    user = FakeUser(tg, 573)
+    await user.send("/start")
+    await user.send("Phạm Văn Dũng")
+    texts = await user.send("sinh 65")
+    assert "Bạn sinh năm 1965, đúng không?" in texts[-1]
+    await user.tap("Đúng")
+    texts = await user.send("quay lại")
+    assert "Bạn sinh năm nào?" in texts[-1]
+    texts = await user.send("năm 1966")
+    assert "Giới tính" in texts[-1]
 
 
 async def test_short_labels_sit_two_to_a_row(bot, tg):

@@ -227,6 +227,15 @@ async def test_an_old_commune_name_offers_the_new_commune(bot, zalo, user):
     assert "thôn, xóm" in texts[-1]
 
 
+async def test_forgiving_year_and_going_back(bot, zalo, user):
+    await user.act(user.event("follow"))
+    await user.send("Lê Thị Bán")
+    texts = await user.send("năm 1970")
+    assert "Giới tính" in texts[-1]
+    texts = await user.send("quay lai")
+    assert "Bạn sinh năm nào?" in texts[-1]
+
+
 async def test_a_trader_finds_their_group(bot, zalo, user):
     await user.act(user.event("follow"))
     for text in ("Lê Thị Bán", "1970", "2"):

@@ -1,9 +1,11 @@
-"""Shaping replies into a channel's messages: long texts split, short ones merged."""
+"""Shaping replies into a channel's messages: long texts split, short ones merged, options
+written out as a numbered list where buttons alone are not enough."""
 
 from __future__ import annotations
 
 import dataclasses
 
+from flows.lang import Lang
 from flows.model import Reply
 
 
@@ -55,3 +57,29 @@ def merge_replies(replies: list[Reply], limit: int) -> list[Reply]:
             merged.append(dataclasses.replace(reply, text=joined))
     merged.extend(Reply("text", text) for text in pending)
     return merged
+
+
+def _choices(lang: Lang, count: int) -> str:
+    numbers = [str(n) for n in range(1, count + 1)]
+    if count == 1:
+        return "1"
+    return lang._("{numbers} or {last}").format(numbers=", ".join(numbers[:-1]), last=numbers[-1])
+
+
+def with_numbered_list(reply: Reply, lang: Lang, buttons: bool = True) -> Reply:
+    """An options reply with its options written out as a numbered list and how to answer
+    ("Tap a button or type 1, 2 or 3", or without buttons "Type the number..."): typing
+    the number always works, and long answers can be read in full."""
+    lines = [f"{n}. {o.label}" for n, o in enumerate(reply.options, start=1)]
+    if buttons:
+        hint = lang._("Tap a button or type {choices}.").format(
+            choices=_choices(lang, len(reply.options))
+        )
+    else:
+        hint = lang._("Type the number of your answer, from 1 to {count}.").format(
+            count=len(reply.options)
+        )
+    listed = "\n\n".join(["\n".join(lines), hint])
+    if reply.text.endswith(listed):  # shaped already (an answer kept to be sent again)
+        return reply
+    return dataclasses.replace(reply, text="\n\n".join([reply.text, listed]))

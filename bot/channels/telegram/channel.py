@@ -70,11 +70,12 @@ from bot.channels.telegram.render import (
     MAX_TEXT,
     chosen_label,
     inline_keyboard,
+    is_long,
     lang_of_user,
     parse_callback_data,
     tap_notice,
 )
-from bot.channels.text import merge_replies, split_text, utf16_len
+from bot.channels.text import merge_replies, split_text, utf16_len, with_numbered_list
 from bot.config import TelegramSettings
 from bot.dispatcher import Delivery, Dispatcher
 from bot.logs import failed
@@ -629,6 +630,8 @@ class TelegramChannel:
             except BadRequest as exc:  # would fail again the same way: skip this file
                 log.error("Telegram refused a file (%s)", exc)
             return
+        if reply.options and reply.kind != "ask_phone" and is_long(reply):
+            reply = with_numbered_list(reply, lang)
         parts = split_text(reply.text, MAX_TEXT)
         markup: Any = None
         if reply.kind == "ask_phone":

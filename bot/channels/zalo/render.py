@@ -5,12 +5,11 @@ other file as a link to our web server, or a note where to get it."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channels.text import merge_replies, split_text
+from bot.channels.text import merge_replies, split_text, with_numbered_list
 from bot.channels.zalo.events import button_payload
 from bot.links import LIFETIME
 from flows.lang import Lang
@@ -21,30 +20,6 @@ MAX_BUTTONS = 5
 MAX_BUTTON_TITLE = 100
 MAX_IMAGE = 1024 * 1024  # bytes: the largest image the OA takes
 IMAGE_TYPES = (".png", ".jpg", ".jpeg")
-
-
-def _choices(lang: Lang, count: int) -> str:
-    numbers = [str(n) for n in range(1, count + 1)]
-    if count == 1:
-        return "1"
-    return lang._("{numbers} or {last}").format(numbers=", ".join(numbers[:-1]), last=numbers[-1])
-
-
-def _with_list(reply: Reply, lang: Lang) -> Reply:
-    """An options reply with its numbered list written out, for typing the number."""
-    lines = [f"{n}. {o.label}" for n, o in enumerate(reply.options, start=1)]
-    if len(reply.options) <= MAX_BUTTONS:
-        hint = lang._("Tap a button or type {choices}.").format(
-            choices=_choices(lang, len(reply.options))
-        )
-    else:
-        hint = lang._("Type the number of your answer, from 1 to {count}.").format(
-            count=len(reply.options)
-        )
-    listed = "\n\n".join(["\n".join(lines), hint])
-    if reply.text.endswith(listed):  # shaped already (an answer kept to be sent again)
-        return reply
-    return dataclasses.replace(reply, text="\n\n".join([reply.text, listed]))
 
 
 def file_note(name: str, lang: Lang) -> str:
@@ -101,7 +76,10 @@ def render(replies: Sequence[Reply], lang: Lang) -> list[Outgoing]:
 def render_parts(replies: Sequence[Reply], lang: Lang) -> list[tuple[Reply, list[Outgoing]]]:
     """`render`, keeping which reply (shaped and merged) each message comes from: what is
     left of a delivery that failed half-way can be kept as replies, to be sent again."""
-    shaped = [_with_list(r, lang) if r.options else r for r in replies]
+    shaped = [
+        with_numbered_list(r, lang, buttons=len(r.options) <= MAX_BUTTONS) if r.options else r
+        for r in replies
+    ]
     parts: list[tuple[Reply, list[Outgoing]]] = []
     for reply in merge_replies(shaped, MAX_TEXT):
         messages: list[Outgoing] = []
