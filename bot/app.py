@@ -4,6 +4,7 @@ the default deadlines it lacks."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
 from functools import partial
@@ -11,9 +12,16 @@ from pathlib import Path
 
 from bot.clock import SystemClock
 from bot.config import Settings
-from bot.data import DEFAULT_DEADLINES, load_deadline_defaults, load_gazetteer
+from bot.data import (
+    DEFAULT_DEADLINES,
+    load_deadline_defaults,
+    load_gazetteer,
+    load_retired_deadlines,
+)
 from storage import deadlines
 from storage.db import Database, DatabaseUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def _detail(exc: BaseException) -> str:
@@ -33,6 +41,7 @@ async def open_db(settings: Settings) -> Database:
     CDHT_DB_WAIT seconds; then raises DatabaseUnavailable."""
     path = Path(settings.deadlines) if settings.deadlines else DEFAULT_DEADLINES
     defaults = load_deadline_defaults(load_gazetteer(), path)
+    retired = dict(load_retired_deadlines(path))
     db = Database(settings.database_url)
     db.outage.quiet = True  # said here, once
     started, pause, told = time.monotonic(), 1.0, False
@@ -40,7 +49,19 @@ async def open_db(settings: Settings) -> Database:
         while True:
             try:
                 await db.migrate()
-                await db.run(partial(deadlines.seed, defaults=defaults, now=SystemClock().now()))
+                now = SystemClock().now()
+                await db.run(partial(deadlines.seed, defaults=defaults, now=now))
+                for old in await db.run(partial(deadlines.retire, keys=list(retired), now=now)):
+                    log.warning(
+                        "Default deadline %r (%02d/%02d, %s) no longer fits the two-tier local "
+                        "government: %s. It is cancelled; `cdht deadline list` shows the "
+                        "current ones, `cdht deadline add` adds one.",
+                        old.key,
+                        old.day,
+                        old.month,
+                        old.audience,
+                        retired.get(old.key or "", ""),
+                    )
                 break
             except DatabaseUnavailable as exc:
                 waited = time.monotonic() - started

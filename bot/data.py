@@ -9,7 +9,7 @@ from pathlib import Path
 
 import flows
 from flows.criteria import CriteriaSet, parse_criteria
-from flows.deadlines import Deadline, DeadlineError, parse_defaults
+from flows.deadlines import Deadline, DeadlineError, parse_defaults, parse_retired
 from flows.places import Gazetteer, gazetteer_from, with_formers
 
 FLOWS_DIR = Path(flows.__file__).resolve().parent
@@ -44,3 +44,12 @@ def load_deadline_defaults(places: Gazetteer, path: Path = DEFAULT_DEADLINES) ->
     except OSError as exc:
         raise DeadlineError(f"{path}: {exc}") from exc
     return parse_defaults(text, str(path), places)
+
+
+def load_retired_deadlines(path: Path = DEFAULT_DEADLINES) -> list[tuple[str, str]]:
+    """The defaults of earlier versions to cancel (key, why), from the same file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DeadlineError(f"{path}: {exc}") from exc
+    return parse_retired(text, str(path))

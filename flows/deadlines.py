@@ -171,6 +171,24 @@ def parse_defaults(text: str, path: str, places: Gazetteer) -> list[Deadline]:
     return found
 
 
+def parse_retired(text: str, path: str) -> list[tuple[str, str]]:
+    """The defaults of earlier versions to cancel where still active: (key, why), from
+    the `retired` list of the same YAML text."""
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise DeadlineError(f"{path}: {exc}") from exc
+    entries = (data.get("retired") if isinstance(data, dict) else None) or []
+    if not isinstance(entries, list):
+        raise DeadlineError(f"{path}: expected a list under 'retired'")
+    retired = []
+    for n, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or not str(entry.get("key", "")).strip():
+            raise DeadlineError(f"{path}: retired {n}: write key: and why:")
+        retired.append((str(entry["key"]), str(entry.get("why", ""))))
+    return retired
+
+
 def _from_yaml(entry: Mapping[str, Any], places: Gazetteer) -> Deadline:
     title = entry["title"]
     day, month, year = parse_due(str(entry["due"]))

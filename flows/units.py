@@ -58,7 +58,12 @@ def _unit(turn: Turn, args: str) -> None:
     unit = turn.state.get("unit")
     word = fold(args).strip()
     if not word:
-        if unit:
+        if unit and _reminders_off(turn):
+            text = t._(
+                "You are the focal point of “{unit}”, but your reminders are off: send "
+                "/reminders on to get the reminders of reporting deadlines."
+            ).format(unit=unit["name"])
+        elif unit:
             text = t._(
                 "You get reminders of reporting deadlines as the focal point of “{unit}”. "
                 "Send /unit off to stop them."
@@ -147,13 +152,23 @@ def _on_name(turn: Turn, text: str) -> None:
         )
     )
     turn.state["unit"] = {"name": name, "province": area.province, "commune": area.commune}
-    turn.say(
-        t._(
+    if _reminders_off(turn):
+        done = t._(
+            "Done: you are the focal point of “{unit}” ({area}). Your reminders are off, so "
+            "you will not be reminded of reporting deadlines until you send /reminders on."
+        )
+    else:
+        done = t._(
             "Done: you will get reminders of reporting deadlines for “{unit}” ({area}). "
             "Send /unit off to stop them."
-        ).format(unit=name, area=area.name(turn.world.places, t))
-    )
+        )
+    turn.say(done.format(unit=name, area=area.name(turn.world.places, t)))
     _leave(turn)
+
+
+def _reminders_off(turn: Turn) -> bool:
+    """Whether the person turned reminders off (/reminders off): then none is promised."""
+    return turn.state.get("reminders") is False
 
 
 def _on_cancel(turn: Turn, option: str) -> None:

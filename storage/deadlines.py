@@ -90,6 +90,20 @@ def seed(conn: Connection, defaults: list[Deadline], now: datetime) -> int:
     return len(added)
 
 
+def retire(conn: Connection, keys: list[str], now: datetime) -> list[Deadline]:
+    """Cancel the defaults of earlier versions (by key) that are still active; returns
+    those cancelled now (none the next time)."""
+    if not keys:
+        return []
+    rows = conn.execute(
+        update(DeadlineRow)
+        .where(DeadlineRow.key.in_(keys), DeadlineRow.cancelled_at.is_(None))
+        .values(cancelled_at=now)
+        .returning(*DeadlineRow.__table__.c)
+    ).all()
+    return [_from_row(row) for row in rows]
+
+
 def add(conn: Connection, deadline: Deadline, now: datetime) -> int:
     row = _to_row(deadline, now)
     row["key"] = None

@@ -92,17 +92,49 @@ def test_29_february_falls_on_28_in_other_years():
 
 
 def test_the_shipped_defaults_carry_the_dates_of_the_letters():
-    found = {(d.day, d.month, d.audience) for d in load_defaults(PLACES)}
+    found = {(d.day, d.month, d.audience, d.area.text()) for d in load_defaults(PLACES)}
     assert found == {
-        (31, 10, "citizens"),
-        (31, 10, "admins"),
-        (30, 11, "focal_points"),
-        (5, 12, "admins"),
-        (15, 1, "focal_points"),
-        (20, 1, "admins"),
-        (28, 2, "focal_points"),
+        (30, 11, "focal_points", "all"),  # units → commune (Bắc Sơn)
+        (5, 12, "admins", "all"),  # commune → province (Bắc Sơn)
+        (15, 12, "admins", "all"),  # province → national (CV 6782)
+        (15, 1, "focal_points", "all"),  # learning-unit dossiers (TT 24/2023)
+        (20, 1, "admins", "province:12"),  # Lai Châu's own date
+        (28, 2, "focal_points", "province:12"),  # Mường Tè's, now in Lai Châu
     }
     assert all(d.offsets == (7, 3, 1, 0) and d.at == time(8, 0) for d in load_defaults(PLACES))
+    # No deadline for every citizen, none naming districts or their offices.
+    assert not any(d.audience == "citizens" for d in load_defaults(PLACES))
+    titles = " ".join(t for d in load_defaults(PLACES) for t in d.title.values())
+    assert "huyện" not in titles and "Phòng GDĐT" not in titles
+
+
+def test_an_existing_database_loses_the_old_defaults_with_a_note(tmp_path, monkeypatch, caplog):
+    """A database made by an earlier version has the 31/10 deadline for every citizen and
+    the district-level ones: at start they are cancelled, each with a line in the log,
+    and the new defaults are added."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    old = tmp_path / "old.yaml"
+    old.write_text(
+        "deadlines:\n"
+        "  - {key: self-scoring, title: Hạn tự đánh giá, due: 31/10, audience: citizens}\n"
+        "  - {key: movement-report-province, title: Báo cáo gửi tỉnh, due: 05/12, "
+        "audience: admins}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CDHT_DEADLINES", str(old))
+    assert cli.main(["deadline", "list"]) == 0
+    monkeypatch.delenv("CDHT_DEADLINES")
+    with caplog.at_level("WARNING"):
+        assert cli.main(["deadline", "list"]) == 0
+    notes = [r.getMessage() for r in caplog.records if "no longer fits" in r.getMessage()]
+    assert len(notes) == 2 and "'self-scoring' (31/10, citizens)" in notes[0]
+    assert "one-off 2024 district report" in notes[0]
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert cli.main(["deadline", "list"]) == 0
+    assert not [r for r in caplog.records if "no longer fits" in r.getMessage()]  # once
 
 
 def test_deadlines_written_wrongly_say_what_to_write(tmp_path):
@@ -298,6 +330,23 @@ async def test_a_focal_point_registers_with_a_code_and_gets_unit_reminders(db, d
     assert await scheduler_beside(dispatcher, {"test": channel}).tick() == 0
 
 
+async def test_a_focal_point_with_reminders_off_is_not_promised_any(db, dispatcher, clock):
+    now = clock.now()
+    await db.run(
+        lambda conn: invites.new_invite(
+            conn, "K7QXM2PB", "focal_point", Area(HA_NOI, HOAN_KIEM), now, now + timedelta(days=30)
+        )
+    )
+    unit = DispatchChat(dispatcher, user="fp-off")
+    await unit.type("/nhacnho tat")
+    await unit.type("/donvi k7qx-m2pb")
+    await unit.type("Trường THCS Ngô Sĩ Liên")
+    assert "Đã xong" in unit.text and "/nhacnho bat" in unit.text
+    assert "bạn sẽ được nhắc hạn" not in unit.text
+    await unit.type("/donvi")
+    assert "đang tắt nhắc nhở" in unit.text
+
+
 async def test_unit_codes_that_do_not_work_say_why(db, dispatcher, clock):
     now = clock.now()
     area = Area(HA_NOI)
@@ -364,9 +413,10 @@ def test_a_new_install_lists_the_defaults_and_admins_add_and_cancel(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     assert cli.main(["deadline", "list"]) == 0
     listed = capsys.readouterr().out
-    for due in ("31/10", "30/11", "05/12", "20/01", "28/02", "15/01"):
+    for due in ("30/11", "05/12", "15/12", "20/01", "28/02", "15/01"):
         assert due in listed
-    assert "Báo cáo kết quả phong trào học tập năm" in listed
+    assert "31/10" not in listed
+    assert "Báo cáo kết quả phong trào học tập năm của xã, phường gửi tỉnh" in listed
     assert cli.main(
         [
             "deadline", "add", "--title", "Báo cáo tháng", "--due", "25/12/2026",
@@ -374,9 +424,9 @@ def test_a_new_install_lists_the_defaults_and_admins_add_and_cancel(tmp_path, mo
         ]
     ) == 0  # fmt: skip
     added = capsys.readouterr().out
-    assert "Deadline 8 added: 25/12/2026" in added and "Phường Hoàn Kiếm" in added
-    assert cli.main(["deadline", "cancel", "8"]) == 0
-    assert cli.main(["deadline", "cancel", "8"]) == 1
+    assert "Deadline 7 added: 25/12/2026" in added and "Phường Hoàn Kiếm" in added
+    assert cli.main(["deadline", "cancel", "7"]) == 0
+    assert cli.main(["deadline", "cancel", "7"]) == 1
     assert cli.main(["deadline", "add", "--title", "x", "--due", "31/02"]) == 2
     assert "not a date" in capsys.readouterr().err
     assert "Báo cáo tháng" not in (cli.main(["deadline", "list"]), capsys.readouterr().out)[1]
