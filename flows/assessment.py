@@ -307,16 +307,16 @@ def verdict_text(turn: Turn, result: ScoreResult, before_submitting: bool = Fals
         return ""
     if result.title:
         head = (
-            t._("With these answers you reach the conditions for the Learning Citizen title.")
+            t._("With these answers you meet the conditions to be proposed for the title.")
             if before_submitting
-            else t._("Your self-score reaches the conditions for the Learning Citizen title.")
+            else t._("Your self-score meets the conditions to be proposed for the title.")
         )
         lines = ["✅ " + head]
     else:
         head = (
-            t._("With these answers you do not reach the Learning Citizen title yet:")
+            t._("With these answers you do not meet the conditions for the title yet:")
             if before_submitting
-            else t._("Your self-score does not reach the Learning Citizen title yet:")
+            else t._("Your self-score does not meet the conditions for the title yet:")
         )
         lines = ["❌ " + head]
     lines.extend("  - " + explain(turn, r) for r in result.reasons)

@@ -252,13 +252,29 @@ def command_descriptions(t: Lang) -> list[tuple[str, str]]:
     ]
 
 
+# The Vietnamese names of the commands (aliases of the English ones), for /help in Vietnamese.
+_VIETNAMESE_NAMES = {
+    "help": "huongdan",
+    "language": "ngonngu",
+    "result": "ketqua",
+    "restart": "lamlai",
+    "delete": "xoa",
+    "reminders": "nhacnho",
+    "unit": "donvi",
+}
+
+
 def _help_text(turn: Turn) -> str:
     t = turn.t
     intro = t._(
         "I help you register and score yourself as a Learning Citizen. "
         "Answer with the buttons, or type the number of an answer."
     )
-    lines = [intro, *(f"/{name} — {text}" for name, text in command_descriptions(t))]
+    local = _VIETNAMESE_NAMES if turn.lang == "vi" else {}
+    lines = [
+        intro,
+        *(f"/{local.get(name, name)} — {text}" for name, text in command_descriptions(t)),
+    ]
     if turn.world.admin is not None:
         lines.append(t._("/admin — your commands as an admin of the campaign"))
     return "\n".join(lines)

@@ -145,7 +145,7 @@ async def test_delete_my_data_removes_the_person_and_their_answers(db, dispatche
     await chat.type("hi")
     assert "Xin chào!" in chat.text
     await other.type("/result")
-    assert "Bạn chưa tự chấm điểm." in other.text
+    assert "Bạn chưa tự đánh giá." in other.text
 
 
 async def test_difficult_commune_flag_lowers_the_bar(db, dispatcher, clock):
@@ -236,7 +236,7 @@ async def test_a_new_campaign_year_starts_a_new_assessment_and_keeps_the_old(db,
     next_year = dataclasses.replace(core, campaign_year=2027)
     later = DispatchChat(Dispatcher(db, next_year, clock))
     await later.type("/start")
-    assert "Bắt đầu tự chấm điểm" in later.labels  # 2027 has no assessment yet
+    assert "Bắt đầu tự đánh giá" in later.labels  # 2027 has no assessment yet
     await later.tap("Bắt đầu")
     await later.type("2")
     years = await rows(
@@ -260,6 +260,6 @@ async def test_without_a_set_year_the_campaign_moves_on_at_new_year_in_vietnam(d
     assert "Kết quả tự đánh giá năm 2026" in chat.text
     clock.current = datetime(2027, 1, 1, 0, 30, tzinfo=LOCAL_TZ)  # (17:30 on 31/12 in UTC)
     await chat.type("/start")  # the same process, an hour later
-    assert "Bắt đầu tự chấm điểm" in chat.labels  # 2027 has no assessment yet
+    assert "Bắt đầu tự đánh giá" in chat.labels  # 2027 has no assessment yet
     years = await rows(db, select(Assessment.campaign_year, Assessment.status))
     assert years == [(2026, "submitted")]

@@ -54,7 +54,7 @@ def test_registration_walks_through_every_field_and_confirms(chat):
     assert chat.question.kind == "ask_phone"
     chat.type("+84 912.345.678")
     assert "• Họ và tên: Nguyễn Thị Hoa" in chat.text
-    assert "• Xã/phường, tỉnh/thành phố: Phường Hoàn Kiếm, Thành phố Hà Nội" in chat.text
+    assert "• Xã, phường; tỉnh, thành phố: Phường Hoàn Kiếm, Thành phố Hà Nội" in chat.text
     assert "• Số điện thoại: 0912345678" in chat.text
     assert "• Thôn, xóm, tổ dân phố: —" in chat.text
     assert chat.effects == []
@@ -70,7 +70,7 @@ def test_registration_walks_through_every_field_and_confirms(chat):
     )
     assert (profile.commune_code, profile.village, profile.phone) == (70, None, "0912345678")
     assert "bạn đã đăng ký xong" in chat.text
-    assert "Bắt đầu tự chấm điểm" in chat.labels
+    assert "Bắt đầu tự đánh giá" in chat.labels
 
 
 def test_confirmation_screen_can_change_any_field(chat):
@@ -83,7 +83,7 @@ def test_confirmation_screen_can_change_any_field(chat):
     chat.tap("Sửa xã, phường")
     chat.type("da nang")
     chat.type("hai chau")
-    assert "• Xã/phường, tỉnh/thành phố: Phường Hải Châu, Thành phố Đà Nẵng" in chat.text
+    assert "• Xã, phường; tỉnh, thành phố: Phường Hải Châu, Thành phố Đà Nẵng" in chat.text
     chat.tap("Sửa số điện thoại")
     chat.type("0987654321")
     assert "• Số điện thoại: 0987654321" in chat.text
@@ -137,7 +137,7 @@ def test_an_old_commune_name_offers_the_commune_it_became_part_of(chat):
     chat.tap("Hà Huy Tập")
     assert "thôn, xóm" in chat.text
     chat.type_all("Thôn 1", "Bỏ qua")
-    assert "• Xã/phường, tỉnh/thành phố: Phường Hà Huy Tập, Hà Tĩnh" in chat.text
+    assert "• Xã, phường; tỉnh, thành phố: Phường Hà Huy Tập, Hà Tĩnh" in chat.text
 
 
 def test_an_old_district_lists_the_communes_it_became(chat):
@@ -289,7 +289,7 @@ def test_self_scoring_shows_progress_hint_back_review_and_result(chat):
     assert next(e for e in chat.effects if isinstance(e, SaveAnswer)).points == 10
     for _ in range(8):
         chat.type("1")
-    assert "Hãy xem lại các câu trả lời trước khi gửi:" in chat.text
+    assert "Xin xem lại các câu trả lời trước khi gửi:" in chat.text
     assert "1.2 Kế hoạch học tập: 10/10 — Có kế hoạch rõ ràng và đã hoàn thành" in chat.text
     assert "Tổng: 100/100 điểm" in chat.text
     chat.tap("Sửa một câu")
@@ -371,7 +371,7 @@ def test_stop_and_continue_where_left(chat):
     chat.tap("Quay lại")
     chat.tap("Quay lại")
     chat.tap("Quay lại")  # from question 1 back to the menu
-    assert "Tiếp tục tự chấm điểm (đã trả lời 3/10)" in chat.labels
+    assert "Tiếp tục tự đánh giá (đã trả lời 3/10)" in chat.labels
     chat.tap("Tiếp tục")
     assert chat.question.text.startswith("Câu 4/10")
 
@@ -379,7 +379,9 @@ def test_stop_and_continue_where_left(chat):
 def test_commands_work_anywhere(chat):
     chat.type("/start").type("Lý Thị Mai")
     chat.type("/help")
-    assert "/delete — xóa dữ liệu của tôi" in chat.text
+    # In Vietnamese, the Vietnamese names of the commands.
+    assert "/xoa — xóa dữ liệu của tôi" in chat.text and "/ketqua — xem kết quả" in chat.text
+    assert "/delete" not in chat.text
     assert chat.text.endswith("Bạn sinh năm nào? Gõ 4 chữ số, ví dụ 1985.")
     chat.type("/language en")
     assert "From now on I will write in English." in chat.text
@@ -392,7 +394,7 @@ def test_commands_work_anywhere(chat):
     chat.type("/foo")
     assert "Tôi không hiểu lệnh “/foo”" in chat.text and chat.state["screen"] == "reg.birth_year"
     chat.type("/restart")
-    assert "hãy đăng ký xong trước" in chat.text
+    assert "xin đăng ký xong trước" in chat.text
 
 
 def test_restart_until_submitted_then_the_result_is_kept(chat):
@@ -425,7 +427,7 @@ def test_changing_group_after_submitting_keeps_the_submission_where_it_was(chat)
     chat.tap("Học sinh")
     chat.tap("Đúng rồi")
     assert (
-        "Bài tự đánh giá năm 2026 của bạn đã gửi theo Nhóm 1: Nông dân, người dân ở xã, "
+        "Bản tự đánh giá năm 2026 của bạn đã gửi theo Nhóm 1: Nông dân, người dân ở xã, "
         "phường và được giữ nguyên" in chat.text
     )
     assert not any(isinstance(e, ResetAssessment) for e in chat.effects)
@@ -436,7 +438,7 @@ def test_delete_asks_then_removes_everything(chat):
     register(chat)
     chat.type("/delete")
     chat.tap("Không, giữ")
-    assert chat.effects == [] and "Bắt đầu tự chấm điểm" in chat.labels
+    assert chat.effects == [] and "Bắt đầu tự đánh giá" in chat.labels
     chat.type("/xoa")
     chat.tap("Đồng ý, xóa hết")
     assert chat.effects == [DeletePerson()]
@@ -448,7 +450,7 @@ def test_delete_asks_then_removes_everything(chat):
 
 def test_deep_link_fills_in_the_commune(chat):
     chat.type_all("/start c70", "Đỗ Hùng", "1970", "1", "3", "Tổ 1", "Bỏ qua")
-    assert "• Xã/phường, tỉnh/thành phố: Phường Hoàn Kiếm, Thành phố Hà Nội" in chat.text
+    assert "• Xã, phường; tỉnh, thành phố: Phường Hoàn Kiếm, Thành phố Hà Nội" in chat.text
     other = FlowChat(chat.world)
     other.type("/start not-a-commune")
     assert other.text.endswith("Họ và tên của bạn là gì?")

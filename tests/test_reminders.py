@@ -78,7 +78,7 @@ def test_who_is_unfinished_and_what_the_nudge_says(world):
     assert [o.id for o in reply.options] == [RESUME, STOP_REMINDERS]
     chat = register(FlowChat(world))
     assert unfinished(chat.snapshot) is None  # registered, self-scoring not started
-    chat.tap("Bắt đầu tự chấm điểm")
+    chat.tap("Bắt đầu tự đánh giá")
     chat.type("1")
     chat.type("2")
     assert unfinished(chat.snapshot) == "assessment"
@@ -87,7 +87,7 @@ def test_who_is_unfinished_and_what_the_nudge_says(world):
 
 def test_continue_lands_on_the_exact_question(world):
     chat = register(FlowChat(world))
-    chat.tap("Bắt đầu tự chấm điểm")
+    chat.tap("Bắt đầu tự đánh giá")
     chat.type("1")
     chat.type("3")  # now on question 3
     chat.send(Event("option", option=RESUME, prompt=None))  # tapped days later

@@ -130,7 +130,7 @@ async def _whole_assessment(tg: FakeTelegram, bot: RunningBot, db: Database) -> 
     user = FakeUser(tg, 501)
     await register(user)
     assert "Bạn muốn làm gì tiếp?" in user.last["text"]
-    await user.tap("Bắt đầu tự chấm điểm")
+    await user.tap("Bắt đầu tự đánh giá")
     for n in range(1, 11):
         question = user.keyboard_message
         assert f"Câu {n}/10 ·" in question["text"]
@@ -143,7 +143,7 @@ async def _whole_assessment(tg: FakeTelegram, bot: RunningBot, db: Database) -> 
         listed = [line for line in question["text"].splitlines() if line.startswith(number)]
         full = listed[0].removeprefix(number + " ") if listed else label
         assert answered["text"].endswith("✓ " + full)
-    assert "Hãy xem lại các câu trả lời" in user.keyboard_message["text"]
+    assert "Xin xem lại các câu trả lời" in user.keyboard_message["text"]
     texts = await user.tap("Gửi kết quả")
     assert any("Kết quả tự đánh giá năm 2026" in t for t in texts)
     # Only the menu still has buttons: every earlier question was answered or retired.
@@ -264,7 +264,7 @@ async def test_unknown_deep_link_gives_a_normal_start(bot, tg):
 async def test_a_stale_button_gets_a_notice_and_the_current_question(bot, tg):
     user = FakeUser(tg, 505)
     await register(user)
-    await user.tap("Bắt đầu tự chấm điểm")
+    await user.tap("Bắt đầu tự đánh giá")
     first = dict(user.keyboard_message)  # what an out-of-date phone would still show
     await user.tap(user.labels()[0])
     current = user.keyboard_message
@@ -282,7 +282,7 @@ async def test_a_stale_button_gets_a_notice_and_the_current_question(bot, tg):
 async def test_a_double_tap_counts_once_and_says_nothing(bot, tg):
     user = FakeUser(tg, 519)
     await register(user)
-    await user.tap("Bắt đầu tự chấm điểm")
+    await user.tap("Bắt đầu tự đánh giá")
     question = dict(user.keyboard_message)  # the phone still shows the buttons...
     label = user.labels()[0]
     await user.tap(label)
@@ -323,7 +323,7 @@ async def test_a_typed_answer_retires_the_buttons_it_answers(bot, tg):
 async def test_long_answers_are_listed_numbered_and_typed_numbers_work(bot, tg):
     user = FakeUser(tg, 572)
     await register(user)
-    await user.tap("Bắt đầu tự chấm điểm")
+    await user.tap("Bắt đầu tự đánh giá")
     question = user.keyboard_message
     # The answers are read in full in the message, the buttons carry numbers.
     assert "\n1. Hằng ngày hoặc hầu hết các ngày\n2. Vài lần mỗi tuần\n" in question["text"]

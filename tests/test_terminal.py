@@ -58,7 +58,7 @@ def test_register_and_self_score_in_the_terminal(tmp_path):
     out = done.stdout
     assert out.startswith("Xin chào!")
     assert "  1. Nam\n  2. Nữ\n  3. Khác" in out
-    assert "• Xã/phường, tỉnh/thành phố: Phường Thành Sen, Hà Tĩnh" in out
+    assert "• Xã, phường; tỉnh, thành phố: Phường Thành Sen, Hà Tĩnh" in out
     assert "Câu 1/10 · Năng lực tự học và học tập suốt đời" in out
     assert "Xin chọn một câu trả lời: bấm nút hoặc gõ số thứ tự" in out
     assert "Kết quả tự đánh giá năm 2026: 86/100 điểm." in out

@@ -153,8 +153,8 @@ async def register(user: ZaloUser) -> None:
 async def _whole_assessment(zalo: FakeZalo, user: ZaloUser, db: Database) -> None:
     await register(user)
     assert "Bạn muốn làm gì tiếp?" in user.last["text"]
-    texts = await user.tap("Bắt đầu tự chấm điểm")
-    assert texts[0].startswith("✓ 1. Bắt đầu tự chấm điểm") or "✓ Bắt đầu" in texts[0]
+    texts = await user.tap("Bắt đầu tự đánh giá")
+    assert texts[0].startswith("✓ 1. Bắt đầu tự đánh giá") or "✓ Bắt đầu" in texts[0]
     for n in range(1, 11):
         question = user.button_message
         assert f"Câu {n}/10 ·" in question["text"]
@@ -165,7 +165,7 @@ async def _whole_assessment(zalo: FakeZalo, user: ZaloUser, db: Database) -> Non
             label = user.labels()[n % 4]
             texts = await user.tap(label.split(". ", 1)[1])
             assert texts[0].startswith("✓ ")  # the hidden tap is shown back
-    assert "Hãy xem lại các câu trả lời" in user.button_message["text"]
+    assert "Xin xem lại các câu trả lời" in user.button_message["text"]
     texts = await user.tap("Gửi kết quả")
     assert any("Kết quả tự đánh giá năm 2026" in t for t in texts)
     (status,) = (await rows(db, select(Assessment.status)))[0]
