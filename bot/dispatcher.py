@@ -210,6 +210,12 @@ class Dispatcher:
         )
         return [(ext, Delivery(s.outbox_id, tuple(s.replies), lang=s.lang)) for ext, s in rows]
 
+    async def release(self, outbox_ids: Collection[int]) -> None:
+        """Give back replies `unsent` took that were on their way already (see
+        outbox.release_claims)."""
+        if outbox_ids:
+            await self.db.run(lambda conn: outbox.release_claims(conn, outbox_ids))
+
     def delivered(self, outbox_id: int | None) -> None:
         """Note that a delivery's replies went out. Written in batches shortly after (one
         transaction for many instead of one per message); `flush()` writes them now."""

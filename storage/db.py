@@ -38,6 +38,16 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 POSTGRES_THREADS = 4
+# A PostgreSQL that stops answering (a network cut, a server frozen) fails a call after
+# about half a minute instead of holding a database thread for ever: libpq's timeouts.
+POSTGRES_TIMEOUTS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # ms: data sent and not acknowledged
+}
 T = TypeVar("T")
 
 
@@ -252,6 +262,7 @@ class Database:
             pool_pre_ping=not self.is_sqlite,
             pool_recycle=1800,
             hide_parameters=True,
+            connect_args={} if self.is_sqlite else POSTGRES_TIMEOUTS,
         )
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -378,6 +389,11 @@ class Database:
     async def dispose(self) -> None:
         for task in list(self._forgetting):  # closing the last connection checkpoints too
             task.cancel()
+        # Waiting for the threads' last work happens off the event loop: that work may be
+        # waiting on the network, which the loop may be serving (a proxy, a test's server).
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
         self._threads.shutdown(wait=True)
         self.engine.dispose()
         if self._reader is not None and self._reader_thread is not None:

@@ -127,6 +127,18 @@ RETRY_FIRST = timedelta(seconds=15)  # the first try again of a row a channel ga
 RETRY_MOST = timedelta(minutes=5)  # ... then doubling, up to this
 
 
+def release_claims(conn: Connection, ids: Collection[int]) -> None:
+    """Give back rows `claim_unsent` took that turned out to be on their way already (a
+    live send that began between its commit and the look): no pause before the next try
+    if that send fails."""
+    if ids:
+        conn.execute(
+            update(ProcessedEvent)
+            .where(ProcessedEvent.id.in_(list(ids)), ProcessedEvent.attempts > 0)
+            .values(attempts=ProcessedEvent.attempts - 1, retry_at=None)
+        )
+
+
 def claim_unsent(
     conn: Connection,
     channel: str,

@@ -141,3 +141,16 @@ async def test_a_claimed_nudge_not_sent_is_pending_in_the_outbox(dispatcher, clo
     pending = await dispatcher.unsent("test")
     nudges = [(u, d) for u, d in pending if "chưa đăng ký xong" in d.replies[0].text]
     assert len(nudges) == 1 and nudges[0][0] == "u1"  # (with the answers never sent here)
+
+
+async def test_an_unsent_reply_taken_while_on_its_way_is_given_back(dispatcher, clock):
+    """A channel that finds a reply it took is already being sent gives it back: if that
+    send fails, the reply is tried again at the next look, not after a pause."""
+    start = clock.now()
+    await quiet_half_way(dispatcher)
+    at(clock, start, DAY)
+    assert await scheduler_beside(dispatcher, {"test": Recorder()}).tick() == 1
+    taken = await dispatcher.unsent("test")
+    assert taken and await dispatcher.unsent("test") == []  # taken for a while
+    await dispatcher.release([d.outbox_id for _, d in taken])
+    assert len(await dispatcher.unsent("test")) == len(taken)

@@ -262,15 +262,17 @@ class TelegramChannel:
         """Answers committed but not sent (the process stopped in between, or Telegram
         failed for longer than the retries) go out now, unless already queued here."""
         pending = await self.dispatcher.unsent(CHANNEL, older_than, skip=self._queued)
-        resent = 0
+        resent, on_its_way = 0, []
         for external_id, delivery in pending:
             if delivery.outbox_id in self._queued or self.dispatcher.sent_but_not_recorded(
                 delivery.outbox_id
             ):
+                on_its_way.append(delivery.outbox_id or 0)
                 continue  # on its way, or sent and being recorded
             if external_id.lstrip("-").isdigit():
                 self._enqueue(_Job(int(external_id), external_id, delivery))
                 resent += 1
+        await self.dispatcher.release(on_its_way)
         if resent:
             log.info("sending %d answers that were not sent before", resent)
 

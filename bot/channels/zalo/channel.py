@@ -207,6 +207,7 @@ class ZaloChannel:
                     await self._pick_up_left()
                 if now - last_unsent >= self.UNSENT_EVERY:
                     last_unsent = now
+                    on_its_way = []
                     for user_id, delivery in await self.dispatcher.unsent(
                         CHANNEL, self.UNSENT_AFTER, skip=self._queued
                     ):
@@ -214,6 +215,9 @@ class ZaloChannel:
                             self.dispatcher.sent_but_not_recorded(delivery.outbox_id)
                         ):
                             self._enqueue(_Job(user_id, delivery))
+                        else:
+                            on_its_way.append(delivery.outbox_id or 0)
+                    await self.dispatcher.release(on_its_way)
                 # While the database is away, retries back off (logged once, by it).
                 down = self.db.outage.down
                 pause = min(pause * 2, self.MAX_PAUSE) if down else self.KEEP_UP_EVERY
