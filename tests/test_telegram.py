@@ -144,8 +144,11 @@ async def _whole_assessment(tg: FakeTelegram, bot: RunningBot, db: Database) -> 
         full = listed[0].removeprefix(number + " ") if listed else label
         assert answered["text"].endswith("✓ " + full)
     assert "Xin xem lại các câu trả lời" in user.keyboard_message["text"]
+    assert "Sau khi gửi, bạn không sửa được câu trả lời nữa" in user.keyboard_message["text"]
     texts = await user.tap("Gửi kết quả")
     assert any("Kết quả tự đánh giá năm 2026" in t for t in texts)
+    texts = await user.send("/ketqua")  # where it stands, with what to do next
+    assert any("Đang chờ xã, phường xét" in t or "tự đánh giá lại vào năm sau" in t for t in texts)
     # Only the menu still has buttons: every earlier question was answered or retired.
     assert [m for m in user.bot_messages if "reply_markup" in m] == [user.keyboard_message]
     (status,) = (await rows(db, select(Assessment.status)))[0]

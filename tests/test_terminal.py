@@ -122,3 +122,21 @@ def test_an_old_commune_name_in_the_terminal(tmp_path):
     assert "Xã Thạch Đài (cũ, Thành phố Hà Tĩnh) nay thuộc Phường Hà Huy Tập." in done.stdout
     assert "  1. Phường Hà Huy Tập" in done.stdout
     assert "thôn, xóm" in done.stdout.split("thach dai")[-1]
+
+
+def test_a_retired_man_unsure_of_his_group_and_year_in_the_terminal(tmp_path):
+    done = run_chat(tmp_path, ["Lê Văn Tư", "sinh 58", "1", "1", "5", "về hưu", "1"])
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Bạn sinh năm 1958, đúng không?" in out
+    assert "• Nhóm 2: công nhân, người làm thuê" in out  # who belongs where
+    assert "Với “về hưu”, nhóm của bạn là Nhóm 1: Nông dân, người dân ở xã, phường." in out
+    assert out.rstrip().endswith("34. Cà Mau")  # on to the province
+
+
+def test_after_submitting_the_terminal_says_where_it_stands(tmp_path):
+    done = run_chat(tmp_path, SCRIPT)
+    assert "Sau khi gửi, bạn không sửa được câu trả lời nữa" in done.stdout  # the review
+    again = run_chat(tmp_path, ["/start", "/lamlai"])
+    assert "Chào mừng bạn trở lại! Đang chờ xã, phường xét" in again.stdout
+    assert "đề nghị Hội Khuyến học xã, phường trả lại bản tự đánh giá" in again.stdout

@@ -166,8 +166,11 @@ async def _whole_assessment(zalo: FakeZalo, user: ZaloUser, db: Database) -> Non
             texts = await user.tap(label.split(". ", 1)[1])
             assert texts[0].startswith("✓ ")  # the hidden tap is shown back
     assert "Xin xem lại các câu trả lời" in user.button_message["text"]
+    assert "Sau khi gửi, bạn không sửa được câu trả lời nữa" in user.button_message["text"]
     texts = await user.tap("Gửi kết quả")
     assert any("Kết quả tự đánh giá năm 2026" in t for t in texts)
+    texts = await user.send("/ketqua")  # where it stands, with what to do next
+    assert any("Đang chờ xã, phường xét" in t or "tự đánh giá lại vào năm sau" in t for t in texts)
     (status,) = (await rows(db, select(Assessment.status)))[0]
     assert status == "submitted"
     assert len(await rows(db, select(Answer.indicator))) == 10
