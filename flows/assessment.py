@@ -319,7 +319,8 @@ def verdict_text(turn: Turn, result: ScoreResult, before_submitting: bool = Fals
             else t._("Your self-score does not meet the conditions for the title yet:")
         )
         lines = ["❌ " + head]
-    lines.extend("  - " + explain(turn, r) for r in result.reasons)
+    met = ("total_ok", "indicators_ok")
+    lines.extend(("  ✓ " if r.kind in met else "  ✗ ") + explain(turn, r) for r in result.reasons)
     rule = turn.world.criteria.title
     if turn.snapshot.area.difficult and rule is not None:
         lines.append(

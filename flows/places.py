@@ -109,6 +109,12 @@ class Found:
         return list(dict.fromkeys(codes))
 
 
+def short_name(name: str) -> str:
+    """A place's name without accents, case or its kind ("Phường Hà Huy Tập" → "ha huy
+    tap"), as the search compares names."""
+    return _short(fold(name))
+
+
 def is_exact(text: str, place: Province | Commune | Former | FormerProvince) -> bool:
     """Whether typed text is the place's whole name (with or without "xã", "phường"…),
     ignoring accents and case: then it means that place even if others also match."""

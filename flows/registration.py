@@ -13,7 +13,7 @@ from typing import Any, cast
 from flows.criteria import pick
 from flows.localtime import LOCAL_TZ
 from flows.model import AssessmentView, Draft, Option, Profile, ResetAssessment, SavePerson
-from flows.places import Former, is_exact
+from flows.places import Commune, Former, is_exact, short_name
 from flows.screens import (
     MENU,
     REG_BIRTH_YEAR,
@@ -295,9 +295,9 @@ def _on_group_text(turn: Turn, text: str) -> None:
     turn.go(REG_GROUP_HELP)
 
 
-def _group_options(turn: Turn, first: str | None = None) -> list[Option]:
-    groups = sorted(turn.world.criteria.groups, key=lambda g: g.code != first)
-    return [Option(f"g{g.code}", pick(g.name, turn.lang)) for g in groups]
+def _group_options(turn: Turn) -> list[Option]:
+    """The groups in their order: "2" typed is Group 2 on every screen."""
+    return [Option(f"g{g.code}", pick(g.name, turn.lang)) for g in turn.world.criteria.groups]
 
 
 @screen(REG_GROUP, on_option=_on_group, on_text=_on_group_text)
@@ -315,10 +315,10 @@ def _ask_group_help(turn: Turn) -> None:
     group = turn.world.criteria.group(guess[0]) if guess else None
     if group is not None and guess is not None:
         turn.ask(
-            t._("For “{text}”, your group is {group}. Tap it to choose it.").format(
+            t._("“{text}” fits {group}. Please choose this group, or another one.").format(
                 text=guess[1], group=pick(group.name, lang)
             ),
-            _group_options(turn, group.code),
+            _group_options(turn),
         )
         return
     lines = [t._("Choose the group that fits you best:")]
@@ -425,13 +425,22 @@ def _on_commune_text(turn: Turn, text: str) -> None:
     d = _draft(turn)
     found = turn.world.places.search(d["province"], text)
     exact = [c for c in found.communes if is_exact(text, c)]
-    # An old commune of the same name (now part of another) makes "ba dinh" ambiguous;
-    # an old district of the same name does not: its communes are listed on request.
-    old_exact = [f for f in found.formers if not f.is_district and is_exact(text, f)]
-    if not old_exact and (
+    # An old commune of the same name (now part of another) makes the name ambiguous: then
+    # the list, with what became of the old one. An old district of the same name does
+    # not ("hoan kiem" is Phường Hoàn Kiếm), but the person is told how to choose again.
+    old_exact = [f for f in found.formers if is_exact(text, f)]
+    if not any(not f.is_district for f in old_exact) and (
         (len(found.communes) == 1 and not found.formers) or len(exact) == 1
-    ):  # "ba dinh" means Phường Ba Đình, not a list
-        _on_commune_option(turn, f"c{(exact or found.communes)[0].code}")
+    ):
+        chosen = (exact or found.communes)[0]
+        said = turn.t._("Chosen: {commune}.").format(commune=_with_province(turn, chosen))
+        for district in old_exact:
+            said += " " + turn.t._(
+                "{old} (former) is now divided among several communes and wards: if you live "
+                "elsewhere in it, type “quay lại” and then the name of your old commune or ward."
+            ).format(old=district.name)
+        turn.say(said)
+        _on_commune_option(turn, f"c{chosen.code}")
         return
     choices = found.choices()
     limit = FORMER_CHOICES if found.formers else COMMUNE_CHOICES
@@ -456,7 +465,14 @@ def _former_state(former: Former) -> list[Any]:
     return [former.name, former.district, list(former.communes)]
 
 
-def _former_lines(turn: Turn, formers: list[list[Any]]) -> list[str]:
+def _with_province(turn: Turn, commune: Commune) -> str:
+    province = turn.world.places.province(commune.province_code)
+    return f"{commune.name}, {province.name}" if province else commune.name
+
+
+def _former_lines(turn: Turn, formers: list[list[Any]], offered: list[Commune]) -> list[str]:
+    """What became of each old name that matched; and a warning where a commune offered
+    has the old name but is another place."""
     t, places = turn.t, turn.world.places
     lines = []
     for name, district, codes in formers:
@@ -464,16 +480,31 @@ def _former_lines(turn: Turn, formers: list[list[Any]]) -> list[str]:
         if not district:
             lines.append(
                 t._(
-                    "{old} (former) is now part of the communes and wards below. If you "
-                    "remember your old commune or ward, type its name to find the right one."
+                    "{old} (former) is now divided among the communes and wards below. If "
+                    "you remember your old commune or ward, type its name to find the right one."
                 ).format(old=name)
+            )
+        elif len(new) == 1:
+            lines.append(
+                t._("{old} (former), in {district} (former), is now part of {new}.").format(
+                    old=name, district=district, new=new[0]
+                )
             )
         elif new:
             lines.append(
-                t._("{old} (former, {district}) is now part of {new}.").format(
-                    old=name, district=district, new=t._(" or ").join(new)
-                )
+                t._(
+                    "{old} (former), in {district} (former), is now divided between {new}. "
+                    "Choose the one your village is in; if you are not sure, ask your "
+                    "village head."
+                ).format(old=name, district=district, new=t._(" and ").join(new))
             )
+        for other in offered:
+            if other.code not in codes and other.short == short_name(name):
+                lines.append(
+                    t._("Note: today's {new} is not the same place as {old} (former).").format(
+                        new=other.name, old=name
+                    )
+                )
     return lines
 
 
@@ -485,7 +516,7 @@ def _ask_commune(turn: Turn) -> None:
     matches = [c for code in turn.state.get("matches", []) if (c := places.commune(code))]
     other = Option("other_province", t._("Choose another province"))
     if matches:
-        lines = _former_lines(turn, turn.state.get("formers") or [])
+        lines = _former_lines(turn, turn.state.get("formers") or [], matches)
         lines.append(t._("Which one is your commune or ward? Tap it, or type the name again."))
         total = int(turn.state.get("match_total", len(matches)))
         if total > len(matches):
@@ -496,7 +527,12 @@ def _ask_commune(turn: Turn) -> None:
             )
         turn.ask("\n".join(lines), [*(Option(f"c{c.code}", c.name) for c in matches), other])
         return
-    example = places.communes_of(province.code)[0].short if province else "hoan kiem"
+    first = places.communes_of(province.code)[0] if province else None
+    example = "Hoàn Kiếm"
+    if first is not None:  # its name without "Xã", "Phường" or "Đặc khu"
+        example = first.name
+        for kind in ("Xã ", "Phường ", "Đặc khu "):
+            example = example.removeprefix(kind)
     turn.ask(
         t._(
             "Type the name of your commune or ward in {province}, with or without accents "

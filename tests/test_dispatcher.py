@@ -28,7 +28,7 @@ async def count(db, model, *where) -> int:
 
 async def test_whole_conversation_is_stored(db, dispatcher):
     chat = await register_async(DispatchChat(dispatcher))
-    assert "bạn đã đăng ký xong" in chat.text
+    assert "Bạn đã đăng ký xong" in chat.text
     await chat.tap("Bắt đầu")
     for _ in range(10):
         await chat.type("2")
@@ -186,7 +186,7 @@ async def test_a_failure_answers_politely_keeps_the_state_and_logs_no_personal_d
     assert "Nguyễn Thị Hoa" not in caplog.text and "0912345678" not in caplog.text  # ...not who
     await db.run(lambda conn: conn.execute(text("ALTER TABLE people_gone RENAME TO people")))
     await chat.type("1")  # the confirmation screen is still there: nothing was lost
-    assert "bạn đã đăng ký xong" in chat.text
+    assert "Bạn đã đăng ký xong" in chat.text
 
 
 async def test_two_bot_processes_never_race_on_one_person(db, core, clock):

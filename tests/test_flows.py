@@ -69,7 +69,7 @@ def test_registration_walks_through_every_field_and_confirms(chat):
         "1",
     )
     assert (profile.commune_code, profile.village, profile.phone) == (70, None, "0912345678")
-    assert "bạn đã đăng ký xong" in chat.text
+    assert "Bạn đã đăng ký xong" in chat.text
     assert "Bắt đầu tự đánh giá" in chat.labels
 
 
@@ -110,9 +110,9 @@ def test_someone_unsure_of_their_group_gets_help_and_a_suggestion(chat):
     assert "ví dụ: buôn bán, về hưu" in chat.text
     assert len(chat.labels) == 4
     chat.type("tôi buôn bán")
-    assert "Với “tôi buôn bán”, nhóm của bạn là Nhóm 2: Công nhân, người lao động." in chat.text
-    assert chat.labels[0] == "Nhóm 2: Công nhân, người lao động"  # the suggestion first
-    chat.type("1")
+    assert "“tôi buôn bán” phù hợp với Nhóm 2: Công nhân, người lao động." in chat.text
+    assert chat.labels[1] == "Nhóm 2: Công nhân, người lao động"  # groups in their order
+    chat.type("2")  # "2" is Group 2 on every screen
     assert chat.state["draft"]["group"] == "2"
     assert len(chat.labels) == 34  # on to the province
 
@@ -120,7 +120,7 @@ def test_someone_unsure_of_their_group_gets_help_and_a_suggestion(chat):
 def test_typing_ones_work_on_the_group_question_suggests_the_group(chat):
     chat.type_all("/start", "Lê Văn Tư", "1958", "1")
     chat.type("ve huu")
-    assert "Với “ve huu”, nhóm của bạn là Nhóm 1" in chat.text
+    assert "“ve huu” phù hợp với Nhóm 1" in chat.text
     chat.type("không biết nữa")
     assert "Chưa xác định được nhóm từ “không biết nữa”" in chat.text
     assert "Nhóm 1 dành cho mọi người dân ở xã, phường" in chat.text
@@ -132,7 +132,9 @@ def test_an_old_commune_name_offers_the_commune_it_became_part_of(chat):
     chat.type_all("/start", "Trần Văn Đài", "1950", "1", "1", "ha tinh")
     assert "Xin gõ tên xã, phường" in chat.text and "tên xã, phường cũ" in chat.text
     chat.type("thach dai")
-    assert "Xã Thạch Đài (cũ, Thành phố Hà Tĩnh) nay thuộc Phường Hà Huy Tập." in chat.text
+    assert (
+        "Xã Thạch Đài (cũ), thuộc Thành phố Hà Tĩnh (cũ), nay thuộc Phường Hà Huy Tập." in chat.text
+    )
     assert chat.labels == ["Phường Hà Huy Tập", "Chọn tỉnh, thành phố khác"]
     chat.tap("Hà Huy Tập")
     assert "thôn, xóm" in chat.text
@@ -143,7 +145,9 @@ def test_an_old_commune_name_offers_the_commune_it_became_part_of(chat):
 def test_an_old_district_lists_the_communes_it_became(chat):
     chat.type_all("/start", "Trần Văn Đài", "1950", "1", "1", "ha tinh")
     chat.type("huyện Thạch Hà")
-    assert "Huyện Thạch Hà (cũ) nay thuộc các xã, phường dưới đây. Nếu nhớ tên" in chat.text
+    assert (
+        "Địa bàn Huyện Thạch Hà (cũ) nay chia về các xã, phường dưới đây. Nếu nhớ tên" in chat.text
+    )
     assert "Xã Thạch Hà" in chat.labels and len(chat.labels) >= 6
     chat.tap("Xã Thạch Hà")
     assert chat.state["draft"]["commune"] == 18562  # Xã Thạch Hà
@@ -154,7 +158,10 @@ def test_an_old_name_shared_with_a_new_commune_shows_both(chat):
     # Tập exists elsewhere: the person chooses, knowing which is which.
     chat.type_all("/start", "Trần Văn Đài", "1950", "1", "1", "ha tinh")
     chat.type("ha huy tap")
-    assert "Phường Hà Huy Tập (cũ, Thành phố Hà Tĩnh) nay thuộc Phường Thành Sen." in chat.text
+    assert (
+        "Phường Hà Huy Tập (cũ), thuộc Thành phố Hà Tĩnh (cũ), nay thuộc Phường Thành Sen."
+        in chat.text
+    )
     assert chat.labels[:2] == ["Phường Hà Huy Tập", "Phường Thành Sen"]
 
 
@@ -277,7 +284,7 @@ def test_self_scoring_shows_progress_hint_back_review_and_result(chat):
     register(chat).tap("Bắt đầu")
     assert "Có 10 câu hỏi" in chat.text
     assert chat.question.text.startswith("Câu 1/10 · Năng lực tự học và học tập suốt đời")
-    assert "💡 Minh chứng:" in chat.question.text
+    assert "💡 Minh chứng (không cần gửi ở đây):" in chat.question.text
     assert chat.labels[-1] == "⬅ Quay lại"
     chat.tap("Hằng ngày")
     chat.tap("Có kế hoạch và đang thực hiện")  # 1.2: 7 points
@@ -305,7 +312,7 @@ def test_self_scoring_shows_progress_hint_back_review_and_result(chat):
         "✅ Điểm tự đánh giá của bạn đạt điều kiện đề nghị công nhận danh hiệu Công dân học tập."
         in chat.text
     )
-    assert "Nên cố gắng trước ở:" in chat.text
+    assert "Nên cố gắng trước ở các chỉ số sau:" in chat.text
     assert "2.2 Sử dụng ngoại ngữ (5/10): Học 5 từ tiếng Anh" in chat.text
 
 
@@ -313,7 +320,7 @@ def test_result_explains_a_failed_title_with_reasons(chat):
     register(chat).tap("Bắt đầu")
     answer_all(chat, "4")  # 2 points everywhere
     chat.tap("Gửi kết quả")
-    assert "❌ Điểm tự đánh giá của bạn chưa đạt điều kiện danh hiệu Công dân học tập:" in chat.text
+    assert "❌ Điểm tự đánh giá của bạn chưa đạt điều kiện đề nghị công nhận danh hiệu" in chat.text
     assert "Tổng 20 điểm: chưa đạt mức 80 điểm cần có." in chat.text
     assert (
         "Chỉ số 2.1 Sử dụng công nghệ thông tin được 2 điểm, dưới mức tối thiểu 5 điểm."
@@ -330,7 +337,7 @@ def test_the_review_screen_shows_the_verdict_and_that_submitting_is_final(chat):
     chat.tap("Sửa một câu trả lời")
     chat.tap("2.1")
     chat.type("4")  # 2 points on 2.1: under the minimum of 5
-    assert "❌ Với các câu trả lời này, bạn chưa đạt điều kiện danh hiệu" in chat.text
+    assert "❌ Với các câu trả lời này, bạn chưa đạt điều kiện đề nghị công nhận" in chat.text
     assert "Chỉ số 2.1 Sử dụng công nghệ thông tin được 2 điểm, dưới mức tối thiểu 5" in chat.text
     assert "Sau khi gửi, bạn không sửa được câu trả lời nữa" in chat.text
     chat.tap("Sửa một câu trả lời")

@@ -237,7 +237,9 @@ async def test_an_old_commune_name_offers_the_new_commune(bot, tg):
     await user.tap("Chọn tỉnh, thành phố khác")
     await user.send("ha tinh")
     texts = await user.send("thach dai")
-    assert "Xã Thạch Đài (cũ, Thành phố Hà Tĩnh) nay thuộc Phường Hà Huy Tập." in texts[-1]
+    assert (
+        "Xã Thạch Đài (cũ), thuộc Thành phố Hà Tĩnh (cũ), nay thuộc Phường Hà Huy Tập." in texts[-1]
+    )
     texts = await user.tap("Phường Hà Huy Tập")
     assert "thôn, xóm" in texts[-1]
 
@@ -250,7 +252,7 @@ async def test_a_retired_person_finds_their_group(bot, tg):
     texts = await user.tap("Tôi không biết chọn nhóm nào")
     assert "• Nhóm 1: nông dân" in texts[-1]
     texts = await user.send("tôi về hưu rồi")
-    assert "nhóm của bạn là Nhóm 1: Nông dân, người dân ở xã, phường" in texts[-1]
+    assert "phù hợp với Nhóm 1: Nông dân, người dân ở xã, phường" in texts[-1]
     texts = await user.tap("Nhóm 1")
     assert "tỉnh" in texts[-1].lower()
 

@@ -225,7 +225,9 @@ async def test_an_old_commune_name_offers_the_new_commune(bot, zalo, user):
     for text in ("Trần Văn Đài", "1950", "1", "1", "ha tinh"):
         await user.send(text)
     texts = await user.send("thach dai")
-    assert "Xã Thạch Đài (cũ, Thành phố Hà Tĩnh) nay thuộc Phường Hà Huy Tập." in texts[-1]
+    assert (
+        "Xã Thạch Đài (cũ), thuộc Thành phố Hà Tĩnh (cũ), nay thuộc Phường Hà Huy Tập." in texts[-1]
+    )
     texts = await user.send("1")  # the first button, by its number
     assert "thôn, xóm" in texts[-1]
 
@@ -244,8 +246,8 @@ async def test_a_trader_finds_their_group(bot, zalo, user):
     for text in ("Lê Thị Bán", "1970", "2"):
         await user.send(text)
     texts = await user.send("tôi buôn bán ở chợ")
-    assert "nhóm của bạn là Nhóm 2: Công nhân, người lao động" in texts[-1]
-    texts = await user.send("1")  # the suggestion comes first
+    assert "phù hợp với Nhóm 2: Công nhân, người lao động" in texts[-1]
+    texts = await user.send("2")  # Group 2, by its number
     assert "tỉnh" in texts[-1].lower()
 
 
@@ -882,7 +884,7 @@ async def test_a_zalo_admin_gets_the_chart_as_an_image_and_the_export_by_link(
                 'attachment; filename="cdht-province-1-2026-11-23.xlsx"'
             )
             book = openpyxl.load_workbook(io.BytesIO(await response.read()), read_only=True)
-            assert book.sheetnames == ["Theo xã", "Chỉ số"]
+            assert book.sheetnames == ["Theo xã, phường", "Chỉ số"]
         texts = await admin.send("/baocao csv")
         [csv_link] = re.findall(r"http://\S+", texts[-1])
         async with http.get(csv_link) as response:
