@@ -365,8 +365,9 @@ def result_text(turn: Turn, result: ScoreResult) -> str:
     return "\n".join(lines)
 
 
-def standing_text(turn: Turn, result: ScoreResult | None = None) -> str:
-    """Where a submitted (or returned) self-assessment stands, and what to do next."""
+def standing_text(turn: Turn, result: ScoreResult | None = None, after_result: bool = True) -> str:
+    """Where a submitted (or returned) self-assessment stands, and what to do next;
+    `after_result`: said right after the result and its suggestions (else on its own)."""
     t = turn.t
     a = turn.assessment
     if a is None:
@@ -384,6 +385,12 @@ def standing_text(turn: Turn, result: ScoreResult | None = None) -> str:
         ).format(date=t.date(a.recognised_at.astimezone(LOCAL_TZ)))
     if result is None:
         result = _current_result(turn)
+    if result.title is False and not after_result:
+        return t._(
+            "Your self-assessment is submitted and kept for your commune's records; it does "
+            "not reach the title this year. Send /result to see your points and what to work "
+            "on."
+        )
     if result.title is False:
         return t._(
             "Your self-assessment is submitted and kept for your commune's records. Work on "

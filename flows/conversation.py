@@ -180,7 +180,7 @@ def _start(turn: Turn, args: str) -> None:
         and turn.screen in (None, MENU)
     ):
         # Nothing to continue: say where the submitted self-assessment stands.
-        turn.say(t._("Welcome back!") + " " + assessment.standing_text(turn))
+        turn.say(t._("Welcome back!") + " " + assessment.standing_text(turn, after_result=False))
         turn.go(MENU)
     elif turn.screen in SCREENS:
         turn.again(t._("Welcome back! Let's continue where you stopped."), kind="text")

@@ -274,6 +274,7 @@ class ConversationState(TypedDict, total=False):
     # registering
     draft: Draft
     editing: bool
+    edit_before: dict[str, Any]  # the fields being changed, as they were (for "quay lại")
     year_guess: int  # a year of birth typed with two digits, to check
     group_guess: list[str]  # the group someone's words placed them in, and the words
     matches: list[int]

@@ -94,19 +94,30 @@ class FormerProvince:
 
 @dataclass(frozen=True)
 class Found:
-    """What a typed commune name matches in a province: 2025 communes (best first) and old
-    names (best first) with the communes they became part of."""
+    """What a typed commune name matches in a province: 2025 communes and old names (each
+    best first, with how well it matched: 0 the whole name, 1 its start, 2 the start of
+    each word, 3 part of it) and the communes the old names became part of."""
 
     communes: list[Commune] = field(default_factory=list)
     formers: list[Former] = field(default_factory=list)
+    commune_ranks: list[int] = field(default_factory=list)
+    former_ranks: list[int] = field(default_factory=list)
 
     def choices(self) -> list[int]:
-        """The 2025 communes to offer, without repeats: those named first, then those the
-        old names became part of."""
-        codes = [c.code for c in self.communes]
-        for former in self.formers:
-            codes.extend(former.communes)
-        return list(dict.fromkeys(codes))
+        """The 2025 communes to offer, best match first and without repeats: a commune
+        named in full, then those an old name typed in full became part of, and so on;
+        at the same match, a 2025 name before an old one."""
+        ranked: list[tuple[int, int, int, int]] = []
+        for n, c in enumerate(self.communes):
+            ranked.append((self._rank(self.commune_ranks, n), 0, n, c.code))
+        for n, former in enumerate(self.formers):
+            for code in former.communes:
+                ranked.append((self._rank(self.former_ranks, n), 1, n, code))
+        return list(dict.fromkeys(code for *_, code in sorted(ranked)))
+
+    @staticmethod
+    def _rank(ranks: list[int], n: int) -> int:
+        return ranks[n] if n < len(ranks) else 0
 
 
 def short_name(name: str) -> str:
@@ -187,7 +198,7 @@ class Gazetteer:
     def find_former_provinces(self, text: str) -> list[FormerProvince]:
         """Provinces merged into others in 2025 whose old name matches, best first."""
         query = fold(text)
-        if not query:
+        if not query or _short(query + " x") == "x":  # "tinh" alone
             return []
         ranked = [
             (r, p.short, p)
@@ -199,26 +210,44 @@ class Gazetteer:
     def search(self, province_code: int, text: str) -> Found:
         """The one search of a commune by name, for every place a commune is named: the
         2025 communes of the province that match and the old names (communes, wards, towns,
-        districts) that match, best first. Old names are given when they are the whole
-        name typed, or when no 2025 name matches ("ba" lists communes, not every old name
-        beginning with Ba). An old name that is also the name of the 2025 commune it became
-        part of is left out: the commune itself is in the list."""
-        communes = self.find_communes(province_code, text)
+        districts; a commune also with its old district: "phuong 1 quan 5") that match,
+        best first. Old names are given when they are the whole name typed, or when no
+        2025 name matches by its start ("ba" lists communes, not every old name beginning
+        with Ba). An old name that is also the name of the 2025 commune it became part of
+        is left out: the commune itself is in the list. A kind alone ("xa", "huyen")
+        matches nothing."""
         query = fold(text)
-        if not query or query.isdigit():
-            return Found(communes)
+        if not query or _short(query + " x") == "x":
+            return Found()
+        if query.isdigit():
+            return Found(self.find_communes(province_code, text))
+        communes = sorted(
+            (r, c.short, c)
+            for c in self._by_province.get(province_code, ())
+            if (r := _rank(query, c.folded, c.short)) is not None
+        )
+        best = communes[0][0] if communes else None
         ranked = []
         for former in self._formers.get(province_code, ()):
             r = _rank(query, former.folded, former.short)
-            if r is None or (r > 0 and communes):
+            if r is None and former.district:  # "phuong 1 quan 5": with its old district
+                district = fold(former.district)
+                r = _rank(query, f"{former.folded} {district}", f"{former.short} {district}")
+                r = r if r is not None and r <= 1 else None  # the whole name, or its start
+            if r is None or (r > 0 and best is not None and best <= 1):
                 continue
             if len(former.communes) == 1 and (
                 (same := self._commune.get(former.communes[0])) and same.short == former.short
             ):
                 continue
-            ranked.append((r, former.is_district is False, former.short, former.district, former))
+            ranked.append((r, former.is_district, former.short, former.district, former))
         ranked.sort(key=lambda x: x[:4])
-        return Found(communes, [f for *_, f in ranked])
+        return Found(
+            [c for *_, c in communes],
+            [f for *_, f in ranked],
+            [r for r, *_ in communes],
+            [r for r, *_ in ranked],
+        )
 
     def find_communes(self, province_code: int, text: str) -> list[Commune]:
         """Communes of one province whose name matches, best first."""

@@ -84,6 +84,7 @@ def next_step(turn: Turn) -> None:
             if key not in d:
                 turn.go(name)
                 return
+    turn.state.pop("edit_before", None)  # a change being made is made
     turn.go(REG_CONFIRM)
 
 
@@ -106,6 +107,20 @@ def go_back(turn: Turn) -> None:
     """ "Quay lại" typed during registration: the question before this one, asked again
     with nothing taken away (answering it comes back here, or to what is still missing)."""
     current = turn.screen or REG_NAME
+    before = turn.state.pop("edit_before", None)
+    if turn.state.get("editing") and before is not None:  # changing one thing: keep it
+        _draft(turn).update(before)
+        turn.state.pop("year_guess", None)
+        turn.state.pop("group_guess", None)
+        _forget_matches(turn)
+        turn.go(REG_CONFIRM)
+        return
+    if current == REG_CONFIRM and turn.person is not None:  # leave the changes unsaved
+        turn.state.pop("draft", None)
+        turn.state.pop("editing", None)
+        _forget_matches(turn)
+        turn.go(MENU)
+        return
     if current in _SIDE:
         turn.go(_SIDE[current])
         return
@@ -178,7 +193,9 @@ def _year_range(turn: Turn) -> tuple[int, int]:
 
 
 # Words people put around a year of birth ("năm 1965", "sinh 1965", "tôi sinh năm 65").
-_YEAR_WORDS = frozenset("nam sinh toi em minh vao la thi born in year i was my".split())
+_YEAR_WORDS = frozenset("nam sinh toi em minh vao la thi a born in year i was my".split())
+_YES = frozenset(("co", "dung", "dung roi", "vang", "phai", "yes", "y", "ok"))
+_NO = frozenset(("khong", "sai", "khong phai", "no", "n"))
 
 
 def read_birth_year(text: str, low: int, high: int) -> tuple[int, bool] | None:
@@ -233,7 +250,16 @@ def _on_year_check(turn: Turn, option: str) -> None:
         turn.go(REG_BIRTH_YEAR)
 
 
-@screen(REG_BIRTH_YEAR_CHECK, on_option=_on_year_check, on_text=_on_birth_year)
+def _on_year_check_text(turn: Turn, text: str) -> None:
+    """ "có", "đúng rồi" or "không" typed for the buttons; or a year typed again."""
+    word = fold(text)
+    if word in _YES or word in _NO:
+        _on_year_check(turn, "yes" if word in _YES else "no")
+    else:
+        _on_birth_year(turn, text)
+
+
+@screen(REG_BIRTH_YEAR_CHECK, on_option=_on_year_check, on_text=_on_year_check_text)
 def _ask_year_check(turn: Turn) -> None:
     t = turn.t
     turn.ask(
@@ -404,6 +430,12 @@ def _ask_province(turn: Turn) -> None:
 
 
 def _on_commune_option(turn: Turn, option: str) -> None:
+    typed = turn.event.text.strip() if turn.event.kind == "text" else ""
+    if option == "other_province" and typed.isdigit() and not turn.state.get("matches"):
+        # "1" typed where the only button is "another province": a ward's number, most
+        # likely ("Phường 1"), not a wish to change the province.
+        _on_commune_text(turn, typed)
+        return
     if option == "other_province":
         d = _draft(turn)
         d["province"] = d["commune"] = None
@@ -424,14 +456,15 @@ def _forget_matches(turn: Turn) -> None:
 def _on_commune_text(turn: Turn, text: str) -> None:
     d = _draft(turn)
     found = turn.world.places.search(d["province"], text)
+    if text.strip().isdigit() and not found.communes:  # not a code: "3" for "Phường 3"
+        found = turn.world.places.search(d["province"], f"phường {text.strip()}")
     exact = [c for c in found.communes if is_exact(text, c)]
     # An old commune of the same name (now part of another) makes the name ambiguous: then
     # the list, with what became of the old one. An old district of the same name does
     # not ("hoan kiem" is Phường Hoàn Kiếm), but the person is told how to choose again.
     old_exact = [f for f in found.formers if is_exact(text, f)]
-    if not any(not f.is_district for f in old_exact) and (
-        (len(found.communes) == 1 and not found.formers) or len(exact) == 1
-    ):
+    only = len(found.communes) == 1 and not found.formers and found.commune_ranks[0] <= 2
+    if not any(not f.is_district for f in old_exact) and (only or len(exact) == 1):
         chosen = (exact or found.communes)[0]
         said = turn.t._("Chosen: {commune}.").format(commune=_with_province(turn, chosen))
         for district in old_exact:
@@ -662,6 +695,8 @@ def _on_confirm(turn: Turn, option: str) -> None:
     if option.startswith("edit_"):
         field = option.removeprefix("edit_")
         turn.state["editing"] = True
+        keys = ("province", "commune") if field == "place" else (field,)
+        turn.state["edit_before"] = {k: d.get(k) for k in keys if k in d}
         if field == "place":
             d["province"] = d["commune"] = None
             turn.go(REG_PROVINCE)
@@ -682,7 +717,8 @@ def _on_confirm(turn: Turn, option: str) -> None:
     was_registered = turn.person is not None
     turn.effect(SavePerson(profile, turn.lang))
     a = turn.assessment
-    if a is not None and a.status == "in_progress" and a.group != profile.group:
+    group_changed = turn.person is None or turn.person.group != profile.group
+    if a is not None and a.status == "in_progress" and a.group != profile.group and group_changed:
         # The questions differ by group, so answers given for the old group do not carry over.
         turn.effect(ResetAssessment(profile.group))
         turn.assessment = AssessmentView(a.year, profile.group, "in_progress", {})
@@ -694,7 +730,7 @@ def _on_confirm(turn: Turn, option: str) -> None:
                     "from question 1."
                 )
             )
-    elif a is not None and a.status == "submitted" and a.group != profile.group:
+    elif a is not None and a.status == "submitted" and a.group != profile.group and group_changed:
         # What was submitted was answered under the old group and is counted there.
         group = turn.world.criteria.group(a.group)
         turn.say(

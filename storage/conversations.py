@@ -359,6 +359,8 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
                 title_reached=r.title,
                 band=r.band.code if r.band else None,
                 result=_result_json(r),
+                returned_at=None,  # a returned one, submitted again: the note is answered
+                return_reason=None,
             )
         )
     elif isinstance(effect, DeletePerson):

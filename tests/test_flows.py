@@ -441,6 +441,66 @@ def test_changing_group_after_submitting_keeps_the_submission_where_it_was(chat)
     assert chat.snapshot.assessment.group == "1" and chat.snapshot.person.group == "4"
 
 
+def test_a_returned_self_assessment_keeps_its_answers_when_a_detail_changes(chat):
+    """Submitted under group 1, group changed to 4 afterwards, returned by the commune:
+    changing the phone must not start the answers again."""
+    import dataclasses
+
+    register(chat).tap("Bắt đầu")
+    answer_all(chat)
+    chat.tap("Gửi kết quả")
+    chat.tap("Sửa thông tin")
+    chat.tap("Sửa nhóm")
+    chat.tap("Học sinh")
+    chat.tap("Đúng rồi")
+    returned = dataclasses.replace(
+        chat.snapshot.assessment,
+        status="in_progress",
+        returned_at=chat.world.now,
+        return_reason="Thiếu minh chứng",
+    )
+    chat.snapshot = dataclasses.replace(chat.snapshot, assessment=returned)
+    chat.tap("Sửa thông tin")
+    chat.tap("Sửa số điện thoại")
+    chat.type("0987654321")
+    chat.tap("Đúng rồi")
+    assert not any(isinstance(e, ResetAssessment) for e in chat.effects)
+    assert "bắt đầu lại từ câu 1" not in chat.text
+    assert chat.snapshot.assessment.answers  # kept
+
+
+def test_quay_lai_while_changing_one_detail_keeps_it(chat):
+    register(chat)
+    chat.tap("Sửa thông tin")
+    chat.tap("Sửa số điện thoại")
+    chat.type("quay lại")  # changed my mind: back to the summary, the phone kept
+    assert "• Số điện thoại: 0912345678" in chat.text
+    chat.tap("Sửa thôn, xóm")
+    chat.type("quay lại")
+    assert "• Thôn, xóm, tổ dân phố: Tổ dân phố 5" in chat.text
+    chat.type("quay lại")  # from the summary: the menu, nothing changed
+    assert chat.text.endswith("Bạn muốn làm gì tiếp?") and "draft" not in chat.state
+
+
+def test_a_typed_yes_on_the_year_check_and_numbers_at_the_commune_question(chat):
+    chat.type_all("/start", "Lê Văn Ba", "sinh 58")
+    chat.type("đúng rồi")
+    assert chat.state["draft"]["birth_year"] == 1958
+    chat.type_all("1", "1", "hcm")
+    chat.type("1")  # not "choose another province": Phường 1 of some old district
+    assert "Phường 1 (cũ), thuộc Quận" in chat.text and chat.state["screen"] == "reg.commune"
+    assert chat.state["draft"]["province"] == 79
+    chat.type("phuong 1 quan 5")
+    assert "Phường 1 (cũ), thuộc Quận 5 (cũ), nay thuộc Phường Chợ Quán." in chat.text
+
+
+def test_a_part_of_a_name_is_not_chosen_without_asking(chat):
+    chat.type_all("/start", "Lê Văn Ba", "1958", "1", "1", "hcm")
+    chat.type("an binh")
+    assert chat.state["screen"] == "reg.commune" and "Xã An Bình (cũ)" in chat.text
+    assert chat.state["draft"].get("commune") is None
+
+
 def test_delete_asks_then_removes_everything(chat):
     register(chat)
     chat.type("/delete")

@@ -74,6 +74,7 @@ class Group:
     # people type about their work that place them here ("buon ban", "ve huu"), folded.
     who: Localized | None = None
     keywords: tuple[str, ...] = ()
+    keywords_first: tuple[str, ...] = ()  # decide whatever else is said ("về hưu")
 
     def question(self, indicator: str) -> Question:
         """The question for an indicator (the loader checked every group has one)."""
@@ -139,12 +140,15 @@ class CriteriaSet:
         bán", "về hưu rồi"), with or without accents; the longest keyword found wins, so
         "chủ doanh nghiệp" is not taken for "doanh nghiệp"... None when no keyword is there."""
         words = f" {fold(text)} "
-        best: tuple[int, Group] | None = None
-        for group in self.groups:
-            for keyword in group.keywords:
-                if f" {keyword} " in words and (best is None or len(keyword) > best[0]):
-                    best = (len(keyword), group)
-        return best[1] if best else None
+        for first in (True, False):  # the deciding words ("về hưu"), then the others
+            best: tuple[int, Group] | None = None
+            for group in self.groups:
+                for keyword in group.keywords_first if first else group.keywords:
+                    if f" {keyword} " in words and (best is None or len(keyword) > best[0]):
+                        best = (len(keyword), group)
+            if best is not None:
+                return best[1]
+        return None
 
 
 class CriteriaError(ValueError):
@@ -375,16 +379,25 @@ def parse_criteria(text: str, source: str) -> CriteriaSet:
                 )
             )
         who = c.text(grp["who"], (*gp, "who"), languages) if "who" in grp else None
-        keywords = []
-        raw_keywords = grp.get("keywords")
-        keywords_raw = c.seq(raw_keywords, (*gp, "keywords"), "keywords") if raw_keywords else ()
-        for ki, keyword in enumerate(keywords_raw):
-            if not isinstance(keyword, str) or not fold(keyword):
-                raise c.fail(
-                    (*gp, "keywords", ki), "a keyword is a word or a few words, in quotes."
-                )
-            keywords.append(fold(keyword))
-        groups.append(Group(g_code, g_name, tuple(questions), who, tuple(keywords)))
+        keywords = {}
+        for field in ("keywords", "keywords_first"):
+            raw = grp.get(field)
+            found = []
+            for ki, keyword in enumerate(c.seq(raw, (*gp, field), field) if raw else ()):
+                if not isinstance(keyword, str) or not fold(keyword):
+                    raise c.fail((*gp, field, ki), "a keyword is a word or a few words, in quotes.")
+                found.append(fold(keyword))
+            keywords[field] = tuple(found)
+        groups.append(
+            Group(
+                g_code,
+                g_name,
+                tuple(questions),
+                who,
+                keywords["keywords"],
+                keywords["keywords_first"],
+            )
+        )
 
     title = None
     thresholds = c.mapping(root.get("thresholds") or {}, ("thresholds",), "thresholds")
