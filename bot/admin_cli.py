@@ -16,26 +16,44 @@ from bot.config import Settings
 from flows.lang import LANGUAGES
 from flows.localtime import local_day
 
+SCOPE_HELP = 'all, province:<code>, commune:<code>, or a name (e.g. "Hoàn Kiếm")'
+
 
 def add_parsers(sub: Any) -> None:
     admin = sub.add_parser("admin", help="admins: invite, list, revoke")
     actions = admin.add_subparsers(dest="action", required=True)
     invite = actions.add_parser("invite", help="a one-time code that makes someone an admin")
-    invite.add_argument("--scope", required=True, help="all, province:<code> or commune:<code>")
+    invite.add_argument(
+        "--scope",
+        required=True,
+        help='all, province:<code>, commune:<code>, or a name (e.g. "Hoàn Kiếm")',
+    )
     invite.add_argument("--hours", type=int, default=72, help="valid for this many hours (72)")
     listing = actions.add_parser("list", help="the admins (inside a scope)")
-    listing.add_argument("--scope", default="all", help="all, province:<code> or commune:<code>")
+    listing.add_argument(
+        "--scope",
+        default="all",
+        help='all, province:<code>, commune:<code>, or a name (e.g. "Hoàn Kiếm")',
+    )
     revoke = actions.add_parser("revoke", help="remove an admin")
     revoke.add_argument("id", type=int, help="the number shown by `cdht admin list`")
 
     digest = sub.add_parser("digest", help="print the admins' digest for a scope")
-    digest.add_argument("--scope", required=True, help="all, province:<code> or commune:<code>")
+    digest.add_argument(
+        "--scope",
+        required=True,
+        help='all, province:<code>, commune:<code>, or a name (e.g. "Hoàn Kiếm")',
+    )
     digest.add_argument("--chart", help="also write the chart to this PNG file")
     digest.add_argument("--monthly", action="store_true", help="the past month's summary")
     digest.add_argument("--lang", choices=LANGUAGES, help="vi or en (default: CDHT_LANGUAGE)")
 
     export = sub.add_parser("export", help="write the report for a scope as .xlsx or .csv")
-    export.add_argument("--scope", required=True, help="all, province:<code> or commune:<code>")
+    export.add_argument(
+        "--scope",
+        required=True,
+        help='all, province:<code>, commune:<code>, or a name (e.g. "Hoàn Kiếm")',
+    )
     export.add_argument("--out", required=True, help="FILE.xlsx or FILE.csv")
     export.add_argument("--lang", choices=LANGUAGES, help="vi or en (default: CDHT_LANGUAGE)")
 
@@ -69,14 +87,14 @@ async def _admin(settings: Settings, args: argparse.Namespace, core: Any, db: An
     from bot.codes import new_code
     from flows.codes import shown
     from flows.model import ADMIN
-    from flows.places import Area
+    from flows.places import area_named
     from storage import admin as store
     from storage import invites
 
     t = core.langs["en"]
     now = SystemClock().now()
     if args.action == "invite":
-        area = Area.parse(args.scope, core.places)
+        area = area_named(args.scope, core.places)
         if not 1 <= args.hours <= 24 * 30:
             raise ValueError("--hours must be between 1 and 720")
         code = new_code()
@@ -88,7 +106,7 @@ async def _admin(settings: Settings, args: argparse.Namespace, core: Any, db: An
             f"  The new admin sends to the bot, in any channel: /admin {shown(code)}"
         )
     elif args.action == "list":
-        area = Area.parse(args.scope, core.places)
+        area = area_named(args.scope, core.places)
         found = await db.run(lambda conn: store.admins(conn, area))
         if not found:
             print("No admins yet. Invite one with: cdht admin invite --scope province:42")
@@ -111,9 +129,9 @@ def _lang(settings: Settings, args: argparse.Namespace, core: Any) -> Any:
 async def _digest(settings: Settings, args: argparse.Namespace, core: Any, db: Any) -> int:
     from bot import reports
     from flows.digest import digest_text
-    from flows.places import Area
+    from flows.places import area_named
 
-    area = Area.parse(args.scope, core.places)
+    area = area_named(args.scope, core.places)
     t = _lang(settings, args, core)
     day = local_day(SystemClock().now())
     year = core.year_of(reports.looked_back_on(day, args.monthly))  # as the morning digest
@@ -127,10 +145,10 @@ async def _digest(settings: Settings, args: argparse.Namespace, core: Any, db: A
 
 async def _export(settings: Settings, args: argparse.Namespace, core: Any, db: Any) -> int:
     from bot import reports
-    from flows.places import Area
+    from flows.places import area_named
     from storage import admin as store
 
-    area = Area.parse(args.scope, core.places)
+    area = area_named(args.scope, core.places)
     out = Path(args.out)
     if out.suffix.lower() not in (".xlsx", ".csv"):
         raise ValueError(f"--out {args.out}: the file name must end in .xlsx or .csv")

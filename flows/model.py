@@ -311,6 +311,9 @@ class Listing:
 
     commune: int | None
     limit: int
+    # A commune asked for by name: what the name can mean (the one in the admin's scope,
+    # if only one is, is listed; see flows.admin.common.in_scope).
+    options: tuple[tuple[Area, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -320,6 +323,7 @@ class ReportRequest:
 
     kind: ReportKind
     area: Area | None = None
+    options: tuple[tuple[Area, ...], ...] = ()  # an area asked for by name: what it can mean
 
 
 @dataclass(frozen=True)

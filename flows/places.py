@@ -222,9 +222,12 @@ class Gazetteer:
         if query.isdigit():
             return Found(self.find_communes(province_code, text))
         communes = sorted(
-            (r, c.short, c)
-            for c in self._by_province.get(province_code, ())
-            if (r := _rank(query, c.folded, c.short)) is not None
+            (
+                (r, c.short, c.code, c)
+                for c in self._by_province.get(province_code, ())
+                if (r := _rank(query, c.folded, c.short)) is not None
+            ),
+            key=lambda x: x[:3],  # two communes of a province may share a name: the code
         )
         best = communes[0][0] if communes else None
         ranked = []
@@ -248,6 +251,23 @@ class Gazetteer:
             [r for r, *_ in communes],
             [r for r, *_ in ranked],
         )
+
+    def areas_named(self, text: str) -> tuple[tuple[Area, ...], ...]:
+        """What a place named by an admin can mean, in tiers, best first (an admin takes
+        the first tier with a place in their scope): a province by its whole name; the
+        communes `search` finds in every province: a 2025 commune or an old commune named
+        in full (the one it became part of); an old district named in full (the communes
+        it became); partial matches."""
+        provinces = [p for p in self.find_provinces(text) if is_exact(text, p)]
+        tiers: list[list[Area]] = [[Area(p.code) for p in provinces], [], [], []]
+        for province in self.provinces:
+            found = self.search(province.code, text)
+            for c, r in zip(found.communes, found.commune_ranks, strict=False):
+                tiers[1 if r == 0 else 3].append(Area(province.code, c.code))
+            for former, r in zip(found.formers, found.former_ranks, strict=False):
+                tier = 3 if r > 0 else 2 if former.is_district else 1
+                tiers[tier].extend(Area(province.code, code) for code in former.communes)
+        return tuple(tuple(dict.fromkeys(tier)) for tier in tiers if tier)
 
     def find_communes(self, province_code: int, text: str) -> list[Commune]:
         """Communes of one province whose name matches, best first."""
@@ -335,6 +355,12 @@ class Area:
             return other.province == self.province
         return True
 
+    def text_vi(self) -> str:
+        """The form an admin types in chat: xa:70, tinh:42 (or all)."""
+        if self.commune is not None:
+            return f"xa:{self.commune}"
+        return f"tinh:{self.province}" if self.province is not None else "all"
+
     def text(self) -> str:
         """The form the CLI reads: all, province:42, commune:70."""
         if self.commune is not None:
@@ -379,6 +405,35 @@ class Area:
 _WHOLE = ("", "all", "toanquoc")
 _PROVINCE_WORDS = ("province", "tinh")
 _COMMUNE_WORDS = ("commune", "xa", "phuong")
+
+
+def area_named(text: str, places: Gazetteer) -> Area:
+    """An area on the command line: as `Area.parse` reads it ("commune:70"), or by the
+    name of a commune or province, today's or an old one ("thach dai", "Hà Tĩnh") when it
+    means one place. Raises AreaError saying what it can mean, or how to write it."""
+    try:
+        return Area.parse(text, places)
+    except AreaError:
+        if ":" in text:
+            raise
+    tiers = places.areas_named(text)
+    if not tiers:
+        raise AreaError(
+            f"no place called {text!r}: write a commune's or province's name (today's or "
+            "the one before the 2025 merger), all, province:<code> or commune:<code>"
+        )
+    if len(tiers[0]) > 1:
+        listed = "; ".join(f"{a.name(places, _NO_TRANSLATION)} ({a.text()})" for a in tiers[0][:5])
+        raise AreaError(f"{text!r} can mean several places: {listed}. Write its code.")
+    return tiers[0][0]
+
+
+class _Untranslated:
+    def _(self, message: str) -> str:
+        return message
+
+
+_NO_TRANSLATION: Any = _Untranslated()
 
 
 def parse_area(text: str, places: Gazetteer) -> Area | None:

@@ -384,6 +384,15 @@ def test_the_cli_invites_prints_the_digest_and_exports(tmp_path, monkeypatch, ca
     assert cli.main(["target", "--commune", "70", "--adults", "1000"]) == 0
     assert cli.main(["admin", "list"]) == 0
     assert "No admins yet" in capsys.readouterr().out
+    # Places by name, old or new, as in the chat.
+    assert cli.main(["digest", "--scope", "thach dai", "--lang", "en"]) == 0
+    assert "Phường Hà Huy Tập" in capsys.readouterr().out
+    assert cli.main(["export", "--scope", "Hà Tĩnh", "--out", "h.csv"]) == 0
+    assert "Report for Hà Tĩnh" in capsys.readouterr().out
+    assert cli.main(["digest", "--scope", "an binh"]) == 2
+    assert "can mean several places" in capsys.readouterr().err
+    assert cli.main(["digest", "--scope", "khong co noi nay"]) == 2
+    assert "no place called 'khong co noi nay'" in capsys.readouterr().err
 
 
 # --- the daily digest ------------------------------------------------------------------
@@ -540,6 +549,30 @@ async def test_a_province_admin_names_the_commune_to_recognise(db, dispatcher, c
     assert "commune by commune" in admin.text
     await admin.type("/recognise xa:70")
     assert "No one in Phường Hoàn Kiếm is waiting" in admin.text
+
+
+async def test_admin_commands_take_a_commune_by_its_name_old_or_new(db, dispatcher, clock):
+    await seed(db)
+    chat = await make_admin(db, dispatcher, clock, "boss", Area(HA_NOI))
+    await chat.type("/thongke Phường Ba Đình")
+    assert "Phường Ba Đình" in chat.text and "Registered: 2 (1 new yesterday)" in chat.text
+    await chat.type("/stats ba dinh")  # also Quận Ba Đình (cũ): today's name comes first
+    assert "Registered: 2 (1 new yesterday)" in chat.text
+    await chat.type("/stats phuc xa")  # Phường Phúc Xá (cũ): now in Phường Hồng Hà
+    assert "Phường Hồng Hà" in chat.text and "Registered: 0" in chat.text
+    await chat.type("/export csv hoan kiem")
+    [csv_file] = [r for r in chat.replies if r.kind == "file"]
+    assert csv_file.file_name == "cdht-commune-70-2026-11-23.csv"
+    await chat.type("/congnhan hoan kiem")
+    assert "Phường Hoàn Kiếm" in chat.text
+    # What it does not understand gets a clear message, never the whole province's figures.
+    await chat.type("/stats khong co noi nay")
+    assert "I know no commune, ward or province called “khong co noi nay”" in chat.text
+    assert "Registered: 7" not in chat.text
+    await chat.type("/stats thanh")  # many places
+    assert "Several places in your area match “thanh”" in chat.text and "xa:" in chat.text
+    await chat.type("/stats hai chau")  # Đà Nẵng: outside the scope
+    assert "outside your scope" in chat.text
 
 
 def test_scope_words_are_read_forgivingly():

@@ -111,3 +111,10 @@ def test_a_merged_province_is_found_by_its_old_name():
     assert PLACES.find_former_provinces("ha noi") == []
     assert PLACES.find_former_provinces("ha tinh") == []
     assert len(PLACES.former_provinces) == 63 - 34  # each of the 34 kept an old name
+
+
+def test_every_short_search_in_every_province_answers():
+    """Two communes of a province may share a name: the search must still order them."""
+    for province in PLACES.provinces:
+        for text in ("thanh", "tan", "an", "phu", "binh", "a", "1", "huyen", "xa"):
+            PLACES.search(province.code, text)

@@ -3,6 +3,8 @@ against the admin's scope, and saying plainly when something is not allowed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flows.model import AdminView
 from flows.navigation import aside
 from flows.places import Area, Gazetteer, parse_area
@@ -20,21 +22,52 @@ def area_word(args: str) -> str | None:
     return None
 
 
-def asked_area(args: str, places: Gazetteer) -> tuple[bool, Area | None]:
-    """(readable, area): the area a command's arguments name, None for none (the admin's
-    own scope); readable is False when they name something that is not a place."""
+# Words of a command's arguments that are not a place ("/baocao csv Hoàn Kiếm").
+OTHER_WORDS = frozenset(("csv", "xlsx", "excel"))
+SHOWN = 5  # places listed when a name means several
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The place a command's arguments ask about. `area` None and no `name`: the admin's
+    own scope. A code ("xa:70") gives `area` (None if no such place: not `readable`); a
+    name ("thach dai", "Phường Hoàn Kiếm") gives the places it can mean, best first."""
+
+    readable: bool = True
+    area: Area | None = None
+    name: str = ""
+    options: tuple[tuple[Area, ...], ...] = ()  # tiers, best first (Gazetteer.areas_named)
+
+
+def asked(args: str, places: Gazetteer) -> Asked:
     word = area_word(args)
-    if word is None:
-        return True, None
-    area = parse_area(word, places)
-    return area is not None, area
+    if word is not None:
+        area = parse_area(word, places)
+        return Asked(area is not None, area)
+    name = " ".join(w for w in args.split() if fold(w) not in OTHER_WORDS)
+    if not name:
+        return Asked()
+    return Asked(name=name, options=places.areas_named(name))
 
 
-def requested_area(args: str, admin: AdminView, places: Gazetteer) -> Area | None:
-    """The area a command asks about: an area word among its arguments, else the admin's
-    own scope. None if the word names no place."""
-    readable, area = asked_area(args, places)
-    return (area or admin.area) if readable else None
+def in_scope(options: tuple[tuple[Area, ...], ...], scope: Area) -> list[Area]:
+    """Of the places a name can mean, those inside an admin's scope, from the best tier
+    that has any ("hoan kiem" is Phường Hoàn Kiếm, not also what Quận Hoàn Kiếm became)."""
+    for tier in options:
+        if mine := [a for a in tier if scope.contains(a)]:
+            return mine
+    return []
+
+
+def chosen(asked_: Asked, scope: Area) -> Area | None:
+    """The one place asked about within `scope` (the scope itself when none is named);
+    None when it is not one place in it. The shell (bot.preload) reads by this too."""
+    if asked_.name:
+        mine = in_scope(asked_.options, scope)
+        return mine[0] if len(mine) == 1 else None
+    if not asked_.readable:
+        return None
+    return asked_.area or scope
 
 
 def not_an_admin(turn: Turn) -> None:
@@ -59,10 +92,43 @@ def out_of_scope(turn: Turn, admin: AdminView) -> None:
 
 
 def scoped(turn: Turn, admin: AdminView, args: str) -> Area | None:
-    """The area asked about, if it is a place and inside the admin's scope (else say why)."""
-    t = turn.t
-    area = requested_area(args, admin, turn.world.places)
-    if area is None:
+    """The area asked about, if it is one place inside the admin's scope (else say why:
+    never the whole scope's figures in silence)."""
+    t, places = turn.t, turn.world.places
+    question = asked(args, places)
+    if question.name:
+        mine = in_scope(question.options, admin.area)
+        if len(mine) == 1:
+            return mine[0]
+        if mine:
+            listed = "; ".join(f"{a.name(places, t)} ({a.text_vi()})" for a in mine[:SHOWN])
+            more = len(mine) - SHOWN
+            aside(
+                turn,
+                t._(
+                    "Several places in your area match “{name}”: {places}{more}. Write more "
+                    "of the name, or the code, for example {code}."
+                ).format(
+                    name=question.name[:40],
+                    places=listed,
+                    more=t._(" and {n} more").format(n=more) if more > 0 else "",
+                    code=mine[0].text_vi(),
+                ),
+            )
+        elif question.options:
+            out_of_scope(turn, admin)
+        else:
+            aside(
+                turn,
+                t._(
+                    "I know no commune, ward or province called “{name}”. Write its name, "
+                    "today's or the one before the 2025 merger, with or without accents, "
+                    "or its code: for example Hoàn Kiếm, or xa:70."
+                ).format(name=question.name[:40]),
+            )
+        return None
+    area = question.area if question.readable else None
+    if not question.readable:
         aside(
             turn,
             t._(
@@ -71,6 +137,7 @@ def scoped(turn: Turn, admin: AdminView, args: str) -> Area | None:
             ),
         )
         return None
+    area = area or admin.area
     if not admin.area.contains(area):
         out_of_scope(turn, admin)
         return None

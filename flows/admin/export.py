@@ -4,7 +4,7 @@ shell reads the numbers and writes the file before the step (see `_needs`)."""
 
 from __future__ import annotations
 
-from flows.admin.common import asked_area, scoped, the_admin
+from flows.admin.common import asked, scoped, the_admin
 from flows.admin.files import send_report_files
 from flows.lang import Lang
 from flows.model import Event, Needs, ReportKind, ReportRequest, Snapshot, World
@@ -19,10 +19,10 @@ def export_format(args: str) -> ReportKind:
 
 
 def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
-    readable, area = asked_area(event.args, world.places)
-    if not readable:
-        return Needs()
-    return Needs(report=ReportRequest(export_format(event.args), area))
+    question = asked(event.args, world.places)
+    if not question.readable or (question.name and not question.options):
+        return Needs()  # the handler says what it did not understand
+    return Needs(report=ReportRequest(export_format(event.args), question.area, question.options))
 
 
 def _help(t: Lang) -> str:

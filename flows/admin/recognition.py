@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flows.admin.common import asked_area, scoped, the_admin
+from flows.admin.common import asked, scoped, the_admin
 from flows.digest import group_label
 from flows.lang import Lang
 from flows.localtime import LOCAL_TZ
@@ -46,9 +46,14 @@ MAX_REASON = 300
 
 
 def _command_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
-    readable, area = asked_area(event.args, world.places)
-    if not readable or (area is not None and area.commune is None):
+    question = asked(event.args, world.places)
+    area = question.area
+    if not question.readable or (area is not None and area.commune is None):
         return Needs(admin=True)  # the handler says why nothing is listed
+    if question.name:
+        if not question.options:
+            return Needs(admin=True)
+        return Needs(admin=True, candidates=Listing(None, LISTED + DONE_KEPT, question.options))
     commune = area.commune if area is not None else None
     return Needs(admin=True, candidates=Listing(commune, LISTED + DONE_KEPT))
 

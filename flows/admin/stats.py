@@ -9,7 +9,7 @@ answers from `turn.world`, checking the area against the admin's scope first.
 
 from __future__ import annotations
 
-from flows.admin.common import asked_area, scoped, the_admin
+from flows.admin.common import asked, scoped, the_admin
 from flows.admin.files import send_report_files
 from flows.digest import digest_text
 from flows.lang import Lang
@@ -19,8 +19,10 @@ from flows.turn import Turn, command
 
 
 def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
-    readable, area = asked_area(event.args, world.places)
-    return Needs(report=ReportRequest("stats", area)) if readable else Needs()
+    question = asked(event.args, world.places)
+    if not question.readable or (question.name and not question.options):
+        return Needs()  # the handler says what it did not understand
+    return Needs(report=ReportRequest("stats", question.area, question.options))
 
 
 def _help(t: Lang) -> str:
