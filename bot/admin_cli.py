@@ -46,6 +46,7 @@ def add_parsers(sub: Any) -> None:
     )
     digest.add_argument("--chart", help="also write the chart to this PNG file")
     digest.add_argument("--monthly", action="store_true", help="the past month's summary")
+    digest.add_argument("--year", type=int, help="the campaign year (default: the current one)")
     digest.add_argument("--lang", choices=LANGUAGES, help="vi or en (default: CDHT_LANGUAGE)")
 
     export = sub.add_parser("export", help="write the report for a scope as .xlsx or .csv")
@@ -55,6 +56,7 @@ def add_parsers(sub: Any) -> None:
         help='all, province:<code>, commune:<code>, or a name (e.g. "Hoàn Kiếm")',
     )
     export.add_argument("--out", required=True, help="FILE.xlsx or FILE.csv")
+    export.add_argument("--year", type=int, help="the campaign year (default: the current one)")
     export.add_argument("--lang", choices=LANGUAGES, help="vi or en (default: CDHT_LANGUAGE)")
 
     target = sub.add_parser("target", help="set a commune's population and targets")
@@ -122,6 +124,15 @@ async def _admin(settings: Settings, args: argparse.Namespace, core: Any, db: An
     return 0
 
 
+def _checked_year(year: int | None, current: int) -> int | None:
+    """--year, if given, between the campaign's first year and the current one."""
+    from flows.admin.common import FIRST_YEAR
+
+    if year is not None and not FIRST_YEAR <= year <= current:
+        raise ValueError(f"--year {year}: the campaign years are {FIRST_YEAR} to {current}")
+    return year
+
+
 def _lang(settings: Settings, args: argparse.Namespace, core: Any) -> Any:
     return core.langs[args.lang or settings.language]
 
@@ -135,6 +146,7 @@ async def _digest(settings: Settings, args: argparse.Namespace, core: Any, db: A
     t = _lang(settings, args, core)
     day = local_day(SystemClock().now())
     year = core.year_of(reports.looked_back_on(day, args.monthly))  # as the morning digest
+    year = _checked_year(args.year, core.year(SystemClock().now())) or year
     digest = await db.read(lambda conn: reports.load_digest(conn, area, year, day, args.monthly))
     print(digest_text(digest, core.places, core.criteria, t))
     if args.chart:
@@ -154,7 +166,7 @@ async def _export(settings: Settings, args: argparse.Namespace, core: Any, db: A
         raise ValueError(f"--out {args.out}: the file name must end in .xlsx or .csv")
     t = _lang(settings, args, core)
     now = SystemClock().now()
-    day, year = local_day(now), core.year(now)
+    day, year = local_day(now), _checked_year(args.year, core.year(now)) or core.year(now)
     digest = await db.read(lambda conn: reports.load_digest(conn, area, year, day))
     if out.suffix.lower() == ".csv":
         blob = reports.export_csv(digest, core, t)

@@ -76,7 +76,7 @@ class Preloader:
             admin = found["admin"] = admin_store.admin_of(conn, account_id)
         if admin is not None and needs.candidates is not None:
             found["candidates"] = self._candidates(
-                conn, admin, needs.candidates, world.campaign_year
+                conn, admin, needs.candidates, needs.candidates.year or world.campaign_year
             )
         if admin is not None and needs.admins:
             found["admins"] = tuple(admin_store.admins(conn, admin.area))
@@ -125,7 +125,7 @@ class Preloader:
         self, request: ReportRequest, area: Area, language: str, now: datetime
     ) -> Report:
         core = self.core
-        year, day = core.year(now), local_day(now)
+        year, day = request.year or core.year(now), local_day(now)
         t = core.langs.get(language) or core.langs[core.default_lang]
         digest = await self.db.read(lambda conn: reports.load_digest(conn, area, year, day))
         if request.kind == "stats":

@@ -259,6 +259,7 @@ class RecognitionState(TypedDict, total=False):
     pick: int  # the assessment on screen
     until: str  # "recognise all": those submitted until then (ISO time)
     count: int
+    year: int  # the campaign year being recognised (/congnhan 2026 in January)
 
 
 class ConversationState(TypedDict, total=False):
@@ -314,6 +315,7 @@ class Listing:
     # A commune asked for by name: what the name can mean (the one in the admin's scope,
     # if only one is, is listed; see flows.admin.common.in_scope).
     options: tuple[tuple[Area, ...], ...] = ()
+    year: int | None = None  # None: the current campaign year
 
 
 @dataclass(frozen=True)
@@ -324,6 +326,7 @@ class ReportRequest:
     kind: ReportKind
     area: Area | None = None
     options: tuple[tuple[Area, ...], ...] = ()  # an area asked for by name: what it can mean
+    year: int | None = None  # None: the current campaign year
 
 
 @dataclass(frozen=True)

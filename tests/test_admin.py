@@ -389,6 +389,11 @@ def test_the_cli_invites_prints_the_digest_and_exports(tmp_path, monkeypatch, ca
     assert "Phường Hà Huy Tập" in capsys.readouterr().out
     assert cli.main(["export", "--scope", "Hà Tĩnh", "--out", "h.csv"]) == 0
     assert "Report for Hà Tĩnh" in capsys.readouterr().out
+    assert cli.main(["export", "--scope", "xa:70", "--year", "2025", "--out", "y.xlsx"]) == 0
+    title = next(load_workbook(tmp_path / "y.xlsx", read_only=True).active.iter_rows())[0]
+    assert "2025" in str(title.value)
+    assert cli.main(["digest", "--scope", "all", "--year", "2019"]) == 2
+    assert "the campaign years are 2022 to" in capsys.readouterr().err
     assert cli.main(["digest", "--scope", "an binh"]) == 2
     assert "can mean several places" in capsys.readouterr().err
     assert cli.main(["digest", "--scope", "khong co noi nay"]) == 2
@@ -573,6 +578,39 @@ async def test_admin_commands_take_a_commune_by_its_name_old_or_new(db, dispatch
     assert "Several places in your area match “thanh”" in chat.text and "xa:" in chat.text
     await chat.type("/stats hai chau")  # Đà Nẵng: outside the scope
     assert "outside your scope" in chat.text
+
+
+async def test_in_january_last_years_submissions_are_recognised_and_reported(db, dispatcher):
+    """On 10 January 2027, /congnhan 2026 lists December's submissions; /baocao 2026 and
+    /thongke 2026 give 2026's numbers; a year to come is refused with an example."""
+    await seed(db)  # submissions of 2026 in Hoàn Kiếm (one recognised already)
+    from bot.config import Settings
+    from bot.core import load_core
+
+    january = FixedClock(vn(2027, 1, 10, 9))
+    later = Dispatcher(db, load_core(Settings(campaign_year=None)), january)  # year: 2027
+    admin = await make_admin(db, later, january, "ward", Area(HA_NOI, HOAN_KIEM))
+    await admin.type("/recognise")
+    assert "No one in Phường Hoàn Kiếm is waiting" in admin.text  # 2027: nobody yet
+    await admin.type("/congnhan 2026")
+    assert "1 people in Phường Hoàn Kiếm reach the title by their self-assessment of 2026" in (
+        admin.text
+    )
+    await admin.tap("Người 1")
+    await admin.tap("Recognise")
+    assert "Recognised: Người 1" in admin.text
+    await admin.type("/stats 2026")
+    assert "Submitted (2026): 3" in admin.text
+    await admin.type("/baocao 2026")
+    [xlsx] = [r for r in admin.replies if r.kind == "file"]
+    book = load_workbook(io.BytesIO(xlsx.file_data), read_only=True)
+    assert next(book["By commune"].iter_rows(values_only=True))[0].startswith(
+        "Learning Citizens 2026 — Phường Hoàn Kiếm"
+    )
+    await admin.type("/stats 2030")
+    assert "There are no self-assessments for 2030: the years are 2022 to 2027" in admin.text
+    await admin.type("/congnhan 2021")
+    assert "There are no self-assessments for 2021" in admin.text
 
 
 def test_scope_words_are_read_forgivingly():

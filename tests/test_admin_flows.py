@@ -54,6 +54,7 @@ def commune_admin(world, **kwargs) -> FlowChat:
         ("/stats xa:999999", Needs(admin=True)),  # not a place: nothing is read
         ("/recognise", Needs(admin=True, candidates=Listing(None, 28))),
         ("/congnhan xa:4", Needs(admin=True, candidates=Listing(BA_DINH, 28))),
+        ("/congnhan xa:4 2025", Needs(admin=True, candidates=Listing(BA_DINH, 28, year=2025))),
         ("/recognise tinh:1", Needs(admin=True)),  # a province: the admin is told to name one
         ("/invite", Needs(admin=True, fresh_code=True)),
         ("/admins", Needs(admin=True, admins=True)),
@@ -75,7 +76,8 @@ def test_a_screen_declares_what_it_reads_and_a_command_on_it_wins(world):
     chat.type("/recognise")
     assert chat.state["screen"] == REC_LIST
     chat.looked_up(Event.from_text("1"))
-    assert chat.needs == Needs(admin=True, candidates=Listing(HOAN_KIEM, 28))
+    # The screen reads the year the list is for (the current one here).
+    assert chat.needs == Needs(admin=True, candidates=Listing(HOAN_KIEM, 28, year=2026))
     chat.looked_up(Event.from_text("/recognise xa:4"))
     assert chat.needs.candidates == Listing(BA_DINH, 28)
 

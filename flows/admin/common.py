@@ -25,6 +25,7 @@ def area_word(args: str) -> str | None:
 # Words of a command's arguments that are not a place ("/baocao csv Hoàn Kiếm").
 OTHER_WORDS = frozenset(("csv", "xlsx", "excel"))
 SHOWN = 5  # places listed when a name means several
+FIRST_YEAR = 2022  # the campaign's first year of self-assessments (QĐ 677/QĐ-TTg, 2022)
 
 
 @dataclass(frozen=True)
@@ -37,17 +38,48 @@ class Asked:
     area: Area | None = None
     name: str = ""
     options: tuple[tuple[Area, ...], ...] = ()  # tiers, best first (Gazetteer.areas_named)
+    year: int | None = None  # a campaign year asked for ("/congnhan 2026"); None: this one
+
+
+def _year(word: str) -> int | None:
+    return int(word) if word.isascii() and word.isdigit() and len(word) == 4 else None
 
 
 def asked(args: str, places: Gazetteer) -> Asked:
-    word = area_word(args)
+    words = args.split()
+    year = next((y for w in words if (y := _year(w)) is not None), None)
+    words = [w for w in words if _year(w) is None]
+    word = area_word(" ".join(words))
     if word is not None:
         area = parse_area(word, places)
-        return Asked(area is not None, area)
-    name = " ".join(w for w in args.split() if fold(w) not in OTHER_WORDS)
+        return Asked(area is not None, area, year=year)
+    name = " ".join(w for w in words if fold(w) not in OTHER_WORDS)
     if not name:
-        return Asked()
-    return Asked(name=name, options=places.areas_named(name))
+        return Asked(year=year)
+    return Asked(name=name, options=places.areas_named(name), year=year)
+
+
+def campaign_year(turn: Turn, args: str) -> int | None:
+    """The campaign year a command asks about (the current one if none), or None after
+    saying why it cannot be: before the campaign's first year, or still to come."""
+    year = asked(args, turn.world.places).year
+    if year is None:
+        return turn.world.campaign_year
+    if FIRST_YEAR <= year <= turn.world.campaign_year:
+        return year
+    aside(
+        turn,
+        turn.t._(
+            "There are no self-assessments for {year}: the years are {first} to {last}. For "
+            "example: {example}."
+        ).format(
+            year=year,
+            first=FIRST_YEAR,
+            last=turn.world.campaign_year,
+            example=turn.world.campaign_year - 1,
+        ),
+    )
+    return None
 
 
 def in_scope(options: tuple[tuple[Area, ...], ...], scope: Area) -> list[Area]:

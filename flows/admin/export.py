@@ -4,7 +4,7 @@ shell reads the numbers and writes the file before the step (see `_needs`)."""
 
 from __future__ import annotations
 
-from flows.admin.common import asked, scoped, the_admin
+from flows.admin.common import asked, campaign_year, scoped, the_admin
 from flows.admin.files import send_report_files
 from flows.lang import Lang
 from flows.model import Event, Needs, ReportKind, ReportRequest, Snapshot, World
@@ -22,7 +22,11 @@ def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     question = asked(event.args, world.places)
     if not question.readable or (question.name and not question.options):
         return Needs()  # the handler says what it did not understand
-    return Needs(report=ReportRequest(export_format(event.args), question.area, question.options))
+    return Needs(
+        report=ReportRequest(
+            export_format(event.args), question.area, question.options, question.year
+        )
+    )
 
 
 def _help(t: Lang) -> str:
@@ -33,7 +37,7 @@ def _help(t: Lang) -> str:
     "export", "baocao", "xuat", "xuatbaocao", needs=_needs, admin=True, help=_help, help_rank=20
 )
 def _export(turn: Turn, args: str) -> None:
-    if scoped(turn, the_admin(turn), args) is None:
+    if scoped(turn, the_admin(turn), args) is None or campaign_year(turn, args) is None:
         return
     report = turn.world.report
     if report is None or report.request.kind == "stats":  # pragma: no cover - read in scope

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flows.admin.common import asked, scoped, the_admin
+from flows.admin.common import asked, campaign_year, scoped, the_admin
 from flows.digest import group_label
 from flows.lang import Lang
 from flows.localtime import LOCAL_TZ
@@ -53,9 +53,10 @@ def _command_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     if question.name:
         if not question.options:
             return Needs(admin=True)
-        return Needs(admin=True, candidates=Listing(None, LISTED + DONE_KEPT, question.options))
+        listing = Listing(None, LISTED + DONE_KEPT, question.options, question.year)
+        return Needs(admin=True, candidates=listing)
     commune = area.commune if area is not None else None
-    return Needs(admin=True, candidates=Listing(commune, LISTED + DONE_KEPT))
+    return Needs(admin=True, candidates=Listing(commune, LISTED + DONE_KEPT, year=question.year))
 
 
 def _screen_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
@@ -63,7 +64,7 @@ def _screen_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     commune = rec.get("commune")
     if commune is None:
         return Needs(admin=True)
-    return Needs(admin=True, candidates=Listing(commune, LISTED + DONE_KEPT))
+    return Needs(admin=True, candidates=Listing(commune, LISTED + DONE_KEPT, year=rec.get("year")))
 
 
 # --- the command -----------------------------------------------------------------------
@@ -85,7 +86,8 @@ def _help(t: Lang) -> str:
 def _recognise(turn: Turn, args: str) -> None:
     t = turn.t
     area = scoped(turn, the_admin(turn), args)
-    if area is None:
+    year = campaign_year(turn, args) if area is not None else None
+    if area is None or year is None:
         return
     if area.commune is None:
         aside(
@@ -98,7 +100,7 @@ def _recognise(turn: Turn, args: str) -> None:
         return
     if turn.screen not in RECOGNITION:
         turn.state["rec_back"] = turn.screen
-    turn.state["rec"] = {"commune": area.commune, "done": []}
+    turn.state["rec"] = {"commune": area.commune, "done": [], "year": year}
     turn.go(REC_LIST)
 
 
@@ -107,6 +109,11 @@ def _recognise(turn: Turn, args: str) -> None:
 
 def _rec(turn: Turn) -> RecognitionState:
     return turn.state.get("rec") or {}
+
+
+def _year(turn: Turn) -> int:
+    """The campaign year being recognised (asked for with the command, else this one)."""
+    return _rec(turn).get("year") or turn.world.campaign_year
 
 
 def _candidates(turn: Turn) -> tuple[int, list[Candidate]]:
@@ -229,9 +236,9 @@ def _ask_list(turn: Turn) -> None:
     count, shown = _candidates(turn)
     lines = [
         t._(
-            "{n} people in {commune} reach the title by self-score and are not recognised "
-            "yet. Tap a name to recognise or return it:"
-        ).format(n=t.number(count), commune=_commune_name(turn))
+            "{n} people in {commune} reach the title by their self-assessment of {year} and "
+            "are not recognised yet. Tap a name to recognise or return it:"
+        ).format(n=t.number(count), commune=_commune_name(turn), year=_year(turn))
     ]
     options = []
     for n, c in enumerate(shown[:LISTED], start=1):
@@ -262,7 +269,7 @@ def _on_one(turn: Turn, option: str) -> None:
     if c is None or commune is None:  # pragma: no cover - the screen is valid
         _one_invalid(turn)
     elif option == "yes":
-        turn.effect(Recognise(commune, turn.world.campaign_year, c.assessment_id))
+        turn.effect(Recognise(commune, _year(turn), c.assessment_id))
         _decided(turn, c.assessment_id)
         _back_to_list(turn, t._("Recognised: {name}. They will be told.").format(name=c.name))
     elif option == "return":
@@ -318,7 +325,7 @@ def _on_reason(turn: Turn, text: str) -> None:
     if c is None or commune is None:  # pragma: no cover - the screen is valid
         _one_invalid(turn)
         return
-    turn.effect(ReturnAssessment(commune, turn.world.campaign_year, c.assessment_id, reason))
+    turn.effect(ReturnAssessment(commune, _year(turn), c.assessment_id, reason))
     _decided(turn, c.assessment_id)
     _back_to_list(
         turn,
@@ -361,7 +368,7 @@ def _on_all(turn: Turn, option: str) -> None:
     if option != "yes" or commune is None or until is None:
         _back_to_list(turn, t._("Nothing changed."))
         return
-    turn.effect(Recognise(commune, turn.world.campaign_year, until=datetime.fromisoformat(until)))
+    turn.effect(Recognise(commune, _year(turn), until=datetime.fromisoformat(until)))
     _leave_rec(
         turn,
         t._("Recognised: {n} people in {commune}. Each of them will be told.").format(
@@ -381,9 +388,11 @@ def _ask_all(turn: Turn) -> None:
     t = turn.t
     turn.ask(
         t._(
-            "Recognise the title of all {n} people in {commune} who reach it by self-score? "
-            "Each of them will be told."
-        ).format(n=t.number(_rec(turn).get("count", 0)), commune=_commune_name(turn)),
+            "Recognise the title of all {n} people in {commune} who reach it by their "
+            "self-assessment of {year}? Each of them will be told."
+        ).format(
+            n=t.number(_rec(turn).get("count", 0)), commune=_commune_name(turn), year=_year(turn)
+        ),
         [Option("yes", t._("Yes, recognise all")), Option("no", t._("No, back to the list"))],
     )
 

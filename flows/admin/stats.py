@@ -9,7 +9,7 @@ answers from `turn.world`, checking the area against the admin's scope first.
 
 from __future__ import annotations
 
-from flows.admin.common import asked, scoped, the_admin
+from flows.admin.common import asked, campaign_year, scoped, the_admin
 from flows.admin.files import send_report_files
 from flows.digest import digest_text
 from flows.lang import Lang
@@ -22,7 +22,7 @@ def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     question = asked(event.args, world.places)
     if not question.readable or (question.name and not question.options):
         return Needs()  # the handler says what it did not understand
-    return Needs(report=ReportRequest("stats", question.area, question.options))
+    return Needs(report=ReportRequest("stats", question.area, question.options, question.year))
 
 
 def _help(t: Lang) -> str:
@@ -33,7 +33,7 @@ def _help(t: Lang) -> str:
     "stats", "thongke", "sotlieu", "solieu", needs=_needs, admin=True, help=_help, help_rank=10
 )
 def _stats(turn: Turn, args: str) -> None:
-    if scoped(turn, the_admin(turn), args) is None:
+    if scoped(turn, the_admin(turn), args) is None or campaign_year(turn, args) is None:
         return
     report = turn.world.report
     if report is None or report.request.kind != "stats":  # pragma: no cover - read in scope
