@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -19,6 +19,9 @@ from flows.digest import Counts, Digest, chart_data, group_label
 from flows.lang import Lang
 from flows.places import Area
 from storage import admin as store
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -39,31 +42,66 @@ def load_digest(
     return Digest(area, day, year, tuple(lines), tuple(store.targets(conn, area)), monthly)
 
 
-def chart_png(digest: Digest, core: Core, t: Lang) -> bytes:
-    """Grouped horizontal bars: registered, submitted, title reached."""
+def chart_figure(digest: Digest, core: Core, t: Lang) -> Figure:
+    """Grouped horizontal bars (registered, submitted, title reached, recognised) with
+    their values, whole-number ticks in Vietnamese number format, the target of each
+    area as a mark, the legend under the bars and a caption under the title."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     data = chart_data(digest, core.places, core.criteria, t)
     bars = max(len(data.labels), 1)
-    fig = Figure(figsize=(8, 1.6 + 0.42 * bars), dpi=100)
+    fig = Figure(figsize=(8, 2.4 + 0.55 * bars), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     height = 0.8 / max(len(data.series), 1)
     positions = range(len(data.labels))
     for n, (name, values) in enumerate(data.series.items()):
-        ax.barh([p + n * height for p in positions], values, height=height, label=name)
-    ax.set_yticks([p + height for p in positions], labels=list(data.labels), fontsize=8)
-    ax.invert_yaxis()  # the largest first, at the top
-    ax.set_title(data.title, fontsize=10)
-    ax.xaxis.set_major_formatter(lambda value, _: t.number(int(value)))
-    if data.labels:
-        ax.legend(fontsize=8, loc="lower right")
+        drawn = ax.barh([p + n * height for p in positions], values, height=height, label=name)
+        ax.bar_label(
+            drawn, labels=[t.number(v) if v else "" for v in values], fontsize=7, padding=2
+        )
+    middle = height * (len(data.series) - 1) / 2
+    ax.set_yticks([p + middle for p in positions], labels=list(data.labels), fontsize=8)
+    targets = zip(positions, data.targets, strict=False)  # none for a commune's groups
+    marks = [(target, p + middle) for p, target in targets if target]
+    if marks:
+        ax.scatter(
+            [x for x, _ in marks],
+            [y for _, y in marks],
+            marker="|",
+            s=400,
+            color="black",
+            zorder=3,
+            label=t._("Target"),
+        )
+    ax.invert_yaxis()  # the first area at the top
+    title = data.title + (f"\n{data.caption}" if data.caption else "")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(t._("People"), fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: t.number(round(value))))
+    top = max((max(v, default=0) for v in data.series.values()), default=0)
+    top = max([top, *(x for x, _ in marks)])
+    ax.set_xlim(0, max(1, top) * 1.15)  # room for the values at the bars' ends
+    legend = 0.0
+    if data.labels:  # under the chart, on its own strip: it never covers a bar
+        handles, names = ax.get_legend_handles_labels()
+        fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8, frameon=False)
+        legend = 0.45 / fig.get_figheight()  # inches of the strip, as a share of the height
     else:
+        ax.set_yticks([])
+        ax.set_xticks([])
+        ax.set_xlabel("")
         ax.text(0.5, 0.5, t._("No one has registered yet."), ha="center", transform=ax.transAxes)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, legend, 1, 1))
+    return fig
+
+
+def chart_png(digest: Digest, core: Core, t: Lang) -> bytes:
     out = io.BytesIO()
-    fig.savefig(out, format="png")
+    chart_figure(digest, core, t).savefig(out, format="png")
     return out.getvalue()
 
 

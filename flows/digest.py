@@ -307,16 +307,28 @@ def _target_lines(d: Digest, t: Lang) -> list[str]:
 
 @dataclass(frozen=True)
 class ChartData:
-    """A bar chart: per label, people registered, submitted and with the title reached."""
+    """A bar chart: per label, people registered, submitted, with the title reached and
+    recognised; the target (people who should hold the title) where one is set; a caption
+    (the areas where nobody registered yet)."""
 
     title: str
     labels: tuple[str, ...]
     series: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    targets: tuple[int | None, ...] = ()
+    caption: str = ""
+
+
+def _adults_target(target: Target) -> int | None:
+    return round(target.adults * target.pct("adults") / 100) if target.adults else None
 
 
 def chart_data(d: Digest, places: Gazetteer, criteria: CriteriaSet, t: Lang) -> ChartData:
-    """By province for the whole deployment, by commune for a province, by group for a
-    commune: the areas with the most people registered."""
+    """By group for a commune; for a province (by commune) and the whole deployment (by
+    province), the areas that need chasing first: those where someone registered, the
+    lowest by the title reached against the target (or by submissions where no target is
+    set), at most CHART_BARS; the caption counts the areas where nobody registered."""
+    caption = ""
+    targets: list[int | None] = []
     if d.area.kind == "commune":
         counts = d.by_group()
         items = [
@@ -326,8 +338,37 @@ def chart_data(d: Digest, places: Gazetteer, criteria: CriteriaSet, t: Lang) -> 
     else:
         kind = "province" if d.area.kind == "all" else "commune"
         by_area = d.by_province() if kind == "province" else d.by_commune()
-        ranked = sorted(by_area.items(), key=lambda kc: (-kc[1].registered, kc[0]))[:CHART_BARS]
-        items = [(area_label(kind, code, places), c) for code, c in ranked]
+        goal: dict[int, int] = {}
+        for target in d.targets:
+            if (adults := _adults_target(target)) is None:
+                continue
+            commune = places.commune(target.commune)
+            key = target.commune if kind == "commune" else commune.province_code if commune else 0
+            goal[key] = goal.get(key, 0) + adults
+
+        def rate(code: int, c: Counts) -> float:
+            if goal.get(code):
+                return c.reached / goal[code]
+            return c.submitted / c.registered if c.registered else 0.0
+
+        active = [(code, c) for code, c in by_area.items() if c.registered]
+        ranked = sorted(active, key=lambda kc: (rate(*kc), -kc[1].registered, kc[0]))
+        items = [(area_label(kind, code, places), c) for code, c in ranked[:CHART_BARS]]
+        targets = [goal.get(code) for code, _ in ranked[:CHART_BARS]]
+        every = (
+            len(places.provinces)
+            if kind == "province"
+            else len(places.communes_of(d.area.province or 0))
+        )
+        idle = every - len(active)
+        if idle > 0:
+            caption = (
+                t._("{n} of {total} provinces have nobody registered yet.")
+                if kind == "province"
+                else t._("{n} of {total} communes have nobody registered yet.")
+            ).format(n=t.number(idle), total=t.number(every))
+        if len(active) > 1:
+            caption = " ".join(filter(None, [t._("Lowest progress first."), caption]))
     return ChartData(
         title=t._("Progress — {area}, {date}").format(
             area=d.area.name(places, t), date=t.date(d.day)
@@ -337,5 +378,8 @@ def chart_data(d: Digest, places: Gazetteer, criteria: CriteriaSet, t: Lang) -> 
             t._("Registered"): tuple(c.registered for _, c in items),
             t._("Submitted"): tuple(c.submitted for _, c in items),
             t._("Title reached"): tuple(c.reached for _, c in items),
+            t._("Recognised"): tuple(c.recognised for _, c in items),
         },
+        targets=tuple(targets),
+        caption=caption,
     )

@@ -172,6 +172,50 @@ async def test_a_submission_stays_in_the_group_it_was_answered_under(db, core, c
     assert groups["1"] == Counts(3, 1, 0, 2, 2, 1)
 
 
+def _drawn(fig) -> dict:
+    """What a chart shows, read from matplotlib's objects (not its pixels)."""
+    ax = fig.axes[0]
+    legend = fig.legends[0] if fig.legends else None
+    return {
+        "ticks": [t.get_text() for t in ax.get_xticklabels()],
+        "title": ax.get_title(),
+        "xlabel": ax.get_xlabel(),
+        "bars": [t.get_text() for t in ax.texts],
+        "labels": [t.get_text() for t in ax.get_yticklabels()],
+        "legend": [t.get_text() for t in legend.get_texts()] if legend else [],
+    }
+
+
+def test_the_chart_shows_whole_numbers_values_targets_and_who_to_chase(core):
+    from flows.digest import Digest, Line, Target
+
+    lines = (
+        Line(HA_NOI, HOAN_KIEM, "1", Counts(3, 1, 1, 2, 1, 0)),
+        Line(HA_NOI, HOAN_KIEM, "3", Counts(1, 0, 0, 1, 1, 1)),
+        Line(HA_NOI, BA_DINH, "1", Counts(1, 1, 0, 0, 0, 0)),
+    )
+    day, vi = datetime(2026, 11, 23).date(), core.langs["vi"]
+    province = Digest(Area(HA_NOI), day, 2026, lines, (Target(HOAN_KIEM, adults=20),))
+    drawn = _drawn(reports.chart_figure(province, core, vi))
+    # Small counts: whole numbers once each, not "0 0 1 1 2 2".
+    assert drawn["ticks"][:5] == ["0", "1", "2", "3", "4"]
+    assert len(drawn["ticks"]) == len(set(drawn["ticks"]))
+    assert drawn["xlabel"] == "Số người"
+    assert drawn["legend"] == ["Chỉ tiêu", "Đã đăng ký", "Đã gửi", "Đạt danh hiệu", "Đã công nhận"]
+    # The commune with the least progress comes first; those with nobody are counted.
+    assert drawn["labels"] == ["Phường Ba Đình", "Phường Hoàn Kiếm"]
+    every = len(PLACES.communes_of(HA_NOI))
+    assert f"{every - 2} trong {every} xã, phường chưa có ai đăng ký." in drawn["title"]
+    assert sorted(b for b in drawn["bars"] if b) == ["1", "1", "2", "3", "4"]  # values
+    # A big number in Vietnamese format.
+    big = Digest(Area(HA_NOI), day, 2026, (Line(HA_NOI, HOAN_KIEM, "1", Counts(12500)),))
+    assert "12.500" in _drawn(reports.chart_figure(big, core, vi))["bars"]
+
+    empty = _drawn(reports.chart_figure(Digest(Area(HA_NOI), day, 2026, ()), core, vi))
+    assert empty["ticks"] == [] and "Chưa có ai đăng ký." in empty["bars"]
+    assert f"{every} trong {every} xã, phường chưa có ai đăng ký." in empty["title"]
+
+
 def test_the_chart_is_a_png_for_each_kind_of_scope(core):
     from flows.digest import Digest, Line
 
