@@ -203,7 +203,11 @@ def _language(turn: Turn, args: str) -> None:
         turn.go(LANGUAGE)
 
 
-@command("delete", "xoa", "xoadulieu", "deletemydata")
+def _delete_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    return Needs(admin=True)  # an admin is told that the role ends too
+
+
+@command("delete", "xoa", "xoadulieu", "deletemydata", needs=_delete_needs)
 def _delete(turn: Turn, args: str) -> None:
     _remember_back(turn)
     turn.go(CONFIRM_DELETE)
@@ -393,10 +397,25 @@ def _on_confirm_delete(turn: Turn, option: str) -> None:
     turn.say(t._("All your data has been deleted. Send /start if you want to register again."))
 
 
-@screen(CONFIRM_DELETE, on_option=_on_confirm_delete)
+@screen(CONFIRM_DELETE, on_option=_on_confirm_delete, needs=_delete_needs)
 def _ask_delete(turn: Turn) -> None:
     t = turn.t
+    lines = [t._("Delete your registration and all your answers? This cannot be undone.")]
+    admin = turn.world.admin
+    if admin is not None:
+        lines.append(
+            t._("You are also an admin for {scope}: that role ends too.").format(
+                scope=admin.area.name(turn.world.places, t)
+            )
+        )
+    if unit := turn.state.get("unit"):
+        lines.append(
+            t._(
+                "You are also the focal point of “{unit}”: you will get no more deadline "
+                "reminders for it."
+            ).format(unit=unit["name"])
+        )
     turn.ask(
-        t._("Delete your registration and all your answers? This cannot be undone."),
+        "\n".join(lines),
         [Option("yes", t._("Yes, delete everything")), Option("no", t._("No, keep my data"))],
     )

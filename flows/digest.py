@@ -201,8 +201,11 @@ def group_label(code: str, criteria: CriteriaSet, t: Lang) -> str:
     return pick(group.name, t.code) if group else code
 
 
-def digest_text(d: Digest, places: Gazetteer, criteria: CriteriaSet, t: Lang) -> str:
-    """The digest as one message, numbers and dates in the reader's language."""
+def digest_text(
+    d: Digest, places: Gazetteer, criteria: CriteriaSet, t: Lang, cli: bool = False
+) -> str:
+    """The digest as one message, numbers and dates in the reader's language; `cli`: for
+    the command line (`cdht digest`), whose reader sets targets with `cdht target`."""
     total = d.total()
     start, _ = d.period
     if d.monthly:
@@ -240,7 +243,7 @@ def digest_text(d: Digest, places: Gazetteer, criteria: CriteriaSet, t: Lang) ->
         )
     if d.area.kind != "commune":
         lines += _ranking_lines(d, places, t)
-    lines += _target_lines(d, t)
+    lines += _target_lines(d, t, cli)
     return "\n".join(lines)
 
 
@@ -274,7 +277,7 @@ def _ranking_lines(d: Digest, places: Gazetteer, t: Lang) -> list[str]:
     return lines
 
 
-def _target_lines(d: Digest, t: Lang) -> list[str]:
+def _target_lines(d: Digest, t: Lang, cli: bool = False) -> list[str]:
     progress = d.target_progress()
     lines = [
         "",
@@ -283,7 +286,14 @@ def _target_lines(d: Digest, t: Lang) -> list[str]:
         ),
     ]
     if not any(p.communes for p in progress):
-        lines.append(t._("No population figures yet: set them with /target."))
+        lines.append(
+            t._(
+                "No population figures yet: set them with cdht target --commune CODE "
+                "--adults N --officials N."
+            )
+            if cli
+            else t._("No population figures yet: set them with /target.")
+        )
         return lines
     for p in progress:
         if not p.communes:

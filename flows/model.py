@@ -193,6 +193,9 @@ class Candidate:
     group: str
     total: int
     submitted_at: datetime
+    phone: str | None = None
+    birth_year: int | None = None
+    points: Mapping[str, int] = field(default_factory=dict)  # indicator → points
 
 
 @dataclass(frozen=True)

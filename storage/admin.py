@@ -336,13 +336,26 @@ def candidates(
             Assessment.group_code,
             Assessment.total,
             Assessment.submitted_at,
+            Person.phone,
+            Person.birth_year,
+            Assessment.result,
         )
         .order_by(Assessment.submitted_at, Assessment.id)
         .limit(limit)
     )
     return count, [
-        Candidate(a_id, name, village, group, total or 0, submitted)
-        for a_id, name, village, group, total, submitted in rows
+        Candidate(
+            a_id,
+            name,
+            village,
+            group,
+            total or 0,
+            submitted,
+            phone,
+            birth_year,
+            {str(k): int(v) for k, v in ((result or {}).get("indicators") or {}).items()},
+        )
+        for a_id, name, village, group, total, submitted, phone, birth_year, result in rows
         if submitted is not None
     ]
 

@@ -421,6 +421,7 @@ def test_the_cli_invites_prints_the_digest_and_exports(tmp_path, monkeypatch, ca
     assert cli.main(["digest", "--scope", "province:1", "--chart", "c.png", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "Learning Citizens" in out and "Registered: 0" in out
+    assert "set them with cdht target --commune CODE" in out  # the CLI's own command
     assert (tmp_path / "c.png").read_bytes().startswith(PNG)
     assert cli.main(["export", "--scope", "all", "--out", "r.xlsx"]) == 0
     load_workbook(tmp_path / "r.xlsx", read_only=True).close()
@@ -540,6 +541,9 @@ async def test_recognise_one_return_one_and_the_citizens_are_told(db, dispatcher
     assert admin.labels[-2:] == ["Recognise all 3", "Done"]
     await admin.tap("Nguyễn Thị Hoa")  # the first
     assert "Recognise the title, or return" in admin.text
+    # The facts to decide on, in the chat: birth year, points per indicator.
+    assert "born 1984" in admin.text and "Points per indicator:" in admin.text
+    assert "• 1.1 Reading and keeping informed: 10/10" in admin.text
     await admin.tap("Recognise")
     assert "Recognised: Nguyễn Thị Hoa" in admin.text
     assert "2 people in Phường Hoàn Kiếm" in admin.text  # the list again, without her
@@ -655,6 +659,15 @@ async def test_in_january_last_years_submissions_are_recognised_and_reported(db,
     assert "There are no self-assessments for 2030: the years are 2022 to 2027" in admin.text
     await admin.type("/congnhan 2021")
     assert "There are no self-assessments for 2021" in admin.text
+
+
+async def test_delete_says_that_the_admin_role_ends_too(db, dispatcher, clock):
+    chat = await make_admin(db, dispatcher, clock, "boss", Area(HA_NOI))
+    await chat.type("/delete")
+    assert "You are also an admin for Thành phố Hà Nội: that role ends too." in chat.text
+    await chat.tap("Yes, delete everything")
+    await chat.type("/stats")
+    assert "Lệnh này dành cho quản trị viên" in chat.text  # language reset with the data
 
 
 def test_scope_words_are_read_forgivingly():

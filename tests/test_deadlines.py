@@ -345,6 +345,8 @@ async def test_a_focal_point_with_reminders_off_is_not_promised_any(db, dispatch
     assert "bạn sẽ được nhắc hạn" not in unit.text
     await unit.type("/donvi")
     assert "đang tắt nhắc nhở" in unit.text
+    await unit.type("/xoa")
+    assert "Bạn cũng là đầu mối của “Trường THCS Ngô Sĩ Liên”" in unit.text
 
 
 async def test_unit_codes_that_do_not_work_say_why(db, dispatcher, clock):

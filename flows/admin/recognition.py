@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flows.admin.common import asked, campaign_year, scoped, the_admin
+from flows.criteria import pick
 from flows.digest import group_label
 from flows.lang import Lang
 from flows.localtime import LOCAL_TZ
@@ -291,17 +292,31 @@ def _ask_one(turn: Turn) -> None:
     if c is None:  # pragma: no cover - the screen is valid
         return
     village = f", {c.village}" if c.village else ""
-    turn.ask(
-        t._(
-            "{name}{village}: {total} points ({group}), submitted {date}. Recognise the "
-            "title, or return the self-assessment with a reason?"
-        ).format(
+    lines = [
+        t._("{name}{village}: {total} points ({group}), submitted {date}.").format(
             name=c.name,
             village=village,
             total=c.total,
             group=group_label(c.group, turn.world.criteria, t),
             date=t.date(c.submitted_at),
-        ),
+        )
+    ]
+    facts = []
+    if c.birth_year:
+        facts.append(t._("born {year}").format(year=c.birth_year))
+    if c.phone:
+        facts.append(t._("phone {phone}").format(phone=c.phone))
+    if facts:
+        lines.append(", ".join(facts))
+    if c.points:
+        lines.append(t._("Points per indicator:"))
+        lines.extend(
+            f"• {i.code} {pick(i.name, turn.lang)}: {c.points.get(i.code, 0)}/{i.max_points}"
+            for i in turn.world.criteria.indicators
+        )
+    lines.append(t._("Recognise the title, or return the self-assessment with a reason?"))
+    turn.ask(
+        "\n".join(lines),
         [
             Option("yes", t._("Recognise")),
             Option("return", t._("Return with a reason")),
