@@ -105,27 +105,79 @@ def chart_png(digest: Digest, core: Core, t: Lang) -> bytes:
     return out.getvalue()
 
 
-def _rows(digest: Digest, core: Core, t: Lang) -> list[list[object]]:
-    """One row per commune and group that has someone registered."""
-    rows: list[list[object]] = []
-    for line in sorted(digest.lines, key=lambda x: (x.province, x.commune, x.group)):
-        c = line.counts
-        province = core.places.province(line.province)
-        commune = core.places.commune(line.commune)
+def _communes_in(area: Area, core: Core) -> list[int]:
+    """Every commune of an area, in the list's order (those with nobody registered too:
+    they are the ones to chase)."""
+    if area.commune is not None:
+        return [area.commune]
+    provinces = (
+        [area.province] if area.province is not None else [p.code for p in core.places.provinces]
+    )
+    return [c.code for p in provinces for c in core.places.communes_of(p)]
+
+
+def _pct_of(part: int, whole: int) -> float | None:
+    return round(part / whole * 100, 1) if whole else None
+
+
+def _counts(c: Counts) -> list[object]:
+    return [
+        c.registered,
+        c.in_progress,
+        c.submitted,
+        c.reached,
+        c.recognised,
+        _pct_of(c.submitted, c.registered),
+        round(c.pass_rate * 100, 1) if c.pass_rate is not None else None,
+    ]
+
+
+def _rows(digest: Digest, core: Core, t: Lang) -> list[tuple[str, list[object]]]:
+    """The report's rows, each with its kind ("group", "commune", "province", "total"):
+    for every commune of the area, a row per group with someone registered and the
+    commune's subtotal (with its population and target where set); for the whole
+    deployment, each province's subtotal; then the total."""
+    by_commune: dict[int, list[Any]] = {}
+    for line in digest.lines:
+        by_commune.setdefault(line.commune, []).append(line)
+    targets = {target.commune: target for target in digest.targets}
+    rows: list[tuple[str, list[object]]] = []
+    province_sum: Counts | None = None
+    province_code: int | None = None
+
+    def close_province() -> None:
+        if digest.area.kind == "all" and province_code is not None and province_sum is not None:
+            province = core.places.province(province_code)
+            name = province.name if province else province_code
+            label = t._("Subtotal {place}").format(place=name)
+            rows.append(("province", [label, "", "", "", *_counts(province_sum), None, None]))
+
+    for code in _communes_in(digest.area, core):
+        commune = core.places.commune(code)
+        if commune is None:  # pragma: no cover - codes come from the list
+            continue
+        if commune.province_code != province_code:
+            close_province()
+            province_code, province_sum = commune.province_code, Counts()
+        province = core.places.province(commune.province_code)
+        pname = province.name if province else commune.province_code
+        lines = sorted(by_commune.get(code, []), key=lambda line: line.group)
+        subtotal = Counts()
+        for line in lines:
+            subtotal = subtotal + line.counts
+            group = group_label(line.group, core.criteria, t)
+            rows.append(("group", [pname, commune.name, code, group, *_counts(line.counts)]))
+        target = targets.get(code)
+        adults = target.adults if target else None
+        goal = round(adults * target.pct("adults") / 100) if target and adults else None
+        label = t._("Subtotal") if lines else t._("Nobody registered yet")
         rows.append(
-            [
-                province.name if province else line.province,
-                commune.name if commune else line.commune,
-                line.commune,
-                group_label(line.group, core.criteria, t),
-                c.registered,
-                c.in_progress,
-                c.submitted,
-                c.reached,
-                c.recognised,
-                round(c.pass_rate * 100, 1) if c.pass_rate is not None else None,
-            ]
+            ("commune", [pname, commune.name, code, label, *_counts(subtotal), adults, goal])
         )
+        province_sum = (province_sum or Counts()) + subtotal
+    close_province()
+    total = digest.total()
+    rows.append(("total", [t._("Total"), "", "", "", *_counts(total), None, None]))
     return rows
 
 
@@ -140,7 +192,10 @@ def _header(t: Lang) -> list[str]:
         t._("Submitted"),
         t._("Title reached"),
         t._("Recognised"),
+        t._("Submission rate (%)"),
         t._("Pass rate (%)"),
+        t._("Adults (population)"),
+        t._("Target (title holders)"),
     ]
 
 
@@ -153,45 +208,52 @@ def _title(digest: Digest, core: Core, t: Lang) -> str:
 def export_xlsx(
     digest: Digest, points: list[tuple[str, str, int, int]], core: Core, t: Lang
 ) -> bytes:
-    """Sheet 1: a title, then a row per commune and group and the total; sheet 2: average
-    points per indicator and group."""
+    """Sheet 1: a title, then every commune of the area (a row per group, the commune's
+    subtotal, province subtotals for the whole deployment) and the total, with the header
+    frozen and filterable; sheet 2: average points per indicator and group."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(t._("By commune"))
     bold = Font(bold=True)
+    header = _header(t)
+    rows = _rows(digest, core, t)
 
-    def strong(values: Sequence[Any]) -> list[Any]:
-        cells = []
-        for value in values:
+    def cells(values: Sequence[Any], strong: bool) -> list[Any]:
+        out = []
+        for n, value in enumerate(values):
             cell = WriteOnlyCell(ws, value=value)
-            cell.font = bold
-            cells.append(cell)
-        return cells
+            if strong:
+                cell.font = bold
+            if n >= 9 and isinstance(value, float):
+                cell.number_format = "0.0"
+            elif isinstance(value, int) and n >= 4:
+                cell.number_format = "#,##0"
+            out.append(cell)
+        return out
 
-    ws.column_dimensions["A"].width = 24
-    ws.column_dimensions["B"].width = 28
-    ws.append(strong([_title(digest, core, t)]))
+    for column, width in enumerate((22, 30, 10, 34, 11, 11, 11, 11, 11, 13, 11, 13, 13), 1):
+        ws.column_dimensions[get_column_letter(column)].width = width
+    ws.freeze_panes = "E4"  # the header and the place columns stay in view
+    ws.auto_filter.ref = f"A3:{get_column_letter(len(header))}{3 + len(rows)}"
+    ws.append(cells([_title(digest, core, t)], True))
     ws.append([])
-    ws.append(strong(_header(t)))
-    for row in _rows(digest, core, t):
-        ws.append(row)
-    total = digest.total()
-    ws.append(strong(_total_row(total, t)))
+    ws.append(cells(header, True))
+    for kind, row in rows:
+        ws.append(cells(row, kind != "group"))
 
     ws2 = wb.create_sheet(t._("Indicators"))
+    ws2.column_dimensions["A"].width = 34
     ws2.column_dimensions["C"].width = 40
+    ws2.freeze_panes = "A4"
     ws2.append(
-        strong(
-            [t._("Average points per indicator — {title}").format(title=_title(digest, core, t))]
-        )
+        [t._("Average points per indicator — {title}").format(title=_title(digest, core, t))]
     )
     ws2.append([])
-    ws2.append(
-        strong([t._("Group"), t._("Indicator"), t._("Name"), t._("Answers"), t._("Average points")])
-    )
+    ws2.append([t._("Group"), t._("Indicator"), t._("Name"), t._("Answers"), t._("Average points")])
     for group, indicator, n, total_points in points:
         ind = core.criteria.find_indicator(indicator)
         name = (ind.name.get(t.code) or next(iter(ind.name.values()))) if ind else ""
@@ -209,30 +271,23 @@ def export_xlsx(
     return out.getvalue()
 
 
-def _total_row(total: Counts, t: Lang) -> list[object]:
-    rate = round(total.pass_rate * 100, 1) if total.pass_rate is not None else None
-    return [
-        t._("Total"),
-        "",
-        "",
-        "",
-        total.registered,
-        total.in_progress,
-        total.submitted,
-        total.reached,
-        total.recognised,
-        rate,
-    ]
+CSV_SEPARATOR = ";"  # Excel with Vietnamese regional settings splits on ";" (decimal ",")
 
 
 def export_csv(digest: Digest, core: Core, t: Lang) -> bytes:
-    """The same rows as the xlsx's first sheet, UTF-8 with a BOM (Excel opens it right)."""
+    """The same rows as the xlsx's first sheet, for Excel with Vietnamese regional
+    settings: ";" between fields, "," in decimals, UTF-8 with a BOM."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=CSV_SEPARATOR)
+    writer.writerow([_title(digest, core, t)])
     writer.writerow(_header(t))
-    writer.writerows(_rows(digest, core, t))
-    writer.writerow(_total_row(digest.total(), t))
+    for _, row in _rows(digest, core, t):
+        writer.writerow([_csv_value(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _csv_value(value: object) -> object:
+    return str(value).replace(".", ",") if isinstance(value, float) else value
 
 
 def file_name(digest: Digest, extension: str) -> str:

@@ -375,6 +375,7 @@ async def test_stats_and_exports_in_chat_match_the_digest(db, dispatcher, clock)
     await chat.type("/stats xa:4")
     assert "Phường Ba Đình" in chat.text and "Registered: 2 (1 new yesterday)" in chat.text
 
+    await chat.type("/target xa:70 10 2")  # adults and officials of Hoàn Kiếm
     await chat.type("/export")
     [xlsx] = [r for r in chat.replies if r.kind == "file"]
     assert xlsx.file_name.endswith(".xlsx")
@@ -383,19 +384,31 @@ async def test_stats_and_exports_in_chat_match_the_digest(db, dispatcher, clock)
     assert rows[0][0] == "Learning Citizens 2026 — Thành phố Hà Nội — as of 23/11/2026"
     header = rows[2]
     assert header[:5] == ("Province", "Commune", "Commune code", "Group", "Registered")
-    body = [r for r in rows[3:] if r[0] != "Total"]
-    assert len(body) == 5  # (Hoàn Kiếm: groups 1, 2, 3), (Ba Đình: 1, 4)
+    assert header[9:] == (
+        "Submission rate (%)", "Pass rate (%)", "Adults (population)", "Target (title holders)"
+    )  # fmt: skip
+    groups = [r for r in rows[3:] if r[3] and r[3].startswith("Group")]
+    assert len(groups) == 5  # (Hoàn Kiếm: groups 1, 2, 3), (Ba Đình: 1, 4)
+    assert sum(r[4] for r in groups) == 7
+    # Every commune of the province is there, those to chase included, with a subtotal.
+    subtotals = {r[1]: r for r in rows[3:] if r[3] in ("Subtotal", "Nobody registered yet")}
+    assert len(subtotals) == len(PLACES.communes_of(HA_NOI))
+    hoan_kiem = subtotals["Phường Hoàn Kiếm"]
+    assert hoan_kiem[4:13] == (5, 1, 3, 2, 1, 60.0, 66.7, 10, 4)  # population and target
+    assert subtotals["Phường Cửa Nam"][3:5] == ("Nobody registered yet", 0)
     total = next(r for r in rows if r and r[0] == "Total")
-    assert total[4:10] == (7, 1, 4, 3, 1, 75.0)  # the digest's numbers
-    assert sum(r[4] for r in body) == 7
+    assert total[4:11] == (7, 1, 4, 3, 1, 57.1, 75.0)  # the digest's numbers
     indicators = list(book["Indicators"].iter_rows(values_only=True))
     assert indicators[2] == ("Group", "Indicator", "Name", "Answers", "Average points")
     book.close()
 
     await chat.type("/export csv")
     [csv_file] = [r for r in chat.replies if r.kind == "file"]
-    table = list(csv.reader(io.StringIO(csv_file.file_data.decode("utf-8-sig"))))
-    assert table[-1][0] == "Total" and table[-1][4:9] == ["7", "1", "4", "3", "1"]
+    assert csv_file.file_data.startswith("\ufeff".encode())  # UTF-8 with a BOM
+    # For Excel with Vietnamese regional settings: ";" between fields, "," in decimals.
+    table = list(csv.reader(io.StringIO(csv_file.file_data.decode("utf-8-sig")), delimiter=";"))
+    assert table[0][0].startswith("Learning Citizens 2026 — Thành phố Hà Nội")
+    assert table[-1][0] == "Total" and table[-1][4:11] == ["7", "1", "4", "3", "1", "57,1", "75,0"]
 
 
 async def test_indicator_averages_in_the_export(db, dispatcher, clock, core):
