@@ -51,6 +51,7 @@ def chart_figure(digest: Digest, core: Core, t: Lang) -> Figure:
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     data = chart_data(digest, core.places, core.criteria, t)
+    empty = not any(v for values in data.series.values() for v in values)
     bars = max(len(data.labels), 1)
     fig = Figure(figsize=(8, 2.4 + 0.55 * bars), dpi=100)
     FigureCanvasAgg(fig)
@@ -86,6 +87,8 @@ def chart_figure(digest: Digest, core: Core, t: Lang) -> Figure:
     top = max([top, *(x for x, _ in marks)])
     ax.set_xlim(0, max(1, top) * 1.15)  # room for the values at the bars' ends
     legend = 0.0
+    if data.labels and empty:  # a commune's groups, nobody in any
+        ax.text(0.5, 0.5, t._("No one has registered yet."), ha="center", transform=ax.transAxes)
     if data.labels:  # under the chart, on its own strip: it never covers a bar
         handles, names = ax.get_legend_handles_labels()
         fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8, frameon=False)
@@ -292,4 +295,6 @@ def _csv_value(value: object) -> object:
 
 def file_name(digest: Digest, extension: str) -> str:
     scope = digest.area.text().replace(":", "-")
+    if digest.year != digest.day.year:  # last year's, made this year: say which
+        return f"cdht-{scope}-{digest.year}-as-of-{digest.day.isoformat()}.{extension}"
     return f"cdht-{scope}-{digest.day.isoformat()}.{extension}"

@@ -380,8 +380,8 @@ def chart_data(d: Digest, places: Gazetteer, criteria: CriteriaSet, t: Lang) -> 
         if len(active) > 1:
             caption = " ".join(filter(None, [t._("Lowest progress first."), caption]))
     return ChartData(
-        title=t._("Progress — {area}, {date}").format(
-            area=d.area.name(places, t), date=t.date(d.day)
+        title=t._("Progress {year} — {area}, {date}").format(
+            year=d.year, area=d.area.name(places, t), date=t.date(d.day)
         ),
         labels=tuple(label for label, _ in items),
         series={

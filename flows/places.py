@@ -252,12 +252,12 @@ class Gazetteer:
             [r for r, *_ in ranked],
         )
 
-    def areas_named(self, text: str) -> tuple[tuple[Area, ...], ...]:
+    def areas_named(self, text: str, partly: bool = True) -> tuple[tuple[Area, ...], ...]:
         """What a place named by an admin can mean, in tiers, best first (an admin takes
         the first tier with a place in their scope): a province by its whole name; the
         communes `search` finds in every province: a 2025 commune or an old commune named
         in full (the one it became part of); an old district named in full (the communes
-        it became); partial matches."""
+        it became); partial matches (unless not `partly`)."""
         provinces = [p for p in self.find_provinces(text) if is_exact(text, p)]
         tiers: list[list[Area]] = [[Area(p.code) for p in provinces], [], [], []]
         for province in self.provinces:
@@ -267,6 +267,8 @@ class Gazetteer:
             for former, r in zip(found.formers, found.former_ranks, strict=False):
                 tier = 3 if r > 0 else 2 if former.is_district else 1
                 tiers[tier].extend(Area(province.code, code) for code in former.communes)
+        if not partly:
+            tiers[3] = []
         return tuple(tuple(dict.fromkeys(tier)) for tier in tiers if tier)
 
     def find_communes(self, province_code: int, text: str) -> list[Commune]:
@@ -416,11 +418,14 @@ def area_named(text: str, places: Gazetteer) -> Area:
     except AreaError:
         if ":" in text:
             raise
-    tiers = places.areas_named(text)
+    tiers = places.areas_named(text, partly=False)  # no guessing on the command line
     if not tiers:
+        near = [a for tier in places.areas_named(text) for a in tier][:5]
+        maybe = "; ".join(f"{a.name(places, _NO_TRANSLATION)} ({a.text()})" for a in near)
         raise AreaError(
             f"no place called {text!r}: write a commune's or province's name (today's or "
             "the one before the 2025 merger), all, province:<code> or commune:<code>"
+            + (f". Names that begin like it: {maybe}" if maybe else "")
         )
     if len(tiers[0]) > 1:
         listed = "; ".join(f"{a.name(places, _NO_TRANSLATION)} ({a.text()})" for a in tiers[0][:5])

@@ -454,6 +454,8 @@ def test_the_cli_invites_prints_the_digest_and_exports(tmp_path, monkeypatch, ca
     assert "the campaign years are 2022 to" in capsys.readouterr().err
     assert cli.main(["digest", "--scope", "an binh"]) == 2
     assert "can mean several places" in capsys.readouterr().err
+    assert cli.main(["digest", "--scope", "ba"]) == 2  # no guessing from a name's start
+    assert "Names that begin like it" in capsys.readouterr().err
     assert cli.main(["digest", "--scope", "khong co noi nay"]) == 2
     assert "no place called 'khong co noi nay'" in capsys.readouterr().err
 
@@ -670,6 +672,11 @@ async def test_in_january_last_years_submissions_are_recognised_and_reported(db,
     )
     await admin.type("/stats 2030")
     assert "There are no self-assessments for 2030: the years are 2022 to 2027" in admin.text
+    await admin.type("/baocao 2026 csv")  # last year's, made this year: the name says so
+    [csv_file] = [r for r in admin.replies if r.kind == "file"]
+    assert csv_file.file_name == "cdht-commune-70-2026-as-of-2027-01-10.csv"
+    await admin.type("/congnhan 70 2026")  # a bare number is a code, not a year
+    assert "Phường Hoàn Kiếm" in admin.text and "(2026)" in admin.text
     await admin.type("/congnhan 2021")
     assert "There are no self-assessments for 2021" in admin.text
 

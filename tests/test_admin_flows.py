@@ -196,7 +196,7 @@ def test_the_last_one_decided_on_leaves_the_list(world):
     assert "Recognise all" not in " ".join(chat.labels)  # one person: the name does it
     chat.tap("Người 1")
     chat.tap("Recognise")
-    assert "No one in Phường Hoàn Kiếm is waiting for recognition." in chat.text
+    assert "No one in Phường Hoàn Kiếm is waiting for recognition (2026)." in chat.text
     assert "rec" not in chat.state
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flows.model import AdminView
+from flows.model import AdminView, World
 from flows.navigation import aside
 from flows.places import Area, Gazetteer, parse_area
 from flows.text import fold
@@ -42,13 +42,30 @@ class Asked:
 
 
 def _year(word: str) -> int | None:
-    return int(word) if word.isascii() and word.isdigit() and len(word) == 4 else None
+    """A word that is a year (2000-2099); other numbers are codes ("2320": Xã Tân An)."""
+    if word.isascii() and word.isdigit() and len(word) == 4 and 2000 <= int(word) <= 2099:
+        return int(word)
+    return None
+
+
+def year_readable(question: Asked, world: World) -> bool:
+    """Whether the year asked for (if any) is one of the campaign's: else nothing is read
+    and the handler says why (campaign_year)."""
+    year = question.year
+    return year is None or FIRST_YEAR <= year <= world.campaign_year
 
 
 def asked(args: str, places: Gazetteer) -> Asked:
     words = args.split()
     year = next((y for w in words if (y := _year(w)) is not None), None)
-    words = [w for w in words if _year(w) is None]
+    # A bare number that is not a year is a code: "2320" as "xa:2320" (or "tinh:42").
+    words = [
+        (f"tinh:{w}" if places.province(int(w)) and not places.commune(int(w)) else f"xa:{w}")
+        if w.isascii() and w.isdigit() and _year(w) is None and len(w) <= 6
+        else w
+        for w in words
+        if _year(w) is None
+    ]
     word = area_word(" ".join(words))
     if word is not None:
         area = parse_area(word, places)

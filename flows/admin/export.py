@@ -4,7 +4,7 @@ shell reads the numbers and writes the file before the step (see `_needs`)."""
 
 from __future__ import annotations
 
-from flows.admin.common import asked, campaign_year, scoped, the_admin
+from flows.admin.common import asked, campaign_year, scoped, the_admin, year_readable
 from flows.admin.files import send_report_files
 from flows.lang import Lang
 from flows.model import Event, Needs, ReportKind, ReportRequest, Snapshot, World
@@ -22,6 +22,8 @@ def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     question = asked(event.args, world.places)
     if not question.readable or (question.name and not question.options):
         return Needs()  # the handler says what it did not understand
+    if not year_readable(question, world):
+        return Needs()  # a year outside the campaign: refused, nothing read
     return Needs(
         report=ReportRequest(
             export_format(event.args), question.area, question.options, question.year

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flows.admin.common import asked, campaign_year, scoped, the_admin
+from flows.admin.common import asked, campaign_year, scoped, the_admin, year_readable
 from flows.criteria import pick
 from flows.digest import group_label
 from flows.lang import Lang
@@ -50,6 +50,8 @@ def _command_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     question = asked(event.args, world.places)
     area = question.area
     if not question.readable or (area is not None and area.commune is None):
+        return Needs(admin=True)  # the handler says why nothing is listed
+    if not year_readable(question, world):
         return Needs(admin=True)  # the handler says why nothing is listed
     if question.name:
         if not question.options:
@@ -181,8 +183,8 @@ def _list_invalid(turn: Turn) -> None:
     else:
         _leave_rec(
             turn,
-            t._("No one in {commune} is waiting for recognition.").format(
-                commune=_commune_name(turn)
+            t._("No one in {commune} is waiting for recognition ({year}).").format(
+                commune=_commune_name(turn), year=_year(turn)
             ),
         )
 

@@ -9,7 +9,7 @@ answers from `turn.world`, checking the area against the admin's scope first.
 
 from __future__ import annotations
 
-from flows.admin.common import asked, campaign_year, scoped, the_admin
+from flows.admin.common import asked, campaign_year, scoped, the_admin, year_readable
 from flows.admin.files import send_report_files
 from flows.digest import digest_text
 from flows.lang import Lang
@@ -22,6 +22,8 @@ def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     question = asked(event.args, world.places)
     if not question.readable or (question.name and not question.options):
         return Needs()  # the handler says what it did not understand
+    if not year_readable(question, world):
+        return Needs()  # a year outside the campaign: refused, nothing read
     return Needs(report=ReportRequest("stats", question.area, question.options, question.year))
 
 
