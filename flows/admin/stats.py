@@ -28,7 +28,7 @@ def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
 
 
 def _help(t: Lang) -> str:
-    return t._("/stats — the numbers now (/stats xa:CODE for one commune)")
+    return t._("/stats — the numbers now (/stats NAME or /stats xa:CODE for one commune)")
 
 
 @command(
