@@ -155,7 +155,8 @@ async def _deadline(settings: Settings, args: argparse.Namespace) -> int:
     """cdht deadline add|list|cancel."""
     from bot.data import load_gazetteer
     from bot.i18n import load_langs
-    from flows.deadlines import Deadline, parse_due, parse_offsets, parse_time
+    from flows.deadlines import Deadline, check_not_past, parse_due, parse_offsets, parse_time
+    from flows.localtime import local_day
     from flows.places import Area
     from storage import deadlines
 
@@ -175,6 +176,7 @@ async def _deadline(settings: Settings, args: argparse.Namespace) -> int:
             offsets=parse_offsets(args.offsets),
             at=parse_time(args.at),
         )
+        check_not_past(deadline, local_day(SystemClock().now()))
     db = await open_db(settings)
     try:
         now = SystemClock().now()

@@ -32,6 +32,7 @@ from flows.localtime import local_day
 from flows.model import AdminView, Candidates, Listing, Needs, Report, ReportRequest, World
 from flows.places import Area
 from storage import admin as admin_store
+from storage import deadlines as deadline_store
 from storage import invites
 from storage.db import Database
 
@@ -80,6 +81,12 @@ class Preloader:
             )
         if admin is not None and needs.admins:
             found["admins"] = tuple(admin_store.admins(conn, admin.area))
+        if admin is not None and needs.deadlines:  # theirs, and those above them
+            found["deadlines"] = tuple(
+                d
+                for d in deadline_store.active(conn)
+                if admin.area.contains(d.area) or d.area.contains(admin.area)
+            )
         if needs.report is not None and admin is not None:  # (anyone else is refused)
             if prepared.request != needs.report:
                 raise Unprepared(needs)

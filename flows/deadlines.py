@@ -114,6 +114,12 @@ class Deadline:
         return current
 
 
+def check_not_past(deadline: Deadline, today: date) -> None:
+    """A one-off deadline must fall today or later (a yearly one always comes again)."""
+    if deadline.year is not None and _on(deadline.year, deadline.month, deadline.day) < today:
+        raise DeadlineError(f"{deadline.due_text()} has passed")
+
+
 def _on(year: int, month: int, day: int) -> date:
     """The date; 29/02 falls on 28/02 in a year without it."""
     try:

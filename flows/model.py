@@ -15,7 +15,7 @@ import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, ClassVar, Final, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypedDict
 
 from flows.commands import command_named
 from flows.criteria import CriteriaSet
@@ -24,6 +24,9 @@ from flows.lang import Lang
 from flows.places import Area, Gazetteer
 from flows.scoring import AreaFlags, ScoreResult
 from flows.text import clean
+
+if TYPE_CHECKING:  # flows.deadlines reads this module
+    from flows.deadlines import Deadline
 
 EventKind = Literal["text", "option", "contact", "command", "unsupported"]
 ReplyKind = Literal["text", "options", "ask_phone", "file", "notice"]
@@ -344,6 +347,7 @@ class Needs:
     report: ReportRequest | None = None
     admins: bool = False  # the admins in the admin's scope
     fresh_code: bool = False  # a new random code, should the step hand one out
+    deadlines: bool = False  # the deadlines of the admin's scope and above it
 
     def __or__(self, other: Needs) -> Needs:
         """Both: what `other` asks for, and what this asks for that `other` does not."""
@@ -372,6 +376,8 @@ class World:
     # A fresh random code (an admin's /invite): randomness comes from the shell, like
     # the clock reading.
     fresh_code: str = ""
+    # The active deadlines an admin sees: those of their scope and of the areas above it.
+    deadlines: tuple[Deadline, ...] = ()
 
 
 # --- Effects: domain changes the dispatcher writes in the same transaction as the state ---
@@ -503,8 +509,28 @@ class ReturnAssessment:
     reason: str
 
 
+@dataclass(frozen=True)
+class AddDeadline:
+    """An admin's deadline for their scope (checked against it when stored)."""
+
+    deadline: Deadline
+
+
+@dataclass(frozen=True)
+class CancelDeadline:
+    deadline_id: int
+
+
 AdminEffect = (
-    BecomeAdmin | NewInvite | RevokeAdmin | SetMonthly | SetTarget | Recognise | ReturnAssessment
+    BecomeAdmin
+    | NewInvite
+    | RevokeAdmin
+    | SetMonthly
+    | SetTarget
+    | Recognise
+    | ReturnAssessment
+    | AddDeadline
+    | CancelDeadline
 )
 
 Effect = (

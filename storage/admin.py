@@ -21,9 +21,11 @@ from flows.digest import Counts, Line, Target
 from flows.localtime import local_midnight
 from flows.model import (
     ADMIN,
+    AddDeadline,
     AdminEffect,
     AdminView,
     BecomeAdmin,
+    CancelDeadline,
     Candidate,
     NewInvite,
     Recognise,
@@ -34,7 +36,7 @@ from flows.model import (
     World,
 )
 from flows.places import Area
-from storage import downloads, invites, outbox, recipients
+from storage import deadlines, downloads, invites, outbox, recipients
 from storage.models import (
     Answer,
     Assessment,
@@ -187,6 +189,15 @@ def apply(conn: Connection, account_id: int, effect: AdminEffect, now: datetime)
         return_assessment(
             conn, effect.commune, effect.year, effect.assessment_id, effect.reason, now
         )
+    elif isinstance(effect, AddDeadline):
+        _check(admin, effect.deadline.area)
+        deadlines.add(conn, effect.deadline, now)
+    elif isinstance(effect, CancelDeadline):
+        found = next((d for d in deadlines.active(conn) if d.id == effect.deadline_id), None)
+        if found is None:
+            raise AdminRefused("no such deadline")
+        _check(admin, found.area)
+        deadlines.cancel(conn, effect.deadline_id, now)
 
 
 class AdminRefused(Exception):

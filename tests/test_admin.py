@@ -24,6 +24,7 @@ from flows.localtime import LOCAL_TZ, local_day
 from flows.model import Event, Recognise, SetTarget
 from flows.places import Area, parse_area
 from storage import admin as store
+from storage import deadlines as deadline_store
 from storage import invites
 from storage.models import Assessment, Person
 from tests.chat import DispatchChat, register_async, scheduler_beside
@@ -688,6 +689,37 @@ async def test_delete_says_that_the_admin_role_ends_too(db, dispatcher, clock):
     await chat.tap("Yes, delete everything")
     await chat.type("/stats")
     assert "Lệnh này dành cho quản trị viên" in chat.text  # language reset with the data
+
+
+async def test_an_admin_lists_adds_and_cancels_deadlines_in_chat(db, dispatcher, clock):
+    from flows.deadlines import Deadline
+
+    national = Deadline(
+        title={"vi": "Báo cáo toàn quốc"}, day=15, month=12, year=None, audience="admins"
+    )
+    await db.run(lambda conn: deadline_store.add(conn, national, clock.now()))
+    chat = await make_admin(db, dispatcher, clock, "ward", Area(HA_NOI, HOAN_KIEM))
+    await chat.type("/deadlines")
+    assert "Deadlines for Phường Hoàn Kiếm, Thành phố Hà Nội:" in chat.text
+    assert "None yet." in chat.text and "Set above your area" in chat.text
+    assert "15/12 (every year) · admins · the whole deployment · Báo cáo toàn quốc" in chat.text
+    await chat.type("/deadlines add 01/11/2026 citizens Hạn tự đánh giá")  # before 23/11/2026
+    assert "01/11/2026 has passed: please choose a date from today on." in chat.text
+    await chat.type("/deadlines add 31/02 admins Báo cáo")
+    assert "I could not read that date" in chat.text
+    await chat.type("/hanbaocao them 30/12/2026 nguoidan Hạn tự đánh giá của phường")
+    assert "Added: 30/12/2026 · citizens who have not submitted · Phường Hoàn Kiếm" in chat.text
+    await chat.type("/deadlines")
+    mine = next(line for line in chat.text.splitlines() if "Hạn tự đánh giá của phường" in line)
+    number = mine.split()[0].lstrip("#")
+    await chat.type(f"/deadlines cancel {number}")
+    assert "Cancelled: no more reminders of “Hạn tự đánh giá của phường”." in chat.text
+    await chat.type("/deadlines")
+    assert "Hạn tự đánh giá của phường" not in chat.text
+    national_id = (await db.run(deadline_store.active))[0].id
+    await chat.type(f"/deadlines cancel {national_id}")
+    assert "was set above your area: you cannot cancel it" in chat.text
+    assert len(await db.run(deadline_store.active)) == 1
 
 
 def test_scope_words_are_read_forgivingly():

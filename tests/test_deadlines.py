@@ -431,6 +431,8 @@ def test_a_new_install_lists_the_defaults_and_admins_add_and_cancel(tmp_path, mo
     assert cli.main(["deadline", "cancel", "7"]) == 1
     assert cli.main(["deadline", "add", "--title", "x", "--due", "31/02"]) == 2
     assert "not a date" in capsys.readouterr().err
+    assert cli.main(["deadline", "add", "--title", "Cũ", "--due", "01/01/2020"]) == 2
+    assert "01/01/2020 has passed" in capsys.readouterr().err
     assert "Báo cáo tháng" not in (cli.main(["deadline", "list"]), capsys.readouterr().out)[1]
     assert cli.main(["unit-code", "new", "--area", "province:48"]) == 0
     made = capsys.readouterr().out
