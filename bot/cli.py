@@ -203,6 +203,7 @@ async def _deadline(settings: Settings, args: argparse.Namespace) -> int:
 
 def _deadline_line(deadline: Any, places: Any, now: Any, t: Any = None) -> str:
     from bot.i18n import load_langs
+    from flows.admin.deadlines import audience_text
     from flows.localtime import local_day
 
     t = t or load_langs()["en"]
@@ -211,7 +212,7 @@ def _deadline_line(deadline: Any, places: Any, now: Any, t: Any = None) -> str:
     upcoming = f"next {due:%d/%m/%Y}" if due else "passed"
     days = ",".join(str(d) for d in deadline.offsets)
     return (
-        f"{deadline.due_text()} ({when}, {upcoming}) · {deadline.audience} · "
+        f"{deadline.due_text()} ({when}, {upcoming}) · {audience_text(t, deadline.audience)} · "
         f"{deadline.area.name(places, t)} · reminders {days} days before at "
         f"{deadline.at:%H:%M} · {deadline.title_in('vi')}"
     )

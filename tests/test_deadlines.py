@@ -418,6 +418,7 @@ def test_a_new_install_lists_the_defaults_and_admins_add_and_cancel(tmp_path, mo
     for due in ("30/11", "05/12", "15/12", "20/01", "28/02", "15/01"):
         assert due in listed
     assert "31/10" not in listed
+    assert "focal points of units" in listed and "focal_points" not in listed  # in words
     assert "Báo cáo kết quả phong trào học tập năm của xã, phường gửi tỉnh" in listed
     assert cli.main(
         [
