@@ -1,12 +1,13 @@
 """Admins in chat (quản trị): join with a code, numbers now, exports, invite and revoke
-admins, set a commune's population and targets, and recognise titles. One module per
-command or screen group:
+admins, set a commune's population and targets, recognise titles, and keep the reporting
+deadlines of their area. One module per command or screen group:
 
 - `team`: /admin (join with a code; one's scope), /invite, /admins, /revoke
 - `stats`: /stats, the numbers now with the chart
 - `export`: /export, the Excel or CSV report
 - `targets`: /target, a commune's population and targets
 - `recognition`: /recognise and its screens, and what the citizen is told
+- `deadlines`: /deadlines, the reporting deadlines of the scope: list, add, cancel
 
 An admin has a scope (the whole deployment, a province or a commune) and sees only data
 inside it. Every command first checks that the person is an admin and that what they ask
