@@ -5,6 +5,7 @@ never touches a file); the shell reads them, once, at start-up."""
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 import flows
@@ -28,13 +29,19 @@ def load_criteria(name_or_path: str | Path) -> CriteriaSet:
 
 def load_gazetteer(path: Path | None = None) -> Gazetteer:
     """The official 2025 list shipped by vietnam-provinces (GPL-3.0), with the old names
-    of before the reform (flows/old_communes.csv)."""
+    of before the reform (flows/old_communes.csv). The shipped one is read once per
+    process (start-up reads it for the core and for the default deadlines)."""
     if path is None:
-        from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
-
-        path = Path(NESTED_DIVISIONS_JSON_PATH)
+        return _shipped_gazetteer()
     places = gazetteer_from(json.loads(path.read_text(encoding="utf-8")))
     return with_formers(places, OLD_COMMUNES.read_text(encoding="utf-8"))
+
+
+@cache
+def _shipped_gazetteer() -> Gazetteer:
+    from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
+
+    return load_gazetteer(Path(NESTED_DIVISIONS_JSON_PATH))
 
 
 def load_deadline_defaults(places: Gazetteer, path: Path = DEFAULT_DEADLINES) -> list[Deadline]:

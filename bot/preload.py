@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from bot import codes, reports
 from bot.core import Core
-from flows.admin.common import Asked, chosen
+from flows.admin.common import one_in_scope
 from flows.localtime import local_day
 from flows.model import AdminView, Candidates, Listing, Needs, Report, ReportRequest, World
 from flows.places import Area
@@ -103,7 +103,7 @@ class Preloader:
     ) -> Candidates | None:
         code = listing.commune if listing.commune is not None else admin.area.commune
         if listing.options:  # named: the one place the name means in the admin's scope
-            one = chosen(Asked(name="?", options=listing.options), admin.area)
+            one = one_in_scope(listing.options, admin.area)
             code = one.commune if one is not None else None
         commune = self.core.places.commune(code)
         if commune is None or not admin.area.contains(Area(commune.province_code, commune.code)):
@@ -123,7 +123,7 @@ class Preloader:
         )
         area = request.area or (admin.area if admin else None)
         if request.options and admin is not None:  # named: the one place it means for them
-            area = chosen(Asked(name="?", options=request.options), admin.area)
+            area = one_in_scope(request.options, admin.area)
         if admin is None or area is None or not admin.area.contains(area):
             return Prepared(request)
         return Prepared(request, await self._report(request, area, admin.language, now))

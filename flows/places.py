@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from flows.lang import Lang
 from flows.text import fold, number
@@ -148,6 +148,16 @@ def _rank(query: str, folded: str, short: str) -> int | None:
     return None
 
 
+P = TypeVar("P", Province, Commune, FormerProvince)
+
+
+def _ranked(query: str, places: Iterable[P]) -> list[tuple[int, P]]:
+    """The places whose name matches `query` (folded) with how well, best first and by
+    name; places of the same rank and name stay in their order."""
+    found = [(r, p) for p in places if (r := _rank(query, p.folded, p.short)) is not None]
+    return sorted(found, key=lambda rp: (rp[0], rp[1].short))
+
+
 class Gazetteer:
     """The list of provinces and communes, searchable without accents."""
 
@@ -188,24 +198,14 @@ class Gazetteer:
         query = _PROVINCE_ALIASES.get(query, query)
         if not query:
             return []
-        ranked = [
-            (r, p.short, p)
-            for p in self.provinces
-            if (r := _rank(query, p.folded, p.short)) is not None
-        ]
-        return [p for _, _, p in sorted(ranked, key=lambda x: (x[0], x[1]))]
+        return [p for _, p in _ranked(query, self.provinces)]
 
     def find_former_provinces(self, text: str) -> list[FormerProvince]:
         """Provinces merged into others in 2025 whose old name matches, best first."""
         query = fold(text)
         if not query or _short(query + " x") == "x":  # "tinh" alone
             return []
-        ranked = [
-            (r, p.short, p)
-            for p in self.former_provinces
-            if (r := _rank(query, p.folded, p.short)) is not None
-        ]
-        return [p for _, _, p in sorted(ranked, key=lambda x: (x[0], x[1]))]
+        return [p for _, p in _ranked(query, self.former_provinces)]
 
     def search(self, province_code: int, text: str) -> Found:
         """The one search of a commune by name, for every place a commune is named: the
@@ -221,14 +221,7 @@ class Gazetteer:
             return Found()
         if query.isdigit():
             return Found(self.find_communes(province_code, text))
-        communes = sorted(
-            (
-                (r, c.short, c.code, c)
-                for c in self._by_province.get(province_code, ())
-                if (r := _rank(query, c.folded, c.short)) is not None
-            ),
-            key=lambda x: x[:3],  # two communes of a province may share a name: the code
-        )
+        communes = _ranked(query, self._by_province.get(province_code, ()))
         best = communes[0][0] if communes else None
         ranked = []
         for former in self._formers.get(province_code, ()):
@@ -246,9 +239,9 @@ class Gazetteer:
             ranked.append((r, former.is_district, former.short, former.district, former))
         ranked.sort(key=lambda x: x[:4])
         return Found(
-            [c for *_, c in communes],
+            [c for _, c in communes],
             [f for *_, f in ranked],
-            [r for r, *_ in communes],
+            [r for r, _ in communes],
             [r for r, *_ in ranked],
         )
 
@@ -279,12 +272,7 @@ class Gazetteer:
         if query.isdigit():
             found = self._commune.get(number(query, 6) or 0)
             return [found] if found and found.province_code == province_code else []
-        ranked = [
-            (r, c.short, c)
-            for c in self._by_province.get(province_code, ())
-            if (r := _rank(query, c.folded, c.short)) is not None
-        ]
-        return [c for _, _, c in sorted(ranked, key=lambda x: (x[0], x[1]))]
+        return [c for _, c in _ranked(query, self._by_province.get(province_code, ()))]
 
 
 def gazetteer_from(divisions: Iterable[Mapping[str, Any]]) -> Gazetteer:

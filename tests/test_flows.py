@@ -425,7 +425,8 @@ def test_restart_until_submitted_then_the_result_is_kept(chat):
     assert "Đã gửi lúc 10:00 23/11/2026." in chat.text  # Vietnam time
 
 
-def test_changing_group_after_submitting_keeps_the_submission_where_it_was(chat):
+def submit_then_move_to_group_4(chat: FlowChat) -> FlowChat:
+    """Submit under group 1, then change the registration to group 4."""
     register(chat).tap("Bắt đầu")
     answer_all(chat)
     chat.tap("Gửi kết quả")
@@ -433,6 +434,11 @@ def test_changing_group_after_submitting_keeps_the_submission_where_it_was(chat)
     chat.tap("Sửa nhóm")
     chat.tap("Học sinh")
     chat.tap("Đúng rồi")
+    return chat
+
+
+def test_changing_group_after_submitting_keeps_the_submission_where_it_was(chat):
+    submit_then_move_to_group_4(chat)
     assert (
         "Bản tự đánh giá năm 2026 của bạn đã gửi theo Nhóm 1: Nông dân, người dân ở xã, "
         "phường và được giữ nguyên" in chat.text
@@ -446,13 +452,7 @@ def test_a_returned_self_assessment_keeps_its_answers_when_a_detail_changes(chat
     changing the phone must not start the answers again."""
     import dataclasses
 
-    register(chat).tap("Bắt đầu")
-    answer_all(chat)
-    chat.tap("Gửi kết quả")
-    chat.tap("Sửa thông tin")
-    chat.tap("Sửa nhóm")
-    chat.tap("Học sinh")
-    chat.tap("Đúng rồi")
+    submit_then_move_to_group_4(chat)
     returned = dataclasses.replace(
         chat.snapshot.assessment,
         status="in_progress",

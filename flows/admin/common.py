@@ -55,9 +55,14 @@ def year_readable(question: Asked, world: World) -> bool:
     return year is None or FIRST_YEAR <= year <= world.campaign_year
 
 
+def asked_year(args: str) -> int | None:
+    """The year among a command's arguments, if any (without looking up any place)."""
+    return next((y for w in args.split() if (y := _year(w)) is not None), None)
+
+
 def asked(args: str, places: Gazetteer) -> Asked:
     words = args.split()
-    year = next((y for w in words if (y := _year(w)) is not None), None)
+    year = asked_year(args)
     # A bare number that is not a year is a code: "2320" as "xa:2320" (or "tinh:42").
     words = [
         (f"tinh:{w}" if places.province(int(w)) and not places.commune(int(w)) else f"xa:{w}")
@@ -79,7 +84,7 @@ def asked(args: str, places: Gazetteer) -> Asked:
 def campaign_year(turn: Turn, args: str) -> int | None:
     """The campaign year a command asks about (the current one if none), or None after
     saying why it cannot be: before the campaign's first year, or still to come."""
-    year = asked(args, turn.world.places).year
+    year = asked_year(args)  # (a name among the arguments is scoped()'s to look up)
     if year is None:
         return turn.world.campaign_year
     if FIRST_YEAR <= year <= turn.world.campaign_year:
@@ -108,15 +113,11 @@ def in_scope(options: tuple[tuple[Area, ...], ...], scope: Area) -> list[Area]:
     return []
 
 
-def chosen(asked_: Asked, scope: Area) -> Area | None:
-    """The one place asked about within `scope` (the scope itself when none is named);
-    None when it is not one place in it. The shell (bot.preload) reads by this too."""
-    if asked_.name:
-        mine = in_scope(asked_.options, scope)
-        return mine[0] if len(mine) == 1 else None
-    if not asked_.readable:
-        return None
-    return asked_.area or scope
+def one_in_scope(options: tuple[tuple[Area, ...], ...], scope: Area) -> Area | None:
+    """The place a name means within `scope`, if it means exactly one there. The shell
+    (bot.preload) reads by this too, so both find the same place."""
+    mine = in_scope(options, scope)
+    return mine[0] if len(mine) == 1 else None
 
 
 def not_an_admin(turn: Turn) -> None:
@@ -176,7 +177,6 @@ def scoped(turn: Turn, admin: AdminView, args: str) -> Area | None:
                 ).format(name=question.name[:40]),
             )
         return None
-    area = question.area if question.readable else None
     if not question.readable:
         aside(
             turn,
@@ -186,7 +186,7 @@ def scoped(turn: Turn, admin: AdminView, args: str) -> Area | None:
             ),
         )
         return None
-    area = area or admin.area
+    area = question.area or admin.area
     if not admin.area.contains(area):
         out_of_scope(turn, admin)
         return None
