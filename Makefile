@@ -72,7 +72,7 @@ bench-flood: $(STAMP)
 
 ## messages: re-extract user-facing strings and merge them into locales/*/messages.po
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k n_:1,2 --no-default-keywords --sort-by-file \
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k n_:1,2 --no-default-keywords --sort-by-file \
 		--project cdht-bot --copyright-holder "CDHT Bot contributors" -o locales/messages.pot .
 	$(BIN)/pybabel update -D messages -i locales/messages.pot -d locales --width 100
 

@@ -13,58 +13,51 @@ from typing import Any
 
 from bot.clock import SystemClock
 from bot.config import Settings
-from flows.lang import LANGUAGES
+from flows.lang import LANGUAGES, N_, Lang, Problem
 from flows.localtime import local_day
 
-SCOPE_HELP = 'all, province:<code>, commune:<code>, or a name (e.g. "Hoàn Kiếm")'
 
-
-def add_parsers(sub: Any) -> None:
-    admin = sub.add_parser("admin", help="admins: invite, list, revoke")
+def add_parsers(sub: Any, t: Lang) -> None:
+    scope_help = t._('all, province:<code>, commune:<code>, or a name (e.g. "Hoàn Kiếm")')
+    year_help = t._("the campaign year (default: the current one)")
+    lang_help = t._("vi or en (default: CDHT_LANGUAGE)")
+    admin = sub.add_parser("admin", help=t._("admins: invite, list, revoke"))
     actions = admin.add_subparsers(dest="action", required=True)
-    invite = actions.add_parser("invite", help="a one-time code that makes someone an admin")
-    invite.add_argument(
-        "--scope",
-        required=True,
-        help='all, province:<code>, commune:<code>, or a name (e.g. "Hoàn Kiếm")',
-    )
-    invite.add_argument("--hours", type=int, default=72, help="valid for this many hours (72)")
-    listing = actions.add_parser("list", help="the admins (inside a scope)")
-    listing.add_argument(
-        "--scope",
-        default="all",
-        help='all, province:<code>, commune:<code>, or a name (e.g. "Hoàn Kiếm")',
-    )
-    revoke = actions.add_parser("revoke", help="remove an admin")
-    revoke.add_argument("id", type=int, help="the number shown by `cdht admin list`")
+    invite = actions.add_parser("invite", help=t._("a one-time code that makes someone an admin"))
+    invite.add_argument("--scope", required=True, help=scope_help)
+    invite.add_argument("--hours", type=int, default=72, help=t._("valid for this many hours (72)"))
+    listing = actions.add_parser("list", help=t._("the admins (inside a scope)"))
+    listing.add_argument("--scope", default="all", help=scope_help)
+    revoke = actions.add_parser("revoke", help=t._("remove an admin"))
+    revoke.add_argument("id", type=int, help=t._("the number shown by `cdht admin list`"))
 
-    digest = sub.add_parser("digest", help="print the admins' digest for a scope")
-    digest.add_argument(
-        "--scope",
-        required=True,
-        help='all, province:<code>, commune:<code>, or a name (e.g. "Hoàn Kiếm")',
-    )
-    digest.add_argument("--chart", help="also write the chart to this PNG file")
-    digest.add_argument("--monthly", action="store_true", help="the past month's summary")
-    digest.add_argument("--year", type=int, help="the campaign year (default: the current one)")
-    digest.add_argument("--lang", choices=LANGUAGES, help="vi or en (default: CDHT_LANGUAGE)")
+    digest = sub.add_parser("digest", help=t._("print the admins' digest for a scope"))
+    digest.add_argument("--scope", required=True, help=scope_help)
+    digest.add_argument("--chart", help=t._("also write the chart to this PNG file"))
+    digest.add_argument("--monthly", action="store_true", help=t._("the past month's summary"))
+    digest.add_argument("--year", type=int, help=year_help)
+    digest.add_argument("--lang", choices=LANGUAGES, help=lang_help)
 
-    export = sub.add_parser("export", help="write the report for a scope as .xlsx or .csv")
+    export = sub.add_parser("export", help=t._("write the report for a scope as .xlsx or .csv"))
+    export.add_argument("--scope", required=True, help=scope_help)
+    export.add_argument("--out", required=True, help=t._("FILE.xlsx or FILE.csv"))
     export.add_argument(
-        "--scope",
-        required=True,
-        help='all, province:<code>, commune:<code>, or a name (e.g. "Hoàn Kiếm")',
+        "--names",
+        action="store_true",
+        help=t._(
+            "the commune's named list for its recognition decision (names, phones, points; "
+            "--scope one commune, --out FILE.xlsx)"
+        ),
     )
-    export.add_argument("--out", required=True, help="FILE.xlsx or FILE.csv")
-    export.add_argument("--year", type=int, help="the campaign year (default: the current one)")
-    export.add_argument("--lang", choices=LANGUAGES, help="vi or en (default: CDHT_LANGUAGE)")
+    export.add_argument("--year", type=int, help=year_help)
+    export.add_argument("--lang", choices=LANGUAGES, help=lang_help)
 
-    target = sub.add_parser("target", help="set a commune's population and targets")
-    target.add_argument("--commune", type=int, required=True, help="the commune's code")
-    target.add_argument("--adults", type=int, help="adults living in the commune")
-    target.add_argument("--officials", type=int, help="officials working in the commune")
-    target.add_argument("--adults-pct", type=int, help="target for adults, percent (40)")
-    target.add_argument("--officials-pct", type=int, help="target for officials, percent (60)")
+    target = sub.add_parser("target", help=t._("set a commune's population and targets"))
+    target.add_argument("--commune", type=int, required=True, help=t._("the commune's code"))
+    target.add_argument("--adults", type=int, help=t._("adults living in the commune"))
+    target.add_argument("--officials", type=int, help=t._("officials working in the commune"))
+    target.add_argument("--adults-pct", type=int, help=t._("target for adults, percent (40)"))
+    target.add_argument("--officials-pct", type=int, help=t._("target for officials, percent (60)"))
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -93,34 +86,44 @@ async def _admin(settings: Settings, args: argparse.Namespace, core: Any, db: An
     from storage import admin as store
     from storage import invites
 
-    t = core.langs["en"]
+    t = core.langs[settings.language]
     now = SystemClock().now()
     if args.action == "invite":
         area = area_named(args.scope, core.places)
         if not 1 <= args.hours <= 24 * 30:
-            raise ValueError("--hours must be between 1 and 720")
+            raise Problem(N_("--hours must be between 1 and 720"))
         code = new_code()
         until = now + timedelta(hours=args.hours)
         await db.run(lambda conn: invites.new_invite(conn, code, ADMIN, area, now, until))
         print(
-            f"Admin code for {area.name(core.places, t)}: {shown(code)}\n"
-            f"  single use, valid until {t.datetime(until)} (Vietnam time).\n"
-            f"  The new admin sends to the bot, in any channel: /admin {shown(code)}"
+            t._(
+                "Admin code for {area}: {code}\n"
+                "  single use, valid until {until} (Vietnam time).\n"
+                "  The new admin sends to the bot, in any channel: /admin {code}"
+            ).format(area=area.name(core.places, t), code=shown(code), until=t.datetime(until))
         )
     elif args.action == "list":
         area = area_named(args.scope, core.places)
         found = await db.run(lambda conn: store.admins(conn, area))
         if not found:
-            print("No admins yet. Invite one with: cdht admin invite --scope province:42")
+            print(t._("No admins yet. Invite one with: cdht admin invite --scope province:42"))
         for a in found:
-            who = "registered citizen" if a.name else "not registered as a citizen"
+            who = t._("registered citizen") if a.name else t._("not registered as a citizen")
             since = t.date(a.since) if a.since else ""
-            print(f"#{a.id}  {a.area.name(core.places, t)} · {a.channel} · {who} · since {since}")
+            print(
+                t._("#{id}  {area} · {channel} · {who} · since {since}").format(
+                    id=a.id,
+                    area=a.area.name(core.places, t),
+                    channel=a.channel,
+                    who=who,
+                    since=since,
+                )
+            )
     else:
         if not await db.run(lambda conn: store.revoke_admin(conn, args.id)):
-            print(f"There is no admin #{args.id}.", file=sys.stderr)
+            print(t._("There is no admin #{id}.").format(id=args.id), file=sys.stderr)
             return 1
-        print(f"Admin #{args.id} removed.")
+        print(t._("Admin #{id} removed.").format(id=args.id))
     return 0
 
 
@@ -129,7 +132,12 @@ def _checked_year(year: int | None, current: int) -> int | None:
     from flows.admin.common import FIRST_YEAR
 
     if year is not None and not FIRST_YEAR <= year <= current:
-        raise ValueError(f"--year {year}: the campaign years are {FIRST_YEAR} to {current}")
+        raise Problem(
+            N_("--year {year}: the campaign years are {first} to {last}"),
+            year=year,
+            first=FIRST_YEAR,
+            last=current,
+        )
     return year
 
 
@@ -151,7 +159,7 @@ async def _digest(settings: Settings, args: argparse.Namespace, core: Any, db: A
     print(digest_text(digest, core.places, core.criteria, t, cli=True))
     if args.chart:
         await asyncio.to_thread(Path(args.chart).write_bytes, reports.chart_png(digest, core, t))
-        print(f"\nChart written to {args.chart}")
+        print("\n" + t._("Chart written to {file}").format(file=args.chart))
     return 0
 
 
@@ -163,10 +171,23 @@ async def _export(settings: Settings, args: argparse.Namespace, core: Any, db: A
     area = area_named(args.scope, core.places)
     out = Path(args.out)
     if out.suffix.lower() not in (".xlsx", ".csv"):
-        raise ValueError(f"--out {args.out}: the file name must end in .xlsx or .csv")
+        raise Problem(N_("--out {file}: the file name must end in .xlsx or .csv"), file=args.out)
     t = _lang(settings, args, core)
     now = SystemClock().now()
     day, year = local_day(now), _checked_year(args.year, core.year(now)) or core.year(now)
+    if args.names:
+        commune = area.commune
+        if commune is None or out.suffix.lower() != ".xlsx":
+            raise Problem(N_("--names: give one commune as --scope and a FILE.xlsx as --out"))
+        listed = await db.read(lambda conn: store.named_list(conn, commune, year))
+        blob = reports.names_xlsx(listed, area, year, day, core, t)
+        await asyncio.to_thread(out.write_bytes, blob)
+        print(
+            t._("Named list of {area} ({n} people) written to {file}").format(
+                area=area.name(core.places, t), n=len(listed), file=out
+            )
+        )
+        return 0
     digest = await db.read(lambda conn: reports.load_digest(conn, area, year, day))
     if out.suffix.lower() == ".csv":
         blob = reports.export_csv(digest, core, t)
@@ -174,7 +195,9 @@ async def _export(settings: Settings, args: argparse.Namespace, core: Any, db: A
         points = await db.read(lambda conn: store.indicator_points(conn, area, year))
         blob = reports.export_xlsx(digest, points, core, t)
     await asyncio.to_thread(out.write_bytes, blob)
-    print(f"Report for {area.name(core.places, t)} written to {out}")
+    print(
+        t._("Report for {area} written to {file}").format(area=area.name(core.places, t), file=out)
+    )
     return 0
 
 
@@ -189,15 +212,23 @@ async def _target(settings: Settings, args: argparse.Namespace, core: Any, db: A
         if (value := getattr(args, key)) is not None
     }
     if not changes:
-        raise ValueError(
-            "give at least one of --adults, --officials, --adults-pct, --officials-pct"
+        raise Problem(
+            N_("give at least one of --adults, --officials, --adults-pct, --officials-pct")
         )
     for key, value in changes.items():
         if value < 0 or (key.endswith("_pct") and value > 100):
-            raise ValueError(f"--{key.replace('_', '-')} {value} is out of range")
+            raise Problem(
+                N_("--{option} {value} is out of range"), option=key.replace("_", "-"), value=value
+            )
     now = SystemClock().now()
     await db.run(lambda conn: store.set_target(conn, area, changes, now))
-    t = core.langs["en"]
-    what = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in changes.items())
-    print(f"Saved for {area.name(core.places, t)}: {what}")
+    t = core.langs[settings.language]
+    words = {
+        "adults": t._("adults"),
+        "officials": t._("officials"),
+        "adults_pct": t._("target for adults (%)"),
+        "officials_pct": t._("target for officials (%)"),
+    }
+    what = ", ".join(f"{words[k]} {v}" for k, v in changes.items())
+    print(t._("Saved for {area}: {what}").format(area=area.name(core.places, t), what=what))
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -18,7 +19,10 @@ from bot.app import open_db
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
 from bot.data import load_criteria
+from bot.i18n import load_langs
 from flows.criteria import CriteriaError
+from flows.lang import LANGUAGES, N_, Lang, Problem
+from flows.localtime import LOCAL_TZ
 from flows.reminders import NudgeSchedule
 from storage.db import DatabaseUnavailable
 
@@ -50,6 +54,7 @@ async def _serve(settings: Settings) -> int:
     from bot.server import WebServer
 
     core = load_core(settings)
+    t = core.langs[settings.language]
     db = await open_db(settings)
     await db.warm_up()
     clock = SystemClock()
@@ -83,7 +88,9 @@ async def _serve(settings: Settings) -> int:
             await server.start()
         except OSError as exc:
             print(
-                f"Cannot listen on port {settings.port} ({exc.strerror}). Set PORT to a free port.",
+                t._("Cannot listen on port {port} ({why}). Set PORT to a free port.").format(
+                    port=settings.port, why=exc.strerror
+                ),
                 file=sys.stderr,
             )
             return 2
@@ -96,10 +103,11 @@ async def _serve(settings: Settings) -> int:
                 print(exc, file=sys.stderr)
                 return exc.exit_code
         reminders = asyncio.create_task(scheduler.run(), name="reminders")
-        running = " and ".join(f"{name.title()} ({ch.mode})" for name, ch in channels.items())
+        running = t._(" and ").join(f"{name.title()} ({ch.mode})" for name, ch in channels.items())
         print(
-            f"The bot is running on {running}; health at "
-            f"http://{settings.host}:{server.port}/healthz. Stop with Ctrl+C.",
+            t._("The bot is running on {channels}; health at {url}. Stop with Ctrl+C.").format(
+                channels=running, url=f"http://{settings.host}:{server.port}/healthz"
+            ),
             flush=True,
         )
         await stop.wait()
@@ -124,37 +132,35 @@ async def _serve(settings: Settings) -> int:
 ZALO_NUDGES = NudgeSchedule(after=(timedelta(hours=20), timedelta(days=3), timedelta(days=7)))
 
 
-async def _migrate(settings: Settings) -> None:
+async def _migrate(settings: Settings, t: Lang) -> None:
     db = await open_db(settings)
     await db.dispose()
-    print(f"Database is up to date ({db.dialect}).")
+    print(t._("Database is up to date ({dialect}).").format(dialect=db.dialect))
 
 
-async def _flag_commune(settings: Settings, code: int, difficult: bool) -> None:
+async def _flag_commune(settings: Settings, t: Lang, code: int, difficult: bool) -> None:
     from bot.data import load_gazetteer
     from storage import communes
 
     commune = load_gazetteer().commune(code)
     if commune is None:
-        raise SystemExit(f"There is no commune with code {code}.")
+        raise Problem(N_("there is no commune with code {number}"), number=code)
     db = await open_db(settings)
     try:
         now = SystemClock().now()
         await db.run(lambda conn: communes.set_commune_difficult(conn, code, difficult, now))
     finally:
         await db.dispose()
-    state = (
-        "uses the lower title total (difficult area)"
-        if difficult
-        else "uses the normal title total"
-    )
-    print(f"{commune.name} ({code}) now {state}.")
+    if difficult:
+        text = t._("{commune} ({code}) now uses the lower title total (difficult area).")
+    else:
+        text = t._("{commune} ({code}) now uses the normal title total.")
+    print(text.format(commune=commune.name, code=code))
 
 
-async def _deadline(settings: Settings, args: argparse.Namespace) -> int:
+async def _deadline(settings: Settings, t: Lang, args: argparse.Namespace) -> int:
     """cdht deadline add|list|cancel."""
     from bot.data import load_gazetteer
-    from bot.i18n import load_langs
     from flows.deadlines import Deadline, check_not_past, parse_due, parse_offsets, parse_time
     from flows.localtime import local_day
     from flows.places import Area
@@ -182,18 +188,25 @@ async def _deadline(settings: Settings, args: argparse.Namespace) -> int:
         now = SystemClock().now()
         if args.action == "add":
             new_id = await db.run(lambda conn: deadlines.add(conn, deadline, now))
-            print(f"Deadline {new_id} added: {_deadline_line(deadline, places, now)}")
+            print(
+                t._("Deadline {id} added: {deadline}").format(
+                    id=new_id, deadline=_deadline_line(deadline, places, now, t)
+                )
+            )
         elif args.action == "cancel":
             gone = await db.run(lambda conn: deadlines.cancel(conn, args.id, now))
             if gone is None:
-                print(f"There is no active deadline {args.id}.", file=sys.stderr)
+                print(t._("There is no active deadline {id}.").format(id=args.id), file=sys.stderr)
                 return 1
-            print(f"Deadline {args.id} cancelled: no more reminders of “{gone.title_in('vi')}”.")
+            print(
+                t._("Deadline {id} cancelled: no more reminders of “{title}”.").format(
+                    id=args.id, title=gone.title_in(t.code)
+                )
+            )
         else:
             found = await db.run(deadlines.active)
             if not found:
-                print("No deadlines. Add one with: cdht deadline add --title … --due 31/10")
-            t = load_langs()["en"]
+                print(t._("No deadlines. Add one with: cdht deadline add --title … --due 31/10"))
             for deadline in found:
                 print(f"{deadline.id:>4}  {_deadline_line(deadline, places, now, t)}")
     finally:
@@ -201,28 +214,32 @@ async def _deadline(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _deadline_line(deadline: Any, places: Any, now: Any, t: Any = None) -> str:
-    from bot.i18n import load_langs
+def _deadline_line(deadline: Any, places: Any, now: Any, t: Lang) -> str:
     from flows.admin.deadlines import audience_text
     from flows.localtime import local_day
 
-    t = t or load_langs()["en"]
     due = deadline.next_due(local_day(now))
-    when = "every year" if deadline.yearly else "once"
-    upcoming = f"next {due:%d/%m/%Y}" if due else "passed"
-    days = ",".join(str(d) for d in deadline.offsets)
-    return (
-        f"{deadline.due_text()} ({when}, {upcoming}) · {audience_text(t, deadline.audience)} · "
-        f"{deadline.area.name(places, t)} · reminders {days} days before at "
-        f"{deadline.at:%H:%M} · {deadline.title_in('vi')}"
+    when = t._("every year") if deadline.yearly else t._("once")
+    upcoming = t._("next {date}").format(date=t.date(due)) if due else t._("passed")
+    return t._(
+        "{due} ({when}, {upcoming}) · {audience} · {area} · reminders {days} days before at "
+        "{at} · {title}"
+    ).format(
+        due=deadline.due_text(),
+        when=when,
+        upcoming=upcoming,
+        audience=audience_text(t, deadline.audience),
+        area=deadline.area.name(places, t),
+        days=",".join(str(d) for d in deadline.offsets),
+        at=f"{deadline.at:%H:%M}",
+        title=deadline.title_in(t.code),
     )
 
 
-async def _unit_code(settings: Settings, args: argparse.Namespace) -> int:
+async def _unit_code(settings: Settings, t: Lang, args: argparse.Namespace) -> int:
     """cdht unit-code new|list|cancel: the codes focal points of units register with."""
     from bot.codes import new_code
     from bot.data import load_gazetteer
-    from bot.i18n import load_langs
     from flows import units
     from flows.codes import normalise_code, shown
     from flows.model import FOCAL_POINT
@@ -230,7 +247,6 @@ async def _unit_code(settings: Settings, args: argparse.Namespace) -> int:
     from storage import invites
 
     places = load_gazetteer()
-    t = load_langs()["en"]
     area = Area.parse(args.area, places) if args.action == "new" else None
     db = await open_db(settings)
     try:
@@ -241,96 +257,126 @@ async def _unit_code(settings: Settings, args: argparse.Namespace) -> int:
             until = now + timedelta(days=args.days)
             await db.run(lambda conn: invites.new_invite(conn, code, FOCAL_POINT, area, now, until))
             print(
-                f"Code for focal points of units in {area.name(places, t)}: {shown(code)}\n"
-                f"  valid until {until:%d/%m/%Y}, for any number of units.\n"
-                f"  In chat they send: /donvi {shown(code)}\n"
-                f"  Telegram link (QR): https://t.me/<your bot>?start="
-                f"{units.DEEP_LINK_PREFIX}{code}"
+                t._(
+                    "Code for focal points of units in {area}: {code}\n"
+                    "  valid until {until}, for any number of units.\n"
+                    "  In chat they send: /donvi {code}\n"
+                    "  Telegram link (QR): {link}"
+                ).format(
+                    area=area.name(places, t),
+                    code=shown(code),
+                    until=t.date(until.astimezone(LOCAL_TZ)),
+                    link=f"https://t.me/<bot>?start={units.DEEP_LINK_PREFIX}{code}",
+                )
             )
         elif args.action == "cancel":
             code = normalise_code(args.code)
             if not await db.run(lambda conn: invites.revoke_invite(conn, code, now)):
-                print(f"There is no valid code {shown(code)}.", file=sys.stderr)
+                print(
+                    t._("There is no valid code {code}.").format(code=shown(code)), file=sys.stderr
+                )
                 return 1
-            print(f"Code {shown(code)} cancelled: it no longer registers anyone.")
+            print(
+                t._("Code {code} cancelled: it no longer registers anyone.").format(
+                    code=shown(code)
+                )
+            )
         else:
             found = await db.run(lambda conn: invites.invites(conn, now))
             if not found:
-                print("No valid codes. Make one with: cdht unit-code new --area commune:70")
-            print("(Codes are kept as hashes: each is listed by its first two letters.)")
+                print(t._("No valid codes. Make one with: cdht unit-code new --area commune:70"))
+            print(t._("(Codes are kept as hashes: each is listed by its first two letters.)"))
             for invite in found:
                 print(
-                    f"{invite.code}  {invite.area.name(places, t)} · until "
-                    f"{invite.expires_at:%d/%m/%Y} · used {invite.uses} times"
+                    t._("{code}  {area} · until {until} · used {n} times").format(
+                        code=invite.code,
+                        area=invite.area.name(places, t),
+                        until=t.date(invite.expires_at.astimezone(LOCAL_TZ)),
+                        n=invite.uses,
+                    )
                 )
     finally:
         await db.dispose()
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(t: Lang) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="cdht", description="Learning Citizen (Công dân học tập) chatbot."
+        prog="cdht", description=t._("Learning Citizen (Công dân học tập) chatbot.")
     )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser(
-        "run", help="start the bot on the configured channels (the terminal chat if none)"
+        "run", help=t._("start the bot on the configured channels (the terminal chat if none)")
     )
-    chat = sub.add_parser("chat", help="chat with the bot in this terminal")
+    chat = sub.add_parser("chat", help=t._("chat with the bot in this terminal"))
     chat.add_argument(
-        "--user", default="local", help="who you are in the terminal chat (default: local)"
+        "--user", default="local", help=t._("who you are in the terminal chat (default: local)")
     )
-    sub.add_parser("migrate", help="create or upgrade the database")
-    check = sub.add_parser("criteria-check", help="validate a criteria YAML file")
+    sub.add_parser("migrate", help=t._("create or upgrade the database"))
+    check = sub.add_parser("criteria-check", help=t._("validate a criteria YAML file"))
     check.add_argument("file")
     flag = sub.add_parser(
-        "commune-flag", help="mark a commune as a remote/difficult/ethnic-minority area"
+        "commune-flag", help=t._("mark a commune as a remote/difficult/ethnic-minority area")
     )
-    flag.add_argument("code", type=int, help="commune code, e.g. 70 for Phường Hoàn Kiếm")
-    flag.add_argument("--off", action="store_true", help="remove the mark")
-    deadline = sub.add_parser("deadline", help="reporting deadlines and their reminders")
+    flag.add_argument("code", type=int, help=t._("commune code, e.g. 70 for Phường Hoàn Kiếm"))
+    flag.add_argument("--off", action="store_true", help=t._("remove the mark"))
+    deadline = sub.add_parser("deadline", help=t._("reporting deadlines and their reminders"))
     actions = deadline.add_subparsers(dest="action", required=True)
-    add = actions.add_parser("add", help="add a deadline")
-    add.add_argument("--title", required=True, help="what is due, in Vietnamese")
-    add.add_argument("--title-en", default="", help="the title in English (optional)")
-    add.add_argument("--due", required=True, help="day/month (every year) or day/month/year (once)")
+    add = actions.add_parser("add", help=t._("add a deadline"))
+    add.add_argument("--title", required=True, help=t._("what is due, in Vietnamese"))
+    add.add_argument("--title-en", default="", help=t._("the title in English (optional)"))
     add.add_argument(
-        "--area", default="all", help="all (default), province:<code> or commune:<code>"
+        "--due", required=True, help=t._("day/month (every year) or day/month/year (once)")
+    )
+    add.add_argument(
+        "--area", default="all", help=t._("all (default), province:<code> or commune:<code>")
     )
     add.add_argument(
         "--audience",
         default="citizens",
         choices=["citizens", "focal_points", "admins"],
-        help="citizens who have not submitted this year's self-scoring (default), focal "
-        "points of units, or admins of the area",
+        help=t._(
+            "citizens who have not submitted this year's self-scoring (default), focal "
+            "points of units, or admins of the area"
+        ),
     )
     add.add_argument(
-        "--offsets", default="7,3,1,0", help="days before the due date to remind (0: on the day)"
+        "--offsets",
+        default="7,3,1,0",
+        help=t._("days before the due date to remind (0: on the day)"),
     )
-    add.add_argument("--at", default="08:00", help="time of the reminders, Vietnam time")
-    actions.add_parser("list", help="the active deadlines")
-    cancel = actions.add_parser("cancel", help="stop a deadline's reminders")
-    cancel.add_argument("id", type=int, help="the number shown by `cdht deadline list`")
+    add.add_argument("--at", default="08:00", help=t._("time of the reminders, Vietnam time"))
+    actions.add_parser("list", help=t._("the active deadlines"))
+    cancel = actions.add_parser("cancel", help=t._("stop a deadline's reminders"))
+    cancel.add_argument("id", type=int, help=t._("the number shown by `cdht deadline list`"))
     code = sub.add_parser(
-        "unit-code", help="codes with which focal points of units register for reminders"
+        "unit-code", help=t._("codes with which focal points of units register for reminders")
     )
     code_actions = code.add_subparsers(dest="action", required=True)
-    new = code_actions.add_parser("new", help="make a code for an area")
-    new.add_argument("--area", required=True, help="all, province:<code> or commune:<code>")
-    new.add_argument("--days", type=int, default=30, help="valid for this many days (30)")
-    code_actions.add_parser("list", help="the codes still valid")
-    revoke = code_actions.add_parser("cancel", help="cancel a code")
+    new = code_actions.add_parser("new", help=t._("make a code for an area"))
+    new.add_argument("--area", required=True, help=t._("all, province:<code> or commune:<code>"))
+    new.add_argument("--days", type=int, default=30, help=t._("valid for this many days (30)"))
+    code_actions.add_parser("list", help=t._("the codes still valid"))
+    revoke = code_actions.add_parser("cancel", help=t._("cancel a code"))
     revoke.add_argument("code")
-    admin_cli.add_parsers(sub)
+    admin_cli.add_parsers(sub, t)
     return parser
 
 
+def _operator_lang() -> Lang:
+    """The operator's language for the command line: CDHT_LANGUAGE (vi by default; an
+    unknown one is reported by the settings, after the arguments are read)."""
+    code = os.environ.get("CDHT_LANGUAGE", "vi").strip().lower()
+    return load_langs()[code if code in LANGUAGES else "vi"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    t = _operator_lang()
+    args = _parser(t).parse_args(argv)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
+        print(t._("Configuration error: {problem}").format(problem=exc), file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -345,17 +391,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "criteria-check":
             criteria = load_criteria(args.file)
             print(
-                f"{args.file}: OK ({len(criteria.groups)} groups, "
-                f"{len(criteria.indicators)} indicators)."
+                t._("{file}: OK ({groups} groups, {indicators} indicators).").format(
+                    file=args.file,
+                    groups=len(criteria.groups),
+                    indicators=len(criteria.indicators),
+                )
             )
         elif command == "migrate":
-            asyncio.run(_migrate(settings))
+            asyncio.run(_migrate(settings, t))
         elif command == "commune-flag":
-            asyncio.run(_flag_commune(settings, args.code, not args.off))
+            asyncio.run(_flag_commune(settings, t, args.code, not args.off))
         elif command == "deadline":
-            return asyncio.run(_deadline(settings, args))
+            return asyncio.run(_deadline(settings, t, args))
         elif command == "unit-code":
-            return asyncio.run(_unit_code(settings, args))
+            return asyncio.run(_unit_code(settings, t, args))
         elif command in ("admin", "digest", "export", "target"):
             return asyncio.run(admin_cli.run(settings, args))
         elif command == "chat":
@@ -365,13 +414,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:  # run with no channel configured: the terminal chat
             asyncio.run(_chat(settings, "local"))
     except CriteriaError as exc:
-        print(f"Criteria error: {exc}", file=sys.stderr)
+        print(t._("Criteria error: {problem}").format(problem=exc), file=sys.stderr)
         return 2
     except DatabaseUnavailable as exc:
-        print(f"The database is not available: {exc}", file=sys.stderr)
+        print(t._("The database is not available: {problem}").format(problem=exc), file=sys.stderr)
         return 1
     except ValueError as exc:  # a deadline, area or date written wrongly
-        print(f"Error: {exc}", file=sys.stderr)
+        problem = exc.text(t) if isinstance(exc, Problem) else str(exc)
+        print(t._("Error: {problem}").format(problem=problem), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -1,7 +1,8 @@
 """Files offered by link for a while, on the bot's own web server at `/files/<token>`: an
 admin's export on Zalo, whose OA sends no spreadsheets. The link carries a random token;
-only its hash is stored, with the file, until the link expires (24 hours). The file holds
-counts, no names."""
+only its hash is stored, with the file, until the link expires: 24 hours for counts, an
+hour for a file that names people (a commune's named list), which also goes as soon as
+one of the people in it is deleted (/delete)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from storage.db import Database
 
 PATH = "/files/"
 LIFETIME = timedelta(hours=24)
+PERSONAL_LIFETIME = timedelta(hours=1)
 MAX_TOKEN = 64
 
 
@@ -38,16 +40,22 @@ class FileLinks:
         self.public_url = public_url  # "": links cannot be offered
 
     async def offer(
-        self, name: str, content: bytes, owner: tuple[str, str] | None = None
+        self,
+        name: str,
+        content: bytes,
+        owner: tuple[str, str] | None = None,
+        personal: bool = False,
     ) -> str | None:
-        """A link to the file for LIFETIME, for `owner` (channel, external id: the link
-        ends when they stop being an admin); None when there is no public address."""
+        """A link to the file for LIFETIME (PERSONAL_LIFETIME if it names people), for
+        `owner` (channel, external id: the link ends when they stop being an admin); None
+        when there is no public address."""
         if not self.public_url:
             return None
         token, now = secrets.token_urlsafe(24), self.clock.now()
+        until = now + (PERSONAL_LIFETIME if personal else LIFETIME)
         await self.db.run(
             lambda conn: downloads.offer_download(
-                conn, token_hash(token), name, content, now, now + LIFETIME, owner
+                conn, token_hash(token), name, content, now, until, owner, personal
             )
         )
         return f"{self.public_url}{PATH}{token}"

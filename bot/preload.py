@@ -134,6 +134,13 @@ class Preloader:
         core = self.core
         year, day = request.year or core.year(now), local_day(now)
         t = core.langs.get(language) or core.langs[core.default_lang]
+        if request.kind == "names":  # for one commune only: a province is many lists
+            if area.commune is None:
+                return Report(request, area, None)
+            code = area.commune
+            listed = await self.db.read(lambda conn: admin_store.named_list(conn, code, year))
+            blob = await asyncio.to_thread(reports.names_xlsx, listed, area, year, day, core, t)
+            return Report(request, area, None, ((reports.names_file_name(area, year, day), blob),))
         digest = await self.db.read(lambda conn: reports.load_digest(conn, area, year, day))
         if request.kind == "stats":
             blob = await asyncio.to_thread(reports.chart_png, digest, core, t)

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 
 from bot.core import Core
+from flows.criteria import pick
 from flows.digest import Counts, Digest, chart_data, group_label
 from flows.lang import Lang
+from flows.localtime import LOCAL_TZ
 from flows.places import Area
 from storage import admin as store
 
@@ -272,6 +274,98 @@ def export_xlsx(
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def names_xlsx(
+    listed: Sequence[store.Listed], area: Area, year: int, day: date, core: Core, t: Lang
+) -> bytes:
+    """The commune's named list for its recognition decision: a row per person who
+    submitted (or had it returned) with birth year, village, phone, group, each
+    indicator's points, the total, the verdict and where it stands. Personal data: made
+    only for an admin whose scope covers the commune, sent only to them."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    indicators = core.criteria.indicators
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(t._("Named list"))
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    header = [
+        t._("No."),
+        t._("Full name"),
+        t._("Birth year"),
+        t._("Village"),
+        t._("Phone"),
+        t._("Group"),
+        *(f"{i.code} {pick(i.name, t.code)}" for i in indicators),
+        t._("Total"),
+        t._("Result"),
+        t._("Status"),
+    ]
+    widths = (5, 26, 8, 18, 13, 24, *(9 for _ in indicators), 8, 13, 30)
+    for column, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(column)].width = width
+    ws.freeze_panes = "C4"  # the header and the names stay in view
+    ws.auto_filter.ref = f"A3:{get_column_letter(len(header))}{3 + len(listed)}"
+    title = t._("Named list for recognition {year} — {area} — as of {date}").format(
+        year=year, area=area.name(core.places, t), date=t.date(day)
+    )
+    title_cell = WriteOnlyCell(ws, value=title)
+    title_cell.font = bold
+    ws.append([title_cell])
+    ws.append([])
+    heads = []
+    for text in header:
+        cell = WriteOnlyCell(ws, value=text)
+        cell.font, cell.alignment = bold, wrap
+        heads.append(cell)
+    ws.append(heads)
+    for n, person in enumerate(listed, 1):
+        ws.append(
+            [
+                n,
+                person.name,
+                person.birth_year,
+                person.village or "",
+                person.phone or "",
+                group_label(person.group, core.criteria, t),
+                *(person.points.get(i.code) for i in indicators),
+                person.total,
+                _verdict(person, t),
+                _standing(person, t),
+            ]
+        )
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _verdict(person: store.Listed, t: Lang) -> str:
+    if person.reached is None:
+        return ""
+    return t._("Reached") if person.reached else t._("Not reached")
+
+
+def _standing(person: store.Listed, t: Lang) -> str:
+    if not person.submitted:
+        when = person.returned_at.astimezone(LOCAL_TZ) if person.returned_at else None
+        return t._("Returned on {date}: {reason}").format(
+            date=t.date(when) if when else "", reason=person.return_reason or ""
+        )
+    if person.recognised_at is not None:
+        return t._("Recognised on {date}").format(
+            date=t.date(person.recognised_at.astimezone(LOCAL_TZ))
+        )
+    if person.reached:
+        return t._("Waiting for recognition")
+    return t._("Submitted")
+
+
+def names_file_name(area: Area, year: int, day: date) -> str:
+    code = area.commune if area.commune is not None else 0
+    return f"cdht-danh-sach-xa-{code}-{year}-{day.isoformat()}.xlsx"
 
 
 CSV_SEPARATOR = ";"  # Excel with Vietnamese regional settings splits on ";" (decimal ",")

@@ -300,8 +300,9 @@ def _go_back(turn: Turn) -> None:
 
 def _set_language(turn: Turn, lang: str) -> None:
     turn.state["lang"] = lang
-    if turn.person is not None:
-        turn.effect(SetLanguage(lang))
+    # Stored for the person, if registered, and for any role the account holds: an
+    # admin's digest and files, a focal point's reminders come in this language too.
+    turn.effect(SetLanguage(lang))
     turn.say(turn.t._("From now on I will write in English."))
     if turn.screen == LANGUAGE:
         _go_back(turn)

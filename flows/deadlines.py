@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from flows.lang import Lang
+from flows.lang import N_, Lang, Problem
 from flows.localtime import LOCAL_TZ, local_day
 from flows.model import Option, Reply
 from flows.places import Area, Gazetteer
@@ -34,7 +34,7 @@ DEFAULT_AT = time(8, 0)
 MAX_TITLE = 200
 
 
-class DeadlineError(ValueError):
+class DeadlineError(Problem):
     """A deadline (from the CLI, chat or the defaults file) that cannot be used; the message
     says what to write instead."""
 
@@ -63,21 +63,23 @@ class Deadline:
 
     def __post_init__(self) -> None:
         if not self.title or not any(str(v).strip() for v in self.title.values()):
-            raise DeadlineError("a deadline needs a title")
+            raise DeadlineError(N_("a deadline needs a title"))
         if any(len(str(v)) > MAX_TITLE for v in self.title.values()):
-            raise DeadlineError(f"a title has at most {MAX_TITLE} characters")
+            raise DeadlineError(N_("a title has at most {n} characters"), n=MAX_TITLE)
         if not 1 <= self.month <= 12 or not 1 <= self.day <= 31:
-            raise DeadlineError(f"{self.day}/{self.month} is not a date")
+            raise DeadlineError(N_("{day}/{month} is not a date"), day=self.day, month=self.month)
         if self.day > calendar.monthrange(2024, self.month)[1]:  # 2024: 29/02 allowed
-            raise DeadlineError(f"{self.day}/{self.month} is not a date")
+            raise DeadlineError(N_("{day}/{month} is not a date"), day=self.day, month=self.month)
         if self.year is not None:
             _on(self.year, self.month, self.day)
         if self.audience not in AUDIENCES:
             raise DeadlineError(
-                f"unknown audience {self.audience!r}: write one of {', '.join(AUDIENCES)}"
+                N_("unknown audience “{audience}”: write one of {known}"),
+                audience=self.audience,
+                known=", ".join(AUDIENCES),
             )
         if not self.offsets or any(not 0 <= d <= 366 for d in self.offsets):
-            raise DeadlineError("reminder offsets are days before the due date, 0 to 366")
+            raise DeadlineError(N_("reminder offsets are days before the due date, 0 to 366"))
         object.__setattr__(self, "offsets", tuple(sorted(set(self.offsets), reverse=True)))
 
     @property
@@ -117,7 +119,7 @@ class Deadline:
 def check_not_past(deadline: Deadline, today: date) -> None:
     """A one-off deadline must fall today or later (a yearly one always comes again)."""
     if deadline.year is not None and _on(deadline.year, deadline.month, deadline.day) < today:
-        raise DeadlineError(f"{deadline.due_text()} has passed")
+        raise DeadlineError(N_("{due} has passed"), due=deadline.due_text())
 
 
 def _on(year: int, month: int, day: int) -> date:
@@ -125,7 +127,9 @@ def _on(year: int, month: int, day: int) -> date:
     try:
         return date(year, month, min(day, calendar.monthrange(year, month)[1]))
     except ValueError as exc:
-        raise DeadlineError(f"{day}/{month}/{year} is not a date") from exc
+        raise DeadlineError(
+            N_("{day}/{month}/{year} is not a date"), day=day, month=month, year=year
+        ) from exc
 
 
 def parse_due(text: str) -> tuple[int, int, int | None]:
@@ -133,7 +137,8 @@ def parse_due(text: str) -> tuple[int, int, int | None]:
     match = re.fullmatch(r"\s*(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}))?\s*", text)
     if match is None:
         raise DeadlineError(
-            f"unknown date {text!r}: write day/month (every year) or day/month/year (once)"
+            N_("unknown date “{text}”: write day/month (every year) or day/month/year (once)"),
+            text=text,
         )
     day, month, year = match.groups()
     return int(day), int(month), int(year) if year else None
@@ -144,13 +149,15 @@ def parse_offsets(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
     except ValueError as exc:
-        raise DeadlineError(f"offsets are whole days separated by commas, not {text!r}") from exc
+        raise DeadlineError(
+            N_("offsets are whole days separated by commas, not “{text}”"), text=text
+        ) from exc
 
 
 def parse_time(text: str) -> time:
     match = re.fullmatch(r"\s*(\d{1,2})[:h](\d{2})\s*", text)
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
-        raise DeadlineError(f"unknown time {text!r}: write hours:minutes, e.g. 08:00")
+        raise DeadlineError(N_("unknown time “{text}”: write hours:minutes, e.g. 08:00"), text=text)
     return time(int(match[1]), int(match[2]))
 
 
@@ -160,18 +167,25 @@ def parse_defaults(text: str, path: str, places: Gazetteer) -> list[Deadline]:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise DeadlineError(f"{path}: {exc}") from exc
+        raise DeadlineError(N_("{path}: {problem}"), path=path, problem=exc) from exc
     entries = data.get("deadlines") if isinstance(data, dict) else None
     if not isinstance(entries, list):
-        raise DeadlineError(f"{path}: expected a list under 'deadlines'")
+        raise DeadlineError(N_("{path}: expected a list under “{key}”"), path=path, key="deadlines")
     found, keys = [], set()
     for n, entry in enumerate(entries, start=1):
         try:
             deadline = _from_yaml(entry, places)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise DeadlineError(f"{path}: deadline {n}: {exc}") from exc
+            raise DeadlineError(
+                N_("{path}: deadline {n}: {problem}"), path=path, n=n, problem=exc
+            ) from exc
         if deadline.key in keys:
-            raise DeadlineError(f"{path}: deadline {n}: key {deadline.key!r} is used twice")
+            raise DeadlineError(
+                N_("{path}: deadline {n}: key “{key}” is used twice"),
+                path=path,
+                n=n,
+                key=deadline.key,
+            )
         keys.add(deadline.key)
         found.append(deadline)
     return found
@@ -183,14 +197,14 @@ def parse_retired(text: str, path: str) -> list[tuple[str, str]]:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise DeadlineError(f"{path}: {exc}") from exc
+        raise DeadlineError(N_("{path}: {problem}"), path=path, problem=exc) from exc
     entries = (data.get("retired") if isinstance(data, dict) else None) or []
     if not isinstance(entries, list):
-        raise DeadlineError(f"{path}: expected a list under 'retired'")
+        raise DeadlineError(N_("{path}: expected a list under “{key}”"), path=path, key="retired")
     retired = []
     for n, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or not str(entry.get("key", "")).strip():
-            raise DeadlineError(f"{path}: retired {n}: write key: and why:")
+            raise DeadlineError(N_("{path}: retired {n}: write key: and why:"), path=path, n=n)
         retired.append((str(entry["key"]), str(entry.get("why", ""))))
     return retired
 

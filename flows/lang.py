@@ -42,3 +42,23 @@ class Lang:
     def datetime(self, value: datetime) -> str:
         """Always shown in Vietnam's time zone, whatever the server's."""
         return format_datetime(value, "HH:mm dd/MM/yyyy", tzinfo=LOCAL_TZ, locale=self.code)
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction that is translated later, where it is shown."""
+    return message
+
+
+class Problem(ValueError):
+    """A mistake in what someone wrote (an area, a date on the command line), said in the
+    reader's language: `message` is a msgid marked with N_ and `{fields}` filled in when
+    shown (`text`); str() gives it untranslated. A field may be a Problem itself."""
+
+    def __init__(self, message: str, **fields: object) -> None:
+        self.message, self.fields = message, fields
+        super().__init__(message.format(**fields))
+
+    def text(self, t: Lang) -> str:
+        return t._(self.message).format(
+            **{k: v.text(t) if isinstance(v, Problem) else v for k, v in self.fields.items()}
+        )

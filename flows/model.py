@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # flows.deadlines reads this module
 EventKind = Literal["text", "option", "contact", "command", "unsupported"]
 ReplyKind = Literal["text", "options", "ask_phone", "file", "notice"]
 Status = Literal["in_progress", "submitted"]  # of an assessment
-ReportKind = Literal["stats", "xlsx", "csv"]
+ReportKind = Literal["stats", "xlsx", "csv", "names"]
 
 # Roles an account can hold besides being a citizen; both receive deadline reminders.
 Role = Literal["admin", "focal_point"]
@@ -104,6 +104,9 @@ class Reply:
     prompt: int | None = None
     file_name: str | None = None
     file_data: bytes | None = None
+    # The file names people (a commune's named list): sent only to whom it was made for,
+    # never kept by link longer than needed, and dropped when one of them is deleted.
+    personal: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "text": self.text}
@@ -114,6 +117,8 @@ class Reply:
         if self.file_name is not None:
             data["file_name"] = self.file_name
             data["file_data"] = base64.b64encode(self.file_data or b"").decode()
+        if self.personal:
+            data["personal"] = True
         return data
 
     @staticmethod
@@ -125,6 +130,7 @@ class Reply:
             prompt=data.get("prompt"),
             file_name=data.get("file_name"),
             file_data=base64.b64decode(data["file_data"]) if "file_data" in data else None,
+            personal=bool(data.get("personal", False)),
         )
 
 
@@ -180,6 +186,9 @@ class AdminView:
     area: Area
     monthly: bool = False  # also a summary of the past month on the 1st
     channel: str = ""
+    # Also reminded of the deadlines set for areas inside their scope (a national admin,
+    # those of the provinces), if they chose to (/deadlines follow on).
+    follows_inside: bool = False
     name: str | None = None  # their registered name, if they registered as a citizen
     since: datetime | None = None
     invited_by: int | None = None  # the inviting admin's account (None: the CLI)
@@ -226,7 +235,7 @@ class Report:
 
     request: ReportRequest
     area: Area
-    digest: Digest
+    digest: Digest | None  # None for the named list, which reads people instead
     files: tuple[tuple[str, bytes], ...] = ()
 
 
@@ -327,7 +336,8 @@ class Listing:
 @dataclass(frozen=True)
 class ReportRequest:
     """An admin's numbers of `area` (None: their own scope): "stats" (the digest and its
-    chart), or an export as "xlsx" or "csv". Heavy: read before the transaction."""
+    chart), an export as "xlsx" or "csv", or "names": a commune's named list for its
+    recognition decision. Heavy: read before the transaction."""
 
     kind: ReportKind
     area: Area | None = None
@@ -482,6 +492,13 @@ class SetMonthly:
 
 
 @dataclass(frozen=True)
+class FollowInside:
+    """An admin chooses whether to be reminded of the deadlines set inside their scope."""
+
+    on: bool
+
+
+@dataclass(frozen=True)
 class SetTarget:
     area: Area  # a commune
     changes: Mapping[str, int]  # adults, officials, adults_pct, officials_pct
@@ -526,6 +543,7 @@ AdminEffect = (
     | NewInvite
     | RevokeAdmin
     | SetMonthly
+    | FollowInside
     | SetTarget
     | Recognise
     | ReturnAssessment

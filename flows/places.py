@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flows.lang import Lang
+from flows.lang import N_, Lang, Problem
 from flows.text import fold, number
 
 _PREFIXES = (
@@ -322,7 +322,7 @@ def with_formers(places: Gazetteer, table: str) -> Gazetteer:
     return Gazetteer(list(places.provinces), communes, formers, former_provinces)
 
 
-class AreaError(ValueError):
+class AreaError(Problem):
     """An area written wrongly; the message says how to write it."""
 
 
@@ -378,17 +378,22 @@ class Area:
         if kind in _WHOLE and not code and not (colon and not kind):
             return Area()
         if kind not in _PROVINCE_WORDS + _COMMUNE_WORDS or not colon:
-            raise AreaError(f"unknown area {text!r}: write all, province:<code> or commune:<code>")
+            raise AreaError(
+                N_("unknown area “{text}”: write all, province:<code> or commune:<code>"),
+                text=text,
+            )
         if not (code.isascii() and code.isdigit() and len(code) <= 9):
-            raise AreaError(f"{text!r}: the code after the colon is a number, e.g. commune:70")
+            raise AreaError(
+                N_("“{text}”: the code after the colon is a number, e.g. commune:70"), text=text
+            )
         number = int(code)
         if kind in _PROVINCE_WORDS:
             if places.province(number) is None:
-                raise AreaError(f"there is no province with code {number}")
+                raise AreaError(N_("there is no province with code {number}"), number=number)
             return Area(province=number)
         commune = places.commune(number)
         if commune is None:
-            raise AreaError(f"there is no commune with code {number}")
+            raise AreaError(N_("there is no commune with code {number}"), number=number)
         return Area(province=commune.province_code, commune=number)
 
 
@@ -410,14 +415,30 @@ def area_named(text: str, places: Gazetteer) -> Area:
     if not tiers:
         near = [a for tier in places.areas_named(text) for a in tier][:5]
         maybe = "; ".join(f"{a.name(places, _NO_TRANSLATION)} ({a.text()})" for a in near)
+        if maybe:
+            raise AreaError(
+                N_(
+                    "no place called “{text}”: write a commune's or province's name (today's "
+                    "or the one before the 2025 merger), all, province:<code> or "
+                    "commune:<code>. Names that begin like it: {maybe}"
+                ),
+                text=text,
+                maybe=maybe,
+            )
         raise AreaError(
-            f"no place called {text!r}: write a commune's or province's name (today's or "
-            "the one before the 2025 merger), all, province:<code> or commune:<code>"
-            + (f". Names that begin like it: {maybe}" if maybe else "")
+            N_(
+                "no place called “{text}”: write a commune's or province's name (today's or "
+                "the one before the 2025 merger), all, province:<code> or commune:<code>"
+            ),
+            text=text,
         )
     if len(tiers[0]) > 1:
         listed = "; ".join(f"{a.name(places, _NO_TRANSLATION)} ({a.text()})" for a in tiers[0][:5])
-        raise AreaError(f"{text!r} can mean several places: {listed}. Write its code.")
+        raise AreaError(
+            N_("“{text}” can mean several places: {listed}. Write its code."),
+            text=text,
+            listed=listed,
+        )
     return tiers[0][0]
 
 

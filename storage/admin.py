@@ -27,6 +27,7 @@ from flows.model import (
     BecomeAdmin,
     CancelDeadline,
     Candidate,
+    FollowInside,
     NewInvite,
     Recognise,
     ReturnAssessment,
@@ -36,6 +37,7 @@ from flows.model import (
     World,
 )
 from flows.places import Area
+from flows.text import fold
 from storage import deadlines, downloads, invites, outbox, recipients
 from storage.models import (
     Answer,
@@ -66,6 +68,7 @@ def _admin_view(row: Any) -> AdminView:
         area=Area(row.province_code, row.commune_code),
         monthly=row.monthly,
         channel=row.channel,
+        follows_inside=row.follows_inside,
         name=row.full_name,
         since=row.created_at,
         invited_by=row.invited_by,
@@ -80,6 +83,7 @@ def _admins() -> Any:
             Recipient.province_code,
             Recipient.commune_code,
             Recipient.monthly,
+            Recipient.follows_inside,
             Recipient.created_at,
             Recipient.invited_by,
             Recipient.language,
@@ -176,6 +180,12 @@ def apply(conn: Connection, account_id: int, effect: AdminEffect, now: datetime)
         revoke_admin(conn, effect.admin_id)
     elif isinstance(effect, SetMonthly):
         set_monthly(conn, account_id, effect.on)
+    elif isinstance(effect, FollowInside):
+        conn.execute(
+            update(Recipient)
+            .where(Recipient.account_id == account_id, Recipient.role == ADMIN)
+            .values(follows_inside=effect.on)
+        )
     elif isinstance(effect, SetTarget):
         _check(admin, effect.area)
         set_target(conn, effect.area, dict(effect.changes), now)
@@ -369,6 +379,69 @@ def candidates(
         for a_id, name, village, group, total, submitted, phone, birth_year, result in rows
         if submitted is not None
     ]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One person of a commune's named list for the recognition decision."""
+
+    name: str
+    birth_year: int | None
+    village: str | None
+    phone: str | None
+    group: str
+    points: dict[str, int]  # indicator → points
+    total: int | None
+    reached: bool | None  # the self-score reaches the title
+    submitted: bool  # False: returned, waiting to be submitted again
+    recognised_at: datetime | None
+    returned_at: datetime | None
+    return_reason: str | None
+
+
+def named_list(conn: Connection, commune: int, year: int) -> list[Listed]:
+    """Everyone of a commune who submitted a self-assessment for `year`, or had it
+    returned: by village, then name (the order of the commune's decision)."""
+    rows = conn.execute(
+        select(
+            Person.full_name,
+            Person.birth_year,
+            Person.village,
+            Person.phone,
+            Assessment.group_code,
+            Assessment.result,
+            Assessment.total,
+            Assessment.title_reached,
+            Assessment.status,
+            Assessment.recognised_at,
+            Assessment.returned_at,
+            Assessment.return_reason,
+        )
+        .join(Person, Person.id == Assessment.person_id)
+        .where(
+            Person.commune_code == commune,
+            Assessment.campaign_year == year,
+            (Assessment.status == "submitted") | Assessment.returned_at.is_not(None),
+        )
+    )
+    found = [
+        Listed(
+            r.full_name or "",
+            r.birth_year,
+            r.village,
+            r.phone,
+            r.group_code,
+            {str(k): int(v) for k, v in ((r.result or {}).get("indicators") or {}).items()},
+            r.total,
+            r.title_reached,
+            r.status == "submitted",
+            r.recognised_at,
+            r.returned_at,
+            r.return_reason,
+        )
+        for r in rows
+    ]
+    return sorted(found, key=lambda x: (fold(x.village or ""), fold(x.name)))
 
 
 def recognise(

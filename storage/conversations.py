@@ -43,7 +43,7 @@ from flows.model import (
 from flows.places import Area
 from flows.reminders import reminders_on
 from flows.scoring import AreaFlags, ScoreResult
-from storage import admin, invites, outbox, recipients
+from storage import admin, downloads, invites, outbox, recipients
 from storage.db import PerDialect
 from storage.models import (
     Answer,
@@ -292,9 +292,10 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
         else:
             conn.execute(update(Person).where(Person.id == loaded.person_id).values(**values))
     elif isinstance(effect, SetLanguage):
-        conn.execute(
-            update(Person).where(Person.id == loaded.person_id).values(language=effect.language)
-        )
+        if loaded.person_id is not None:
+            conn.execute(
+                update(Person).where(Person.id == loaded.person_id).values(language=effect.language)
+            )
         recipients.set_language(conn, loaded.account_id, effect.language)
     elif isinstance(effect, SaveRecipient):
         recipients.save_recipient(
@@ -376,7 +377,8 @@ def erase(conn: Connection, loaded: Loaded, now: datetime) -> None:
     assessments and answers; every chat account of theirs (this one, and on the other
     channels) with its conversation, outbox, roles and attempts; their messaging windows;
     and, in other people's stored replies (an admin's list of candidates), any that quote
-    their name or phone number."""
+    their name or phone number, and the named lists (files) made for the admins of their
+    commune that are not sent yet or still offered by link."""
     quoted: list[str] = []
     accounts = [loaded.account_id]
     admins: list[int] = []
@@ -409,6 +411,9 @@ def erase(conn: Connection, loaded: Loaded, now: datetime) -> None:
     # Conversations, outbox rows, roles, code attempts and links go with the accounts.
     conn.execute(delete(ChannelAccount).where(ChannelAccount.id.in_(accounts)))
     outbox.forget_quotes(conn, quoted, admins)
+    # A named list made for those admins may name them: not sent, and no link to it.
+    outbox.forget_personal_files(conn, admins)
+    downloads.forget_personal(conn, admins)
     loaded.person_id = loaded.assessment_id = None
     loaded.erased = True
 

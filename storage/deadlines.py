@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import bindparam, exists, null, or_, select, update
+from sqlalchemy import and_, bindparam, exists, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -181,9 +181,16 @@ def _audience_query(audience: str, kind: str) -> Any:
             .where(Recipient.role == bindparam("role"))
         )
     if kind == "province":
-        query = query.where(area[0] == bindparam("province"))
+        here = area[0] == bindparam("province")
+        if audience == "admins":  # and the national admins who follow the provinces'
+            here = or_(here, and_(Recipient.follows_inside, area[0].is_(None)))
+        query = query.where(here)
     elif kind == "commune":
-        query = query.where(area[1] == bindparam("commune"))
+        here = area[1] == bindparam("commune")
+        if audience == "admins":  # and the admins above it who follow what is inside
+            above = or_(area[0].is_(None), area[0] == bindparam("province"))
+            here = or_(here, and_(Recipient.follows_inside, area[1].is_(None), above))
+        query = query.where(here)
     return (
         query.join(Conversation, Conversation.account_id == ChannelAccount.id)
         .where(

@@ -6,6 +6,7 @@ Plain functions of a Connection, run in a transaction by storage.db.Database.run
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select
@@ -22,9 +23,11 @@ def offer_download(
     now: datetime,
     until: datetime,
     owner: tuple[str, str] | None = None,
+    personal: bool = False,
 ) -> None:
     """Keep a file for its link until `until`, for `owner` (channel, external id): the
-    link ends with their account or their admin role. Expired ones are let go meanwhile."""
+    link ends with their account or their admin role, and a `personal` one (it names
+    people) also when one of them is deleted. Expired ones are let go meanwhile."""
     conn.execute(delete(Download).where(Download.expires_at <= now))
     account_id = None
     if owner is not None:
@@ -39,6 +42,7 @@ def offer_download(
             account_id=account_id,
             file_name=name,
             content=content,
+            personal=personal,
             created_at=now,
             expires_at=until,
         )
@@ -53,6 +57,17 @@ def download(conn: Connection, token_hash: str, now: datetime) -> tuple[str, byt
         )
     ).first()
     return None if row is None else (row.file_name, bytes(row.content))
+
+
+def forget_personal(conn: Connection, account_ids: Sequence[int]) -> None:
+    """End the links to files naming people that were offered to these accounts (the
+    admins covering someone who is deleted: the file may name them)."""
+    if account_ids:
+        conn.execute(
+            delete(Download).where(
+                Download.account_id.in_(account_ids), Download.personal.is_(True)
+            )
+        )
 
 
 def forget_account(conn: Connection, account_id: int) -> None:

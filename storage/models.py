@@ -361,6 +361,11 @@ class Recipient(Base):
     invited_by: Mapped[int | None] = mapped_column(Integer)  # the inviting admin's account
     # Admins: also a summary of the past month on the 1st (provinces that report monthly).
     monthly: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Admins: also the reminders of deadlines set for areas inside their scope (a national
+    # admin, those of the provinces).
+    follows_inside: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class CommuneTarget(Base):
@@ -395,6 +400,8 @@ class Download(Base):
     )
     file_name: Mapped[str] = mapped_column(String(200))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    # It names people (a commune's named list): gone when one of them is deleted.
+    personal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 

@@ -312,6 +312,26 @@ def forgotten(conn: Connection, channel: str, event_id: str) -> bool:
     )
 
 
+PERSONAL_MARK = '"personal": true'  # how a Reply naming people is stored (Reply.to_dict)
+
+
+def forget_personal_files(conn: Connection, account_ids: Sequence[int]) -> None:
+    """Empty the stored replies to these accounts that carry a file naming people (a
+    commune's named list), not sent yet: someone in it was deleted."""
+    if not account_ids:
+        return
+    find = func.strpos if conn.dialect.name == "postgresql" else func.instr
+    conn.execute(
+        update(ProcessedEvent)
+        .where(
+            ProcessedEvent.account_id.in_(account_ids),
+            ProcessedEvent.delivered_at.is_(None),
+            find(func.cast(ProcessedEvent.replies, String), PERSONAL_MARK) > 0,
+        )
+        .values(replies=[])
+    )
+
+
 def forget_quotes(conn: Connection, texts: Sequence[str], account_ids: Sequence[int]) -> None:
     """Empty the stored replies to these accounts (the admins of a deleted person's
     commune) that quote any of `texts` (their name or phone, in a list of candidates),

@@ -427,6 +427,7 @@ async def test_indicator_averages_in_the_export(db, dispatcher, clock, core):
 
 def test_the_cli_invites_prints_the_digest_and_exports(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("CDHT_LANGUAGE", "en")  # the operator's language
     monkeypatch.chdir(tmp_path)
     assert cli.main(["admin", "invite", "--scope", "province:42"]) == 0
     out = capsys.readouterr().out
@@ -458,7 +459,7 @@ def test_the_cli_invites_prints_the_digest_and_exports(tmp_path, monkeypatch, ca
     assert cli.main(["digest", "--scope", "hoan ki"]) == 2  # no guessing from a start
     assert "Names that begin like it" in capsys.readouterr().err
     assert cli.main(["digest", "--scope", "khong co noi nay"]) == 2
-    assert "no place called 'khong co noi nay'" in capsys.readouterr().err
+    assert "no place called “khong co noi nay”" in capsys.readouterr().err
 
 
 # --- the daily digest ------------------------------------------------------------------
@@ -642,6 +643,65 @@ async def test_admin_commands_take_a_commune_by_its_name_old_or_new(db, dispatch
     assert "Several places in your area match “thanh”" in chat.text and "xa:" in chat.text
     await chat.type("/stats hai chau")  # Đà Nẵng: outside the scope
     assert "outside your scope" in chat.text
+
+
+async def test_the_named_list_for_the_communes_decision(db, dispatcher, clock, core):
+    await _citizen_who_submits(dispatcher, "hoa")
+    await _citizen_who_submits(dispatcher, "lan")
+    ward = await make_admin(db, dispatcher, clock, "ward", Area(HA_NOI, HOAN_KIEM))
+    await ward.type("/recognise")
+    await ward.tap("Nguyễn Thị Hoa")
+    await ward.tap("Recognise")
+    await ward.type("/export names")
+    assert "named list of Phường Hoàn Kiếm, Thành phố Hà Nội for 2026" in ward.text
+    assert "do not pass it on" in ward.text
+    [named] = [r for r in ward.replies if r.kind == "file"]
+    assert named.personal and named.file_name == "cdht-danh-sach-xa-70-2026-2026-11-23.xlsx"
+    book = load_workbook(io.BytesIO(named.file_data), read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))
+    book.close()
+    assert rows[0][0].startswith("Named list for recognition 2026 — Phường Hoàn Kiếm")
+    head = rows[2]
+    assert head[:6] == ("No.", "Full name", "Birth year", "Village", "Phone", "Group")
+    assert head[6] == "1.1 Reading and keeping informed" and head[-3:] == (
+        "Total",
+        "Result",
+        "Status",
+    )
+    people = rows[3:]
+    assert len(people) == 2
+    for n, row in enumerate(people, 1):
+        assert row[:4] == (n, "Nguyễn Thị Hoa", 1984, "Tổ 5")
+        assert row[6:16] == (10,) * 10 and row[16:18] == (100, "Reached")
+    assert sorted(r[18] for r in people) == ["Recognised on 23/11/2026", "Waiting for recognition"]
+
+    # A province admin names the commune; the list is one commune at a time; Vietnamese.
+    boss = await make_admin(db, dispatcher, clock, "boss", Area(HA_NOI))
+    await boss.type("/export names")
+    assert "one commune or ward at a time" in boss.text
+    assert not [r for r in boss.replies if r.kind == "file"]
+    await boss.type("/language vi")
+    await boss.type("/baocao danh sách hoan kiem")
+    [named] = [r for r in boss.replies if r.kind == "file"]
+    book = load_workbook(io.BytesIO(named.file_data), read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))
+    book.close()
+    assert rows[2][:3] == ("STT", "Họ và tên", "Năm sinh") and len(rows) == 5
+    # Outside one's scope: nobody's names.
+    await ward.type("/export names xa:4")
+    assert "outside your scope" in ward.text
+    assert not [r for r in ward.replies if r.kind == "file"]
+
+
+def test_the_cli_writes_the_named_list(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("CDHT_LANGUAGE", "en")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["export", "--names", "--scope", "hoan kiem", "--out", "n.xlsx"]) == 0
+    assert "(0 people)" in capsys.readouterr().out
+    load_workbook(tmp_path / "n.xlsx", read_only=True).close()
+    assert cli.main(["export", "--names", "--scope", "ha noi", "--out", "n.xlsx"]) == 2
+    assert "give one commune" in capsys.readouterr().err
 
 
 async def test_in_january_last_years_submissions_are_recognised_and_reported(db, dispatcher):

@@ -228,7 +228,7 @@ def test_cli_checks_a_file_a_province_edited(tmp_path: Path, capsys):
     good = tmp_path / "tinh.yaml"
     good.write_text((CRITERIA_DIR / "cdht-2023.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     assert cdht(["criteria-check", str(good)]) == 0
-    assert "OK (4 groups, 10 indicators)" in capsys.readouterr().out
+    assert "hợp lệ (4 nhóm, 10 chỉ số)" in capsys.readouterr().out  # vi by default
     bad = tmp_path / "sai.yaml"
     bad.write_text(
         good.read_text(encoding="utf-8").replace("{points: 7,", "{points: 17,", 1), encoding="utf-8"

@@ -407,11 +407,51 @@ async def test_admins_of_the_area_get_admin_deadlines(db, dispatcher, clock):
     )
 
 
+async def test_a_national_admin_follows_the_provinces_deadlines_if_they_choose(
+    db, dispatcher, clock
+):
+    from tests.test_admin import make_admin
+
+    national = await make_admin(db, dispatcher, clock, "national", Area())
+    ward = await make_admin(db, dispatcher, clock, "ward", Area(HA_NOI, HOAN_KIEM))
+    await add(db, clock, due_in_7_days(clock, area=Area(HA_NOI), audience="admins"))
+    await add(db, clock, due_in_7_days(clock, area=Area(HA_NOI, HOAN_KIEM), audience="admins"))
+    await national.type("/deadlines")
+    assert "Of those set inside your area you are not reminded" in national.text
+    await ward.type("/deadlines follow on")  # nothing is set inside a commune
+    assert "there is nothing to follow" in ward.text
+    await national.type("/deadlines follow maybe")
+    assert "Write /deadlines follow on or /deadlines follow off." in national.text
+
+    async def reminded() -> dict[str, int]:
+        channel = Recorder()
+        await scheduler_beside(dispatcher, {"test": channel}, digest_at=time(23, 0)).tick()
+        found: dict[str, int] = {}
+        for user, _ in channel.pushed:
+            found[user] = found.get(user, 0) + 1
+        return found
+
+    assert await reminded() == {"ward": 2}  # the national admin chose nothing yet
+    await national.type("/hanbaocao theo dõi bật")
+    assert "also be reminded of the deadlines for admins set inside your area" in national.text
+    await national.type("/deadlines")
+    assert "You are also reminded of the deadlines for admins set inside" in national.text
+    await add(db, clock, due_in_7_days(clock, area=Area(HA_NOI), audience="admins"))
+    await add(db, clock, due_in_7_days(clock, area=Area(HA_NOI, HOAN_KIEM), audience="admins"))
+    await add(db, clock, due_in_7_days(clock, area=Area(HA_NOI), audience="citizens"))
+    assert await reminded() == {"ward": 2, "national": 2}  # admins' ones only
+    await national.type("/deadlines follow off")
+    assert "only of the deadlines set for your own area" in national.text
+    await add(db, clock, due_in_7_days(clock, area=Area(HA_NOI), audience="admins"))
+    assert await reminded() == {"ward": 1}
+
+
 # --- the CLI -------------------------------------------------------------------------------
 
 
 def test_a_new_install_lists_the_defaults_and_admins_add_and_cancel(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    monkeypatch.setenv("CDHT_LANGUAGE", "en")
     monkeypatch.chdir(tmp_path)
     assert cli.main(["deadline", "list"]) == 0
     listed = capsys.readouterr().out
@@ -419,7 +459,7 @@ def test_a_new_install_lists_the_defaults_and_admins_add_and_cancel(tmp_path, mo
         assert due in listed
     assert "31/10" not in listed
     assert "focal points of units" in listed and "focal_points" not in listed  # in words
-    assert "Báo cáo kết quả phong trào học tập năm của xã, phường gửi tỉnh" in listed
+    assert "Commune's yearly report on the learning movement, to the province" in listed
     assert cli.main(
         [
             "deadline", "add", "--title", "Báo cáo tháng", "--due", "25/12/2026",
@@ -444,6 +484,32 @@ def test_a_new_install_lists_the_defaults_and_admins_add_and_cancel(tmp_path, mo
     assert cli.main(["unit-code", "cancel", code.lower()]) == 0
     assert f"Code {code} cancelled" in capsys.readouterr().out
     assert cli.main(["unit-code", "list"]) == 0 and hint not in capsys.readouterr().out
+
+
+def test_the_command_line_speaks_the_operators_language(tmp_path, monkeypatch, capsys):
+    """Vietnamese unless CDHT_LANGUAGE says otherwise: results, errors and help."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'vi.sqlite3'}")
+    monkeypatch.delenv("CDHT_LANGUAGE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["deadline", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "hằng năm" in listed and "đầu mối" in listed and "nhắc trước" in listed
+    assert "Báo cáo kết quả phong trào học tập năm của xã, phường gửi tỉnh" in listed
+    assert "every year" not in listed and "focal_points" not in listed
+    assert cli.main(["deadline", "add", "--title", "Cũ", "--due", "01/01/2020"]) == 2
+    assert "Lỗi: ngày 01/01/2020 đã qua" in capsys.readouterr().err
+    assert cli.main(["digest", "--scope", "khong co noi nay"]) == 2
+    assert "không có nơi nào tên “khong co noi nay”" in capsys.readouterr().err
+    assert cli.main(["export", "--scope", "xa:70", "--out", "r.pdf"]) == 2
+    assert "tên tệp phải có đuôi .xlsx hoặc .csv" in capsys.readouterr().err
+    assert cli.main(["digest", "--scope", "xa:70"]) == 0
+    assert "Đã đăng ký: 0" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["deadline", "add", "--help"])
+    assert "ngày/tháng (hằng năm) hoặc ngày/tháng/năm (một lần)" in capsys.readouterr().out
+    monkeypatch.setenv("CDHT_LANGUAGE", "en")
+    assert cli.main(["deadline", "list"]) == 0
+    assert "every year" in capsys.readouterr().out
 
 
 def test_defaults_file_can_be_replaced(tmp_path, monkeypatch, capsys):

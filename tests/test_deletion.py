@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from flows.places import Area
-from storage import outbox
+from storage import downloads, outbox
 from storage.models import Base, ProcessedEvent
 from tests.chat import DispatchChat
 from tests.test_admin import HA_NOI, HOAN_KIEM, make_admin
@@ -51,6 +51,23 @@ async def test_nothing_identifying_remains_after_delete(db, dispatcher, clock):
     admin = await make_admin(db, dispatcher, clock, "ward", Area(HA_NOI, HOAN_KIEM))
     await admin.type("/recognise")  # the admin's stored reply lists the citizen by name
     assert NAME in admin.text and VILLAGE in admin.text
+    await admin.type("/export names")  # a named list, not sent yet (its xlsx is zipped)
+    named = admin.delivery.outbox_id
+    [listed] = [r for r in admin.replies if r.kind == "file"]
+    # The same list offered by link (as on Zalo), and a report of counts by link.
+    now = clock.now()
+    owner = ("test", "ward")
+    await db.run(
+        lambda conn: downloads.offer_download(
+            conn, "named", listed.file_name, listed.file_data, now, now + timedelta(hours=1),
+            owner, personal=True,
+        )
+    )  # fmt: skip
+    await db.run(
+        lambda conn: downloads.offer_download(
+            conn, "counts", "r.xlsx", b"counts", now, now + timedelta(hours=24), owner
+        )
+    )
     before = await _everything(db)
     assert any(form in before for form in _forms(NAME))  # the scan does find them
 
@@ -58,6 +75,16 @@ async def test_nothing_identifying_remains_after_delete(db, dispatcher, clock):
     await citizen.tap("Đồng ý, xóa hết")
     assert "đã được xóa" in citizen.text
     assert citizen.delivery.outbox_id is None  # nothing of this step is stored either
+
+    # The named list is neither sent nor offered any more; the counts still are.
+    stored = await db.run(
+        lambda conn: conn.execute(
+            select(ProcessedEvent.replies).where(ProcessedEvent.id == named)
+        ).scalar_one()
+    )
+    assert stored == []
+    assert await db.run(lambda conn: downloads.download(conn, "named", now)) is None
+    assert await db.run(lambda conn: downloads.download(conn, "counts", now)) is not None
 
     left = await _everything(db)
     for secret in (NAME, PHONE, VILLAGE, CHAT_ID):

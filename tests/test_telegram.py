@@ -734,7 +734,7 @@ async def test_cdht_run_with_a_token_serves_telegram(tg, tmp_path):
     proc = await _run_bot_process(tg, tmp_path, tg.token)
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-        assert "running on Telegram (polling)" in line, line
+        assert "Bot đang chạy trên Telegram (polling)" in line, line
         port = int(re.search(r":(\d+)/healthz", line).group(1))
         async with aiohttp.ClientSession() as session:
             async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:

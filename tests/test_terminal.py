@@ -96,13 +96,15 @@ def test_commune_flag_marks_a_difficult_area(tmp_path):
     done = subprocess.run([*run, "70"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert done.returncode == 0 and "Phường Hoàn Kiếm (70)" in done.stdout
     done = subprocess.run([*run, "999999"], capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert done.returncode != 0 and "no commune with code 999999" in done.stderr
+    # The operator's language, Vietnamese unless CDHT_LANGUAGE says otherwise.
+    assert done.returncode != 0 and "Lỗi: không có xã, phường nào mã 999999" in done.stderr
 
 
 def test_an_admin_in_the_terminal_gets_the_files_written_to_data_files(tmp_path):
     invite = cdht(tmp_path, "admin", "invite", "--scope", "province:42")
     assert invite.returncode == 0, invite.stderr
-    [code] = re.findall(r"/admin (\S+)", invite.stdout)
+    assert "dùng một lần" in invite.stdout  # in the operator's language (vi by default)
+    [code] = re.findall(r"/quantri (\S+)", invite.stdout)
     done = run_chat(tmp_path, [f"/quantri {code}", "/thongke", "/baocao"])
     assert done.returncode == 0, done.stderr
     assert "Bạn đã là quản trị viên của Hà Tĩnh" in done.stdout

@@ -698,7 +698,7 @@ async def test_cdht_run_serves_the_oa(zalo, tmp_path):
     proc = await _run_bot_process(zalo, tmp_path)
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-        assert "running on Zalo (webhook)" in line, line
+        assert "Bot đang chạy trên Zalo (webhook)" in line, line
         port = int(re.search(r":(\d+)/healthz", line).group(1))
         person = ZaloUser(zalo, f"http://127.0.0.1:{port}{PATH}", "5550001")
         texts = await person.act(person.event("follow"))
@@ -890,6 +890,17 @@ async def test_a_zalo_admin_gets_the_chart_as_an_image_and_the_export_by_link(
         async with http.get(csv_link) as response:
             assert response.headers["Content-Type"].startswith("text/csv")
             assert (await response.read()).startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+        # The commune's named list names people: a link for an hour, with a warning.
+        texts = await admin.send("/baocao danhsach Hoàn Kiếm")
+        assert "không chuyển cho người khác" in texts[-2]
+        [named_link] = re.findall(r"http://\S+", texts[-1])
+        assert "tải về trong vòng 60 phút" in texts[-1] and "thông tin cá nhân" in texts[-1]
+        async with http.get(named_link) as response:
+            book = openpyxl.load_workbook(io.BytesIO(await response.read()), read_only=True)
+            assert book.sheetnames == ["Danh sách trích ngang"]
+        clock.current += timedelta(hours=1, minutes=1)
+        async with http.get(named_link) as response:
+            assert response.status == 404
         # A made-up link, and a link a day later: a plain explanation, no file.
         async with http.get(link[:-4] + "xxxx") as response:
             assert response.status == 404

@@ -5,10 +5,13 @@ theirs, in chat as `cdht deadline` does on the command line:
     /hanbaocao                                   the list
     /hanbaocao them 25/12/2026 quantri Báo cáo tháng 12
     /hanbaocao huy 7
+    /hanbaocao theodoi bat                       also the reminders of those set inside
 
 The date is day/month (every year) or day/month/year (once; a date that has passed is
 refused). The audience word is optional: nguoidan (citizens who have not submitted),
-daumoi (focal points of units), quantri (admins; the default)."""
+daumoi (focal points of units), quantri (admins; the default). An admin above a commune
+(a national or province admin) may follow the deadlines set inside their scope: they are
+then reminded of those for admins too, not only of their own."""
 
 from __future__ import annotations
 
@@ -16,13 +19,24 @@ from flows.admin.common import the_admin
 from flows.deadlines import Deadline, DeadlineError, check_not_past, parse_due
 from flows.lang import Lang
 from flows.localtime import local_day
-from flows.model import AddDeadline, CancelDeadline, Event, Needs, Snapshot, World
+from flows.model import (
+    AddDeadline,
+    AdminView,
+    CancelDeadline,
+    Event,
+    FollowInside,
+    Needs,
+    Snapshot,
+    World,
+)
 from flows.navigation import aside
 from flows.text import fold
 from flows.turn import Turn, command
 
 ADD_WORDS = ("them", "add", "new", "moi")
 CANCEL_WORDS = ("huy", "cancel", "xoa")
+FOLLOW_WORDS = ("theodoi", "follow")
+ON_WORDS, OFF_WORDS = ("on", "bat", "co", "yes"), ("off", "tat", "khong", "no")
 AUDIENCE_WORDS = {
     "nguoidan": "citizens",
     "citizens": "citizens",
@@ -63,11 +77,14 @@ def _help(t: Lang) -> str:
 )
 def _deadlines(turn: Turn, args: str) -> None:
     words = args.split()
-    action = fold(words[0]) if words else ""
+    folded = fold(args).replace("theo doi", "theodoi").split()
+    action = folded[0] if folded else ""
     if action in ADD_WORDS:
         _add(turn, words[1:])
     elif action in CANCEL_WORDS:
         _cancel(turn, words[1:])
+    elif action in FOLLOW_WORDS:
+        _follow(turn, folded[1:])
     elif not words:
         _list(turn)
     else:
@@ -79,7 +96,8 @@ def _usage(t: Lang) -> str:
         "Write /deadlines to see them; /deadlines add 25/12/2026 admins Monthly report to "
         "add one for your area (the date as day/month for every year, or day/month/year "
         "once; who is reminded: citizens, focal, or admins); /deadlines cancel NUMBER to "
-        "cancel one."
+        "cancel one; /deadlines follow on to be reminded also of those set inside your "
+        "area."
     )
 
 
@@ -105,8 +123,41 @@ def _list(turn: Turn) -> None:
     if above:
         lines.append(t._("Set above your area (you are reminded, but cannot change them):"))
         lines += [_line(turn, d) for d in above]
+    if admin.area.commune is None:  # there are areas inside theirs
+        lines.append(_following_text(t, admin))
     lines.append(_usage(t))
     aside(turn, "\n".join(lines))
+
+
+def _following_text(t: Lang, admin: AdminView) -> str:
+    if admin.follows_inside:
+        return t._(
+            "You are also reminded of the deadlines for admins set inside your area "
+            "(/deadlines follow off to stop)."
+        )
+    return t._(
+        "Of those set inside your area you are not reminded; to be, write /deadlines follow on."
+    )
+
+
+def _follow(turn: Turn, words: list[str]) -> None:
+    t, admin = turn.t, the_admin(turn)
+    if admin.area.commune is not None:
+        aside(turn, t._("Deadlines are not set inside a commune: there is nothing to follow."))
+        return
+    if not words or words[0] not in ON_WORDS + OFF_WORDS:
+        aside(turn, t._("Write /deadlines follow on or /deadlines follow off."))
+        return
+    on = words[0] in ON_WORDS
+    turn.effect(FollowInside(on))
+    if on:
+        text = t._(
+            "Done: you will also be reminded of the deadlines for admins set inside your "
+            "area, {scope}."
+        ).format(scope=admin.area.name(turn.world.places, t))
+    else:
+        text = t._("Done: you will be reminded only of the deadlines set for your own area.")
+    aside(turn, text)
 
 
 def _add(turn: Turn, words: list[str]) -> None:

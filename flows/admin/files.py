@@ -9,7 +9,8 @@ from flows.turn import SCREENS, Turn
 
 def send_report_files(turn: Turn, report: Report) -> None:
     """The report's files, then the current question again if there is one."""
+    personal = report.request.kind == "names"
     for name, blob in report.files:
-        turn.replies.append(Reply("file", "", file_name=name, file_data=blob))
+        turn.replies.append(Reply("file", "", file_name=name, file_data=blob, personal=personal))
     if turn.screen in SCREENS:
         turn.again(turn.t._("Now, where we were:"), kind="text")

@@ -38,7 +38,7 @@ def _stats(turn: Turn, args: str) -> None:
     if scoped(turn, the_admin(turn), args) is None or campaign_year(turn, args) is None:
         return
     report = turn.world.report
-    if report is None or report.request.kind != "stats":  # pragma: no cover - read in scope
+    if report is None or report.digest is None:  # pragma: no cover - read in scope
         aside(turn, turn.t._("The numbers are not available right now."))
         return
     w = turn.world

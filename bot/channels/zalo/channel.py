@@ -540,9 +540,9 @@ class ZaloChannel:
             except ZaloError as exc:
                 log.error("Zalo refused an image (error %s: %s)", exc.code, exc.message)
         elif self.links is not None and (
-            url := await self.links.offer(item.name, item.data, (CHANNEL, user_id))
+            url := await self.links.offer(item.name, item.data, (CHANNEL, user_id), item.personal)
         ):
-            return {"text": link_text(item.name, url, lang)}
+            return {"text": link_text(item.name, url, lang, item.personal)}
         return {"text": file_note(item.name, lang)}
 
     async def _send(self, body: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.channels.text import merge_replies, split_text, with_numbered_list
 from bot.channels.zalo.events import button_payload
-from bot.links import LIFETIME
+from bot.links import LIFETIME, PERSONAL_LIFETIME
 from flows.lang import Lang
 from flows.model import Reply
 
@@ -30,8 +30,14 @@ def file_note(name: str, lang: Lang) -> str:
     ).format(name=name)
 
 
-def link_text(name: str, url: str, lang: Lang) -> str:
-    """The message offering a file by link."""
+def link_text(name: str, url: str, lang: Lang, personal: bool = False) -> str:
+    """The message offering a file by link (a file naming people lives shorter)."""
+    if personal:
+        minutes = int(PERSONAL_LIFETIME.total_seconds() // 60)
+        return lang._(
+            "📎 {name}: download it within {minutes} minutes from\n{url}\nIt holds "
+            "personal data: do not forward this link."
+        ).format(name=name, minutes=minutes, url=url)
     hours = int(LIFETIME.total_seconds() // 3600)
     return lang._("📎 {name}: download it within {hours} hours from\n{url}").format(
         name=name, hours=hours, url=url
@@ -46,6 +52,7 @@ class Attachment:
 
     name: str
     data: bytes
+    personal: bool = False  # names people: a short-lived link (bot.links)
 
     @property
     def image(self) -> bool:
@@ -87,7 +94,9 @@ def render_parts(replies: Sequence[Reply], lang: Lang) -> list[tuple[Reply, list
         if reply.kind == "file":
             if reply.text:
                 messages.extend({"text": part} for part in split_text(reply.text, MAX_TEXT))
-            messages.append(Attachment(reply.file_name or "file", reply.file_data or b""))
+            messages.append(
+                Attachment(reply.file_name or "file", reply.file_data or b"", reply.personal)
+            )
             continue
         texts = split_text(reply.text, MAX_TEXT)
         messages.extend({"text": text} for text in texts[:-1])
