@@ -14,7 +14,7 @@ from typing import Any
 from bot.clock import SystemClock
 from bot.config import Settings
 from flows.lang import LANGUAGES, N_, Lang, Problem
-from flows.localtime import local_day
+from flows.localtime import LOCAL_TZ, local_day
 
 
 def add_parsers(sub: Any, t: Lang) -> None:
@@ -52,6 +52,16 @@ def add_parsers(sub: Any, t: Lang) -> None:
     export.add_argument("--year", type=int, help=year_help)
     export.add_argument("--lang", choices=LANGUAGES, help=lang_help)
 
+    poster = sub.add_parser(
+        "poster", help=t._("print posters with QR codes that open the bot in a commune")
+    )
+    which = poster.add_mutually_exclusive_group(required=True)
+    which.add_argument("--commune", help=t._("the commune, by name or code (one page)"))
+    which.add_argument("--province", help=t._("the province, by name or code (a page per commune)"))
+    poster.add_argument(
+        "--out", required=True, help=t._("FILE.pdf (or FILE.png for one commune's page)")
+    )
+
     target = sub.add_parser("target", help=t._("set a commune's population and targets"))
     target.add_argument("--commune", type=int, required=True, help=t._("the commune's code"))
     target.add_argument("--adults", type=int, help=t._("adults living in the commune"))
@@ -71,6 +81,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             "admin": _admin,
             "digest": _digest,
             "export": _export,
+            "poster": _poster,
             "target": _target,
         }[args.command]
         return await handler(settings, args, core, db)
@@ -109,7 +120,7 @@ async def _admin(settings: Settings, args: argparse.Namespace, core: Any, db: An
             print(t._("No admins yet. Invite one with: cdht admin invite --scope province:42"))
         for a in found:
             who = t._("registered citizen") if a.name else t._("not registered as a citizen")
-            since = t.date(a.since) if a.since else ""
+            since = t.date(a.since.astimezone(LOCAL_TZ)) if a.since else ""
             print(
                 t._("#{id}  {area} · {channel} · {who} · since {since}").format(
                     id=a.id,
@@ -231,4 +242,46 @@ async def _target(settings: Settings, args: argparse.Namespace, core: Any, db: A
     }
     what = ", ".join(f"{words[k]} {v}" for k, v in changes.items())
     print(t._("Saved for {area}: {what}").format(area=area.name(core.places, t), what=what))
+    return 0
+
+
+async def _poster(settings: Settings, args: argparse.Namespace, core: Any, db: Any) -> int:
+    from bot import posters
+    from flows.places import area_named
+
+    t = core.langs[settings.language]
+    text = (args.commune or args.province).strip()
+    if text.isascii() and text.isdigit():  # a bare code: --commune 70, --province 42
+        text = f"{'commune' if args.commune else 'province'}:{text}"
+    area = area_named(text, core.places)
+    if args.commune and area.commune is None:
+        raise Problem(N_("--commune {text}: that is a province; use --province"), text=args.commune)
+    if area.province is None:
+        raise Problem(N_("posters are made for a commune or a province, not the whole country"))
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".pdf", ".png") or (suffix == ".png" and area.commune is None):
+        raise Problem(
+            N_("--out {file}: write FILE.pdf (FILE.png only for one commune)"), file=args.out
+        )
+    if not core.posters.any:
+        raise Problem(
+            N_("nothing to put on a poster: set {what}"),
+            what=t._(" or ").join(posters.missing(core.posters, t)),
+        )
+    places = core.places
+    one = places.commune(area.commune) if area.commune is not None else None
+    communes = [one] if one else places.communes_of(area.province)
+    if suffix == ".png":
+        blob = posters.poster_png(communes[0], places, core.posters, t)
+    else:
+        blob = await asyncio.to_thread(posters.poster_pdf, communes, places, core.posters, t)
+    await asyncio.to_thread(out.write_bytes, blob)
+    if area.commune is not None:
+        done = t._("Poster for {area} written to {file}.")
+    else:
+        done = t._("Posters for {area} written to {file}: {n} pages, one per commune.")
+    print(done.format(area=area.name(places, t), file=out, n=len(communes)))
+    for what in posters.missing(core.posters, t):
+        print(t._("Not on the poster, as it is not set: {what}").format(what=what))
     return 0

@@ -364,9 +364,13 @@ def _parser(t: Lang) -> argparse.ArgumentParser:
 
 
 def _operator_lang() -> Lang:
-    """The operator's language for the command line: CDHT_LANGUAGE (vi by default; an
-    unknown one is reported by the settings, after the arguments are read)."""
-    code = os.environ.get("CDHT_LANGUAGE", "vi").strip().lower()
+    """The operator's language for the command line: CDHT_LANGUAGE, from the environment
+    or .env as the settings read it (vi by default; an unknown one is reported by the
+    settings, after the arguments are read)."""
+    from dotenv import dotenv_values
+
+    dotenv = dotenv_values(".env") if os.path.isfile(".env") else {}
+    code = (os.environ.get("CDHT_LANGUAGE") or dotenv.get("CDHT_LANGUAGE") or "vi").strip().lower()
     return load_langs()[code if code in LANGUAGES else "vi"]
 
 
@@ -382,6 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the chat readable
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # a line per glyph in a PDF
     # The HTTP and Bot API libraries log every request URL (it holds the bot token) and, at
     # DEBUG, the messages themselves: personal data. Never below WARNING, whatever the level.
     for name in ("httpx", "httpcore", "telegram", "aiohttp.access", "aiohttp.client"):
@@ -405,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_deadline(settings, t, args))
         elif command == "unit-code":
             return asyncio.run(_unit_code(settings, t, args))
-        elif command in ("admin", "digest", "export", "target"):
+        elif command in ("admin", "digest", "export", "poster", "target"):
             return asyncio.run(admin_cli.run(settings, args))
         elif command == "chat":
             asyncio.run(_chat(settings, args.user))
@@ -419,6 +424,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseUnavailable as exc:
         print(t._("The database is not available: {problem}").format(problem=exc), file=sys.stderr)
         return 1
+    except OSError as exc:  # a file that cannot be read or written
+        where = f" ({exc.filename})" if exc.filename else ""
+        problem = f"{exc.strerror or exc}{where}"
+        print(t._("Error: {problem}").format(problem=problem), file=sys.stderr)
+        return 2
     except ValueError as exc:  # a deadline, area or date written wrongly
         problem = exc.text(t) if isinstance(exc, Problem) else str(exc)
         print(t._("Error: {problem}").format(problem=problem), file=sys.stderr)

@@ -83,6 +83,10 @@ class Settings:
     host: str = "0.0.0.0"
     telegram: TelegramSettings | None = None
     zalo: ZaloSettings | None = None
+    # What the communes' posters carry: the Telegram bot's username (for its QR code) and
+    # the Zalo OA's follow link; "" when not configured.
+    telegram_username: str = ""
+    zalo_oa_link: str = ""
 
     @staticmethod
     def from_env(env: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -130,6 +134,20 @@ class Settings:
                 f"TELEGRAM_WEBHOOK_URL and ZALO_WEBHOOK_PATH both use {zalo.webhook_path}: "
                 "give each channel its own path."
             )
+        username = env.get("TELEGRAM_BOT_USERNAME", "").strip().removeprefix("@")
+        if username and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", username):
+            raise SettingsError(
+                f"TELEGRAM_BOT_USERNAME={username!r} must be the bot's username as "
+                "@BotFather shows it, e.g. cdht_hatinh_bot."
+            )
+        oa_link = env.get("ZALO_OA_LINK", "").strip()
+        if oa_link and not (
+            urlsplit(oa_link).scheme == "https" and urlsplit(oa_link).netloc.endswith("zalo.me")
+        ):
+            raise SettingsError(
+                f"ZALO_OA_LINK={oa_link!r} must be the Official Account's follow link, e.g. "
+                "https://zalo.me/1234567890123456789 (Zalo OA Manager shows it with the QR code)."
+            )
         return Settings(
             database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
             language=language,
@@ -143,6 +161,8 @@ class Settings:
             host=env.get("CDHT_HOST", "").strip() or "0.0.0.0",
             telegram=telegram,
             zalo=zalo,
+            telegram_username=username,
+            zalo_oa_link=oa_link,
         )
 
 

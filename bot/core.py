@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.config import Settings
 from bot.data import load_criteria, load_gazetteer
 from bot.i18n import load_langs
+from bot.posters import PosterLinks
 from flows.criteria import CriteriaSet
 from flows.lang import Lang
 from flows.localtime import local_day
@@ -22,6 +23,7 @@ class Core:
     langs: dict[str, Lang]
     campaign_year: int  # 0: the calendar year in Vietnam, whatever the day
     default_lang: str
+    posters: PosterLinks = field(default_factory=PosterLinks)
 
     def year(self, now: datetime) -> int:
         """The campaign year at `now`: the one set, else the year in Vietnam (the data
@@ -43,4 +45,5 @@ def load_core(settings: Settings) -> Core:
         langs=load_langs(),
         campaign_year=settings.campaign_year,
         default_lang=settings.language,
+        posters=PosterLinks(settings.telegram_username, settings.zalo_oa_link),
     )

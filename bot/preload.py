@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from bot import codes, reports
+from bot import codes, posters, reports
 from bot.core import Core
 from flows.admin.common import one_in_scope
 from flows.localtime import local_day
@@ -134,6 +134,15 @@ class Preloader:
         core = self.core
         year, day = request.year or core.year(now), local_day(now)
         t = core.langs.get(language) or core.langs[core.default_lang]
+        if request.kind == "poster":  # a commune's, or every commune of a province
+            if area.province is None or not core.posters.any:
+                return Report(request, area, None)
+            places = core.places
+            found = places.commune(area.commune) if area.commune is not None else None
+            communes = [found] if found else places.communes_of(area.province)
+            blob = await asyncio.to_thread(posters.poster_pdf, communes, places, core.posters, t)
+            name = posters.file_name(communes, area.province)
+            return Report(request, area, None, ((name, blob),))
         if request.kind == "names":  # for one commune only: a province is many lists
             if area.commune is None:
                 return Report(request, area, None)

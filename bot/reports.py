@@ -300,7 +300,7 @@ def names_xlsx(
         t._("Phone"),
         t._("Group"),
         *(f"{i.code} {pick(i.name, t.code)}" for i in indicators),
-        t._("Total"),
+        t._("Total points"),
         t._("Result"),
         t._("Status"),
     ]
@@ -309,7 +309,13 @@ def names_xlsx(
         ws.column_dimensions[get_column_letter(column)].width = width
     ws.freeze_panes = "C4"  # the header and the names stay in view
     ws.auto_filter.ref = f"A3:{get_column_letter(len(header))}{3 + len(listed)}"
-    title = t._("Named list for recognition {year} — {area} — as of {date}").format(
+    # Printed as the decision's annex: landscape, one page wide, the header on each page.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "3:3"
+    title = t._("Named list for the Learning Citizen title {year} — {area} — as of {date}").format(
         year=year, area=area.name(core.places, t), date=t.date(day)
     )
     title_cell = WriteOnlyCell(ws, value=title)
@@ -322,19 +328,33 @@ def names_xlsx(
         cell.font, cell.alignment = bold, wrap
         heads.append(cell)
     ws.append(heads)
+    wrapped = {1, 3, 5, len(header) - 1}  # name, village, group, status: long texts
     for n, person in enumerate(listed, 1):
+        values = [
+            n,
+            person.name,
+            person.birth_year,
+            person.village or "",
+            person.phone or "",
+            group_label(person.group, core.criteria, t),
+            *(person.points.get(i.code) for i in indicators),
+            person.total,
+            _verdict(person, t),
+            _standing(person, t),
+        ]
+        row = []
+        for column, value in enumerate(values):
+            cell = WriteOnlyCell(ws, value=value)
+            if column in wrapped:
+                cell.alignment = wrap
+            row.append(cell)
+        ws.append(row)
+    if not listed:
         ws.append(
             [
-                n,
-                person.name,
-                person.birth_year,
-                person.village or "",
-                person.phone or "",
-                group_label(person.group, core.criteria, t),
-                *(person.points.get(i.code) for i in indicators),
-                person.total,
-                _verdict(person, t),
-                _standing(person, t),
+                t._("Nobody of this commune has submitted a self-assessment for {year}.").format(
+                    year=year
+                )
             ]
         )
     out = io.BytesIO()

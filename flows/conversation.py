@@ -81,6 +81,13 @@ def step(snapshot: Snapshot, event: Event, world: World) -> Outcome:
         _command(turn, "start", "")
     elif event.kind == "option" and event.option == STOP_REMINDERS:
         _set_reminders(turn, False)
+    elif (
+        event.kind == "text"
+        and turn.person is None
+        and (code := registration.poster_code(event.text)) is not None
+        and turn.world.places.commune(code) is not None
+    ):  # the short code on a commune's poster ("XA 70"), as Zalo has no deep link
+        _poster_code(turn, code)
     elif turn.screen not in SCREENS:
         resume(turn)
     elif not turn.leave_if_invalid():
@@ -89,6 +96,21 @@ def step(snapshot: Snapshot, event: Event, world: World) -> Outcome:
         # meant for it is not applied to wherever that leads.)
         _answer(turn, event)
     return turn.outcome()
+
+
+def _poster_code(turn: Turn, code: int) -> None:
+    """The commune chosen on a poster, then registration goes on without the place
+    questions (as with the Telegram link, `/start c70`)."""
+    places, t = turn.world.places, turn.t
+    commune = places.commune(code)
+    province = places.province(commune.province_code) if commune else None
+    if commune and province:
+        turn.say(
+            t._("Your commune or ward: {commune}, {province}.").format(
+                commune=commune.name, province=province.name
+            )
+        )
+    _command(turn, "start", f"c{code}")
 
 
 def _late(turn: Turn, event: Event) -> bool:

@@ -245,9 +245,11 @@ def reminder_reply(
     default_lang: str,
     year: int | None = None,
     unit: str | None = None,
+    area: str | None = None,
 ) -> Reply:
     """The message for one recipient: a citizen who has not submitted `year`'s self-
-    scoring (with a button to do it), or a focal point of `unit`, or an admin."""
+    scoring (with a button to do it), or a focal point of `unit`, or an admin (told the
+    `area` the deadline is set for: one who follows the areas inside theirs gets many)."""
     title = deadline.title_in(t.code, default_lang)
     due = t.date(reminder.due)
     head = t._("Reminder: {title}, due {when} ({date}).").format(
@@ -269,4 +271,6 @@ def reminder_reply(
         return Reply("options", text, options)
     if unit:
         head = t._("For your unit “{unit}”:").format(unit=unit) + "\n" + head
+    elif area:
+        head = t._("For {area}:").format(area=area) + "\n" + head
     return Reply("text", head)

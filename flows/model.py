@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # flows.deadlines reads this module
 EventKind = Literal["text", "option", "contact", "command", "unsupported"]
 ReplyKind = Literal["text", "options", "ask_phone", "file", "notice"]
 Status = Literal["in_progress", "submitted"]  # of an assessment
-ReportKind = Literal["stats", "xlsx", "csv", "names"]
+ReportKind = Literal["stats", "xlsx", "csv", "names", "poster"]
 
 # Roles an account can hold besides being a citizen; both receive deadline reminders.
 Role = Literal["admin", "focal_point"]
@@ -235,7 +235,7 @@ class Report:
 
     request: ReportRequest
     area: Area
-    digest: Digest | None  # None for the named list, which reads people instead
+    digest: Digest | None  # None for the named list and the posters
     files: tuple[tuple[str, bytes], ...] = ()
 
 
@@ -336,8 +336,9 @@ class Listing:
 @dataclass(frozen=True)
 class ReportRequest:
     """An admin's numbers of `area` (None: their own scope): "stats" (the digest and its
-    chart), an export as "xlsx" or "csv", or "names": a commune's named list for its
-    recognition decision. Heavy: read before the transaction."""
+    chart), an export as "xlsx" or "csv", "names": a commune's named list for its
+    recognition decision, or "poster": the posters of a commune or of a province's
+    communes. Heavy: read before the transaction."""
 
     kind: ReportKind
     area: Area | None = None

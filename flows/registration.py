@@ -147,6 +147,13 @@ def apply_deep_link(turn: Turn, payload: str) -> bool:
     return True
 
 
+def poster_code(text: str) -> int | None:
+    """The commune a Zalo follower chose on a poster ("XA 70", "xa70", "Xã 70"), or None
+    when the text is not that."""
+    match = re.fullmatch(r"xa ?(\d{1,9})", fold(text))
+    return number(match[1], MAX_CODE) if match else None
+
+
 def draft_from_profile(profile: Profile) -> Draft:
     return {
         "name": profile.full_name,

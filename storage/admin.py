@@ -401,7 +401,7 @@ class Listed:
 
 def named_list(conn: Connection, commune: int, year: int) -> list[Listed]:
     """Everyone of a commune who submitted a self-assessment for `year`, or had it
-    returned: by village, then name (the order of the commune's decision)."""
+    returned, in the order of the commune's decision."""
     rows = conn.execute(
         select(
             Person.full_name,
@@ -441,7 +441,17 @@ def named_list(conn: Connection, commune: int, year: int) -> list[Listed]:
         )
         for r in rows
     ]
-    return sorted(found, key=lambda x: (fold(x.village or ""), fold(x.name)))
+    # As Vietnamese lists go: by village (those without one last), then by given name (the
+    # last word), then the whole name.
+    return sorted(
+        found,
+        key=lambda x: (
+            x.village is None,
+            fold(x.village or ""),
+            fold(x.name.split()[-1] if x.name.split() else ""),
+            fold(x.name),
+        ),
+    )
 
 
 def recognise(

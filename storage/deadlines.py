@@ -284,8 +284,11 @@ def claim_reminders(
         words = (row.language, row.unit)
         if words not in written:
             t = world.langs.get(row.language) or world.langs[world.default_lang]
+            area = None
+            if deadline.audience == "admins" and deadline.area.kind != "all":
+                area = deadline.area.name(world.places, t)
             written[words] = (
-                reminder_reply(deadline, reminder, t, world.default_lang, year, row.unit),
+                reminder_reply(deadline, reminder, t, world.default_lang, year, row.unit, area),
             )
         entries.append(
             OutboxEntry(

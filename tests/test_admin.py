@@ -660,16 +660,21 @@ async def test_the_named_list_for_the_communes_decision(db, dispatcher, clock, c
     book = load_workbook(io.BytesIO(named.file_data), read_only=True)
     rows = list(book.active.iter_rows(values_only=True))
     book.close()
-    assert rows[0][0].startswith("Named list for recognition 2026 — Phường Hoàn Kiếm")
+    assert rows[0][0].startswith(
+        "Named list for the Learning Citizen title 2026 — Phường Hoàn Kiếm"
+    )
     head = rows[2]
     assert head[:6] == ("No.", "Full name", "Birth year", "Village", "Phone", "Group")
     assert head[6] == "1.1 Reading and keeping informed" and head[-3:] == (
-        "Total",
+        "Total points",
         "Result",
         "Status",
     )
     people = rows[3:]
     assert len(people) == 2
+    sheet = load_workbook(io.BytesIO(named.file_data)).active
+    assert sheet.freeze_panes == "C4" and sheet.page_setup.orientation == "landscape"
+    assert sheet.print_title_rows == "$3:$3"  # the header on every printed page
     for n, row in enumerate(people, 1):
         assert row[:4] == (n, "Nguyễn Thị Hoa", 1984, "Tổ 5")
         assert row[6:16] == (10,) * 10 and row[16:18] == (100, "Reached")

@@ -403,7 +403,8 @@ async def test_admins_of_the_area_get_admin_deadlines(db, dispatcher, clock):
     assert await scheduler_beside(dispatcher, {"test": channel}, digest_at=time(23, 0)).tick() == 1
     [(_, delivery)] = channel.pushed
     assert (
-        delivery.replies[0].text == "Reminder: Self-scoring deadline, due in 7 days (30/11/2026)."
+        delivery.replies[0].text
+        == "For Thành phố Hà Nội:\nReminder: Self-scoring deadline, due in 7 days (30/11/2026)."
     )
 
 
@@ -440,6 +441,12 @@ async def test_a_national_admin_follows_the_provinces_deadlines_if_they_choose(
     await add(db, clock, due_in_7_days(clock, area=Area(HA_NOI, HOAN_KIEM), audience="admins"))
     await add(db, clock, due_in_7_days(clock, area=Area(HA_NOI), audience="citizens"))
     assert await reminded() == {"ward": 2, "national": 2}  # admins' ones only
+    # Each says which area it is for: the national admin gets many that look alike.
+    channel = Recorder()
+    await add(db, clock, due_in_7_days(clock, area=Area(HA_NOI, HOAN_KIEM), audience="admins"))
+    await scheduler_beside(dispatcher, {"test": channel}, digest_at=time(23, 0)).tick()
+    told = {user: d.replies[0].text for user, d in channel.pushed}
+    assert told["national"].startswith("For Phường Hoàn Kiếm, Thành phố Hà Nội:\nReminder:")
     await national.type("/deadlines follow off")
     assert "only of the deadlines set for your own area" in national.text
     await add(db, clock, due_in_7_days(clock, area=Area(HA_NOI), audience="admins"))

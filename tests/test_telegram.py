@@ -215,8 +215,12 @@ async def test_commands_menu_in_vietnamese_and_english(bot, tg):
 
 
 async def test_deep_link_fills_in_the_commune(bot, tg):
+    from bot.posters import telegram_link
+
     user = FakeUser(tg, 503)
-    await user.send("/start c70")
+    # What Telegram sends when the poster's QR code (tests/test_posters.py) is scanned.
+    payload = telegram_link("cdht_test_bot", 70).split("?start=")[1]
+    await user.send(f"/start {payload}")
     await user.send("Lê Thị Cúc")
     await user.send("1970")
     await user.tap("Nữ")

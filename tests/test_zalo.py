@@ -232,6 +232,19 @@ async def test_an_old_commune_name_offers_the_new_commune(bot, zalo, user):
     assert "thôn, xóm" in texts[-1]
 
 
+async def test_the_short_code_on_a_poster_chooses_the_commune(bot, zalo, user):
+    await user.act(user.event("follow"))
+    texts = await user.send("XA 18652")  # as printed on Phường Hà Huy Tập's poster
+    assert "Xã, phường của bạn: Phường Hà Huy Tập, Hà Tĩnh." in texts[-1]
+    assert "Họ và tên" in texts[-1]
+    for text in ("Trần Văn Đài", "1950", "1"):
+        await user.send(text)
+    texts = await user.send("1")  # the group: the place is known, the village is next
+    assert "thôn, xóm" in texts[-1]
+    texts = await user.send("xa 999999")  # not a commune: taken as an answer, as before
+    assert "Phường Hà Huy Tập" not in texts[-1]
+
+
 async def test_forgiving_year_and_going_back(bot, zalo, user):
     await user.act(user.event("follow"))
     await user.send("Lê Thị Bán")

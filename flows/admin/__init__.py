@@ -8,6 +8,7 @@ deadlines of their area. One module per command or screen group:
 - `targets`: /target, a commune's population and targets
 - `recognition`: /recognise and its screens, and what the citizen is told
 - `deadlines`: /deadlines, the reporting deadlines of the scope: list, add, cancel
+- `posters`: /poster, printable posters with QR codes for the communes of the scope
 
 An admin has a scope (the whole deployment, a province or a commune) and sees only data
 inside it. Every command first checks that the person is an admin and that what they ask

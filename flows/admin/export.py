@@ -14,7 +14,7 @@ from flows.navigation import aside
 from flows.text import fold
 from flows.turn import Turn, command
 
-NAMES_WORDS = ("danhsach", "names", "list")
+NAMES_WORDS = ("danhsach", "names")
 
 
 def export_format(args: str) -> ReportKind:
