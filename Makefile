@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-telegram bench-zalo bench-reminders bench-admin bench-kill bench-flood bench-calls old-communes messages clean
+.PHONY: run test lint format bench bench-telegram bench-zalo bench-reminders bench-admin bench-kill bench-flood bench-calls bench-paper old-communes messages clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.12 for example).")'
@@ -65,6 +65,10 @@ bench-calls: $(STAMP)
 ## old-communes: rewrite flows/old_communes.csv (the names of before 2025) from vietnamadminunits
 old-communes: $(STAMP)
 	$(BIN)/python -m tools.old_communes
+
+## bench-paper: `cdht import` of 10,000 paper forms into one commune, then the same file again
+bench-paper: $(STAMP)
+	$(BIN)/python -m bench.paper
 
 ## bench-flood: 200 junk 1 MB webhook POSTs at once, three times: the bot's peak memory
 bench-flood: $(STAMP)

@@ -62,6 +62,21 @@ def add_parsers(sub: Any, t: Lang) -> None:
         "--out", required=True, help=t._("FILE.pdf (or FILE.png for one commune's page)")
     )
 
+    imports = sub.add_parser(
+        "import", help=t._("enter paper forms from a spreadsheet (the template's rows)")
+    )
+    imports.add_argument("file", nargs="?", help=t._("the filled-in FILE.xlsx"))
+    imports.add_argument("--scope", help=t._("the commune of the forms, by name or code"))
+    imports.add_argument(
+        "--template", metavar="FILE.xlsx", help=t._("write the empty template to fill in")
+    )
+    imports.add_argument(
+        "--partial",
+        action="store_true",
+        help=t._("write the rows without mistakes even if others have some"),
+    )
+    imports.add_argument("--year", type=int, help=year_help)
+
     target = sub.add_parser("target", help=t._("set a commune's population and targets"))
     target.add_argument("--commune", type=int, required=True, help=t._("the commune's code"))
     target.add_argument("--adults", type=int, help=t._("adults living in the commune"))
@@ -82,6 +97,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             "digest": _digest,
             "export": _export,
             "poster": _poster,
+            "import": _import,
             "target": _target,
         }[args.command]
         return await handler(settings, args, core, db)
@@ -285,3 +301,78 @@ async def _poster(settings: Settings, args: argparse.Namespace, core: Any, db: A
     for what in posters.missing(core.posters, t):
         print(t._("Not on the poster, as it is not set: {what}").format(what=what))
     return 0
+
+
+async def _import(settings: Settings, args: argparse.Namespace, core: Any, db: Any) -> int:
+    """cdht import: the template, or a filled-in sheet of paper forms for one commune."""
+    from bot import paper_files
+    from flows import paper
+    from flows.places import area_named
+    from storage import paper as store
+
+    t = core.langs[settings.language]
+    if args.template:
+        out = Path(args.template)
+        if out.suffix.lower() != ".xlsx":
+            raise Problem(N_("--template {file}: the file name must end in .xlsx"), file=out)
+        blob = paper_files.template_xlsx(core.criteria, t)
+        await asyncio.to_thread(out.write_bytes, blob)
+        print(
+            t._(
+                "Template written to {file}: one row per person on the sheet “{sheet}”; the "
+                "sheet “{guide}” explains the columns and numbers every question's options."
+            ).format(file=out, sheet=paper_files.SHEET, guide=t._("Guide"))
+        )
+        return 0
+    if not args.file or not args.scope:
+        raise Problem(
+            N_("write cdht import FILE.xlsx --scope COMMUNE, or cdht import --template FILE.xlsx")
+        )
+    text = args.scope.strip()
+    area = area_named(f"commune:{text}" if text.isascii() and text.isdigit() else text, core.places)
+    if area.commune is None:
+        raise Problem(N_("--scope {text}: the forms of one commune at a time"), text=args.scope)
+    path = Path(args.file)
+    if path.suffix.lower() != ".xlsx":
+        raise Problem(N_("{file}: the file must be the template, filled in (.xlsx)"), file=path)
+    rows = await asyncio.to_thread(paper_files.read_xlsx, path)
+    now = SystemClock().now()
+    year = _checked_year(args.year, core.year(now)) or core.year(now)
+    forms, errors = paper.read_forms(rows, core.criteria, local_day(now).year)
+    refused = len({e.row for e in errors})
+    if errors and not args.partial:
+        print(
+            t._(
+                "Nothing was written: {n} rows have mistakes. Fix them and import the file "
+                "again (or add --partial to write the other rows now):"
+            ).format(n=refused),
+            file=sys.stderr,
+        )
+        for error in errors:
+            print("  " + error.text(t), file=sys.stderr)
+        return 1
+    done = await db.run(
+        lambda conn: store.import_forms(conn, forms, area, year, core.criteria, None, now)
+    )
+    print(
+        t._(
+            "{area}, {year}: {added} added, {updated} updated, {unchanged} already up to "
+            "date, {refused} refused."
+        ).format(
+            area=area.name(core.places, t),
+            year=year,
+            added=done.added,
+            updated=done.updated,
+            unchanged=done.unchanged,
+            refused=refused,
+        )
+    )
+    if done.own:
+        print(
+            t._("{n} of them registered themselves in chat: what they entered is kept.").format(
+                n=done.own
+            )
+        )
+    for error in errors:
+        print("  " + error.text(t))
+    return 1 if errors else 0

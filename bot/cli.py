@@ -410,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_deadline(settings, t, args))
         elif command == "unit-code":
             return asyncio.run(_unit_code(settings, t, args))
-        elif command in ("admin", "digest", "export", "poster", "target"):
+        elif command in ("admin", "digest", "export", "import", "poster", "target"):
             return asyncio.run(admin_cli.run(settings, args))
         elif command == "chat":
             asyncio.run(_chat(settings, args.user))

@@ -167,7 +167,8 @@ def _page(fig: Figure, commune: Commune, province: str, links: PosterLinks, t: L
         0.05,
         textwrap.fill(
             t._(
-                "Need help? Ask your village head or the commune's learning-promotion association."
+                "No phone, or need help? Ask your village head or the commune's "
+                "learning-promotion association: they can enter your form for you."
             ),
             80,
         ),

@@ -34,6 +34,7 @@ from flows.places import Area
 from storage import admin as admin_store
 from storage import deadlines as deadline_store
 from storage import invites
+from storage import paper as paper_store
 from storage.db import Database
 
 
@@ -94,6 +95,10 @@ class Preloader:
             # Read before this transaction: still inside the scope the admin has now?
             if report is not None and admin.area.contains(report.area):
                 found["report"] = report
+        if needs.paper_phone is not None:
+            found["paper_match"] = paper_store.unclaimed(
+                conn, needs.paper_phone, world.campaign_year
+            )
         if needs.fresh_code:
             found["fresh_code"] = codes.new_code()
         return replace(world, **found) if found else world

@@ -155,7 +155,12 @@ def _rows(digest: Digest, core: Core, t: Lang) -> list[tuple[str, list[object]]]
             province = core.places.province(province_code)
             name = province.name if province else province_code
             label = t._("Subtotal {place}").format(place=name)
-            rows.append(("province", [label, "", "", "", *_counts(province_sum), None, None]))
+            rows.append(
+                (
+                    "province",
+                    [label, "", "", "", *_counts(province_sum), None, None, province_sum.paper],
+                )
+            )
 
     for code in _communes_in(digest.area, core):
         commune = core.places.commune(code)
@@ -171,18 +176,31 @@ def _rows(digest: Digest, core: Core, t: Lang) -> list[tuple[str, list[object]]]
         for line in lines:
             subtotal = subtotal + line.counts
             group = group_label(line.group, core.criteria, t)
-            rows.append(("group", [pname, commune.name, code, group, *_counts(line.counts)]))
+            place = [pname, commune.name, code, group]
+            rows.append(("group", [*place, *_counts(line.counts), None, None, line.counts.paper]))
         target = targets.get(code)
         adults = target.adults if target else None
         goal = round(adults * target.pct("adults") / 100) if target and adults else None
         label = t._("Subtotal") if lines else t._("Nobody registered yet")
         rows.append(
-            ("commune", [pname, commune.name, code, label, *_counts(subtotal), adults, goal])
+            (
+                "commune",
+                [
+                    pname,
+                    commune.name,
+                    code,
+                    label,
+                    *_counts(subtotal),
+                    adults,
+                    goal,
+                    subtotal.paper,
+                ],
+            )
         )
         province_sum = (province_sum or Counts()) + subtotal
     close_province()
     total = digest.total()
-    rows.append(("total", [t._("Total"), "", "", "", *_counts(total), None, None]))
+    rows.append(("total", [t._("Total"), "", "", "", *_counts(total), None, None, total.paper]))
     return rows
 
 
@@ -201,6 +219,7 @@ def _header(t: Lang) -> list[str]:
         t._("Pass rate (%)"),
         t._("Adults (population)"),
         t._("Target (title holders)"),
+        t._("Entered from paper forms"),
     ]
 
 
@@ -240,7 +259,7 @@ def export_xlsx(
             out.append(cell)
         return out
 
-    for column, width in enumerate((22, 30, 10, 34, 11, 11, 11, 11, 11, 13, 11, 13, 13), 1):
+    for column, width in enumerate((22, 30, 10, 34, 11, 11, 11, 11, 11, 13, 11, 13, 13, 13), 1):
         ws.column_dimensions[get_column_letter(column)].width = width
     ws.freeze_panes = "E4"  # the header and the place columns stay in view
     ws.auto_filter.ref = f"A3:{get_column_letter(len(header))}{3 + len(rows)}"
@@ -303,8 +322,9 @@ def names_xlsx(
         t._("Total points"),
         t._("Result"),
         t._("Status"),
+        t._("From a paper form"),
     ]
-    widths = (5, 26, 8, 18, 13, 24, *(9 for _ in indicators), 8, 13, 30)
+    widths = (5, 26, 8, 18, 13, 24, *(9 for _ in indicators), 8, 13, 30, 10)
     for column, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(column)].width = width
     ws.freeze_panes = "C4"  # the header and the names stay in view
@@ -328,7 +348,7 @@ def names_xlsx(
         cell.font, cell.alignment = bold, wrap
         heads.append(cell)
     ws.append(heads)
-    wrapped = {1, 3, 5, len(header) - 1}  # name, village, group, status: long texts
+    wrapped = {1, 3, 5, len(header) - 2}  # name, village, group, status: long texts
     for n, person in enumerate(listed, 1):
         values = [
             n,
@@ -341,6 +361,7 @@ def names_xlsx(
             person.total,
             _verdict(person, t),
             _standing(person, t),
+            t._("Yes") if person.paper else "",
         ]
         row = []
         for column, value in enumerate(values):

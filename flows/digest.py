@@ -39,16 +39,10 @@ class Counts:
     submitted: int = 0
     reached: int = 0  # submitted and the title reached by self-score
     recognised: int = 0  # the title recognised by the commune
+    paper: int = 0  # of the registered, entered from paper forms by commune staff
 
     def __add__(self, other: Counts) -> Counts:
-        return Counts(
-            self.registered + other.registered,
-            self.new + other.new,
-            self.in_progress + other.in_progress,
-            self.submitted + other.submitted,
-            self.reached + other.reached,
-            self.recognised + other.recognised,
-        )
+        return Counts(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
 
     def as_tuple(self) -> tuple[int, ...]:
         return (
@@ -58,6 +52,7 @@ class Counts:
             self.submitted,
             self.reached,
             self.recognised,
+            self.paper,
         )
 
     @property
@@ -221,6 +216,11 @@ def digest_text(
     lines = [
         heading,
         t._("Registered: {n} ({new})").format(n=t.number(total.registered), new=new),
+        *(
+            [t._("of them from paper forms entered by staff: {n}").format(n=t.number(total.paper))]
+            if total.paper
+            else []
+        ),
         t._("Self-scoring in progress: {n}").format(n=t.number(total.in_progress)),
         t._("Submitted ({year}): {n} ({rate} of those registered)").format(
             year=d.year,

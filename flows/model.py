@@ -25,8 +25,9 @@ from flows.places import Area, Gazetteer
 from flows.scoring import AreaFlags, ScoreResult
 from flows.text import clean
 
-if TYPE_CHECKING:  # flows.deadlines reads this module
+if TYPE_CHECKING:  # flows.deadlines and flows.paper read this module
     from flows.deadlines import Deadline
+    from flows.paper import PaperForm
 
 EventKind = Literal["text", "option", "contact", "command", "unsupported"]
 ReplyKind = Literal["text", "options", "ask_phone", "file", "notice"]
@@ -211,6 +212,16 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class PaperMatch:
+    """A paper form that commune staff entered with the phone number someone gives while
+    registering in chat: theirs to take over, once they say it is them."""
+
+    person_id: int
+    profile: Profile
+    assessment: AssessmentView | None = None  # this campaign year's, if the form had one
+
+
+@dataclass(frozen=True)
 class CodeAttempts:
     """Wrong codes tried lately (flows.codes.ATTEMPTS_WINDOW): by this account, and by
     everyone."""
@@ -277,6 +288,20 @@ class RecognitionState(TypedDict, total=False):
     year: int  # the campaign year being recognised (/congnhan 2026 in January)
 
 
+class PaperEntry(TypedDict, total=False):
+    """A paper form being entered in chat by commune staff (flows.admin.paperform)."""
+
+    commune: int
+    name: str
+    birth_year: int
+    gender: str
+    group: str
+    village: str | None
+    phone: str | None
+    answers: dict[str, int]  # indicator → option index
+    no_answers: bool  # the form has no self-assessment
+
+
 class ConversationState(TypedDict, total=False):
     """Where the person is and what they typed so far. The profile, the answers and the
     roles are stored in tables of their own."""
@@ -305,6 +330,9 @@ class ConversationState(TypedDict, total=False):
     # an admin recognising titles
     rec: RecognitionState
     rec_back: str | None
+    # an admin entering a paper form
+    paper: PaperEntry
+    paper_back: str | None
 
 
 @dataclass(frozen=True)
@@ -359,6 +387,7 @@ class Needs:
     admins: bool = False  # the admins in the admin's scope
     fresh_code: bool = False  # a new random code, should the step hand one out
     deadlines: bool = False  # the deadlines of the admin's scope and above it
+    paper_phone: str | None = None  # a paper form entered with this phone, not yet taken
 
     def __or__(self, other: Needs) -> Needs:
         """Both: what `other` asks for, and what this asks for that `other` does not."""
@@ -389,6 +418,7 @@ class World:
     fresh_code: str = ""
     # The active deadlines an admin sees: those of their scope and of the areas above it.
     deadlines: tuple[Deadline, ...] = ()
+    paper_match: PaperMatch | None = None  # a paper form with the phone being registered
 
 
 # --- Effects: domain changes the dispatcher writes in the same transaction as the state ---
@@ -427,6 +457,14 @@ class ResetAssessment:
 @dataclass(frozen=True)
 class SubmitAssessment:
     result: ScoreResult
+
+
+@dataclass(frozen=True)
+class ClaimPaperForm:
+    """Someone registering in chat is the person of a paper form: the chat account takes
+    over that registration (and its self-assessment) instead of making a new one."""
+
+    person_id: int
 
 
 @dataclass(frozen=True)
@@ -539,6 +577,17 @@ class CancelDeadline:
     deadline_id: int
 
 
+@dataclass(frozen=True)
+class EnterPaperForm:
+    """A paper form entered in chat by commune staff, for a commune of their scope
+    (checked again when stored); scored with `criteria` as any self-assessment."""
+
+    form: PaperForm
+    commune: Area
+    year: int
+    criteria: CriteriaSet = field(repr=False, compare=False)
+
+
 AdminEffect = (
     BecomeAdmin
     | NewInvite
@@ -550,6 +599,7 @@ AdminEffect = (
     | ReturnAssessment
     | AddDeadline
     | CancelDeadline
+    | EnterPaperForm
 )
 
 Effect = (
@@ -559,6 +609,7 @@ Effect = (
     | SaveAnswer
     | ResetAssessment
     | SubmitAssessment
+    | ClaimPaperForm
     | DeletePerson
     | SaveRecipient
     | RemoveRecipient

@@ -12,12 +12,25 @@ from typing import Any, cast
 
 from flows.criteria import pick
 from flows.localtime import LOCAL_TZ
-from flows.model import AssessmentView, Draft, Option, Profile, ResetAssessment, SavePerson
+from flows.model import (
+    AssessmentView,
+    ClaimPaperForm,
+    Draft,
+    Event,
+    Needs,
+    Option,
+    Profile,
+    ResetAssessment,
+    SavePerson,
+    Snapshot,
+    World,
+)
 from flows.places import Commune, Former, is_exact, short_name
 from flows.screens import (
     MENU,
     REG_BIRTH_YEAR,
     REG_BIRTH_YEAR_CHECK,
+    REG_CLAIM,
     REG_COMMUNE,
     REG_CONFIRM,
     REG_GENDER,
@@ -641,7 +654,20 @@ def _set_phone(turn: Turn, text: str) -> None:
         )
         return
     _draft(turn)["phone"] = phone
-    next_step(turn)
+    if turn.person is None and turn.world.paper_match is not None:
+        turn.go(REG_CLAIM)  # the commune entered a paper form with this number
+    else:
+        next_step(turn)
+
+
+def _phone_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    """Whether a paper form was entered with the number being given (someone without a
+    phone then, registering now): only for a new registration."""
+    if snapshot.person is not None:
+        return Needs()
+    given = event.phone if event.kind == "contact" else event.text if event.kind == "text" else ""
+    phone = normalise_phone(given or "")
+    return Needs(paper_phone=phone) if phone else Needs()
 
 
 def _on_phone_option(turn: Turn, option: str) -> None:
@@ -649,7 +675,13 @@ def _on_phone_option(turn: Turn, option: str) -> None:
     next_step(turn)
 
 
-@screen(REG_PHONE, on_option=_on_phone_option, on_text=_set_phone, on_contact=_set_phone)
+@screen(
+    REG_PHONE,
+    on_option=_on_phone_option,
+    on_text=_set_phone,
+    on_contact=_set_phone,
+    needs=_phone_needs,
+)
 def _ask_phone(turn: Turn) -> None:
     t = turn.t
     turn.ask(
@@ -782,4 +814,62 @@ def _ask_confirm(turn: Turn) -> None:
             Option("confirm", t._("Yes, that is right")),
             *(Option(f"edit_{f}", labels[f]) for f in _EDITS),
         ],
+    )
+
+
+# --- a paper form entered by the commune ---------------------------------------------------
+
+
+def _claim_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    phone = snapshot.state.get("draft", {}).get("phone")
+    return Needs(paper_phone=phone) if phone and snapshot.person is None else Needs()
+
+
+def _claim_valid(turn: Turn) -> bool:
+    return turn.person is None and turn.world.paper_match is not None
+
+
+def _claim_gone(turn: Turn) -> None:
+    next_step(turn)  # taken meanwhile, or nothing to take: registration goes on
+
+
+def _on_claim(turn: Turn, option: str) -> None:
+    t, match = turn.t, turn.world.paper_match
+    if option != "yes" or match is None:
+        next_step(turn)  # not them: a registration of their own
+        return
+    turn.effect(ClaimPaperForm(match.person_id))
+    turn.person, turn.assessment = match.profile, match.assessment
+    turn.state.pop("draft", None)
+    turn.state.pop("editing", None)
+    turn.state.pop("matches", None)
+    turn.state.pop("match_total", None)
+    turn.state.pop("formers", None)
+    turn.say(
+        t._(
+            "Thank you, {name}. The registration your commune entered from your paper form "
+            "is now yours in this chat: you can see your result and go on from here."
+        ).format(name=match.profile.full_name)
+    )
+    turn.go(MENU)
+
+
+@screen(
+    REG_CLAIM, on_option=_on_claim, needs=_claim_needs, valid=_claim_valid, on_invalid=_claim_gone
+)
+def _ask_claim(turn: Turn) -> None:
+    t, match = turn.t, turn.world.paper_match
+    assert match is not None  # (valid)
+    p = match.profile
+    commune = turn.world.places.commune(p.commune_code)
+    turn.ask(
+        t._(
+            "Your commune has entered a paper form with this phone number: {name}, born "
+            "{year}, {commune}. Is that you?"
+        ).format(
+            name=p.full_name,
+            year=p.birth_year,
+            commune=_with_province(turn, commune) if commune else p.commune_code,
+        ),
+        [Option("yes", t._("Yes, that is me")), Option("no", t._("No, it is someone else"))],
     )

@@ -20,6 +20,7 @@ REG_COMMUNE: Final = "reg.commune"
 REG_VILLAGE: Final = "reg.village"
 REG_PHONE: Final = "reg.phone"
 REG_CONFIRM: Final = "reg.confirm"
+REG_CLAIM: Final = "reg.claim"  # "the commune entered your paper form: is it you?"
 
 # Self-scoring (tự đánh giá) and the menu.
 MENU: Final = "menu"
@@ -39,3 +40,23 @@ REC_ONE: Final = "admin.rec.one"
 REC_REASON: Final = "admin.rec.reason"
 REC_ALL: Final = "admin.rec.all"
 RECOGNITION: Final = (REC_LIST, REC_ONE, REC_REASON, REC_ALL)
+
+# An admin entering a paper form for someone without a phone (flows.admin.paperform).
+PAPER_NAME: Final = "admin.paper.name"
+PAPER_YEAR: Final = "admin.paper.year"
+PAPER_GENDER: Final = "admin.paper.gender"
+PAPER_GROUP: Final = "admin.paper.group"
+PAPER_VILLAGE: Final = "admin.paper.village"
+PAPER_PHONE: Final = "admin.paper.phone"
+PAPER_ANSWER: Final = "admin.paper.answer"
+PAPER_CONFIRM: Final = "admin.paper.confirm"
+PAPER: Final = (
+    PAPER_NAME,
+    PAPER_YEAR,
+    PAPER_GENDER,
+    PAPER_GROUP,
+    PAPER_VILLAGE,
+    PAPER_PHONE,
+    PAPER_ANSWER,
+    PAPER_CONFIRM,
+)

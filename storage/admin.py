@@ -27,6 +27,7 @@ from flows.model import (
     BecomeAdmin,
     CancelDeadline,
     Candidate,
+    EnterPaperForm,
     FollowInside,
     NewInvite,
     Recognise,
@@ -38,7 +39,7 @@ from flows.model import (
 )
 from flows.places import Area
 from flows.text import fold
-from storage import deadlines, downloads, invites, outbox, recipients
+from storage import deadlines, downloads, invites, outbox, paper, recipients
 from storage.models import (
     Answer,
     Assessment,
@@ -180,6 +181,11 @@ def apply(conn: Connection, account_id: int, effect: AdminEffect, now: datetime)
         revoke_admin(conn, effect.admin_id)
     elif isinstance(effect, SetMonthly):
         set_monthly(conn, account_id, effect.on)
+    elif isinstance(effect, EnterPaperForm):
+        _check(admin, effect.commune)
+        paper.import_forms(
+            conn, [effect.form], effect.commune, effect.year, effect.criteria, account_id, now
+        )
     elif isinstance(effect, FollowInside):
         conn.execute(
             update(Recipient)
@@ -254,6 +260,7 @@ def digest_lines(conn: Connection, area: Area, year: int, since: date, until: da
             count_if(submitted),
             count_if(and_(submitted, a.title_reached.is_(True))),
             count_if(and_(submitted, a.recognised_at.is_not(None))),
+            count_if(Person.entered_at.is_not(None)),
         )
         .select_from(Person)
         .outerjoin(a, and_(a.person_id == Person.id, a.campaign_year == year))
@@ -397,6 +404,7 @@ class Listed:
     recognised_at: datetime | None
     returned_at: datetime | None
     return_reason: str | None
+    paper: bool = False  # entered from a paper form by commune staff
 
 
 def named_list(conn: Connection, commune: int, year: int) -> list[Listed]:
@@ -416,6 +424,7 @@ def named_list(conn: Connection, commune: int, year: int) -> list[Listed]:
             Assessment.recognised_at,
             Assessment.returned_at,
             Assessment.return_reason,
+            Person.entered_at,
         )
         .join(Person, Person.id == Assessment.person_id)
         .where(
@@ -438,6 +447,7 @@ def named_list(conn: Connection, commune: int, year: int) -> list[Listed]:
             r.recognised_at,
             r.returned_at,
             r.return_reason,
+            r.entered_at is not None,
         )
         for r in rows
     ]

@@ -15,7 +15,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from flows.model import (
     AdminEffect,
     AssessmentView,
+    ClaimPaperForm,
     ConversationState,
     DeletePerson,
     Effect,
@@ -42,8 +43,8 @@ from flows.model import (
 )
 from flows.places import Area
 from flows.reminders import reminders_on
-from flows.scoring import AreaFlags, ScoreResult
-from storage import admin, downloads, invites, outbox, recipients
+from flows.scoring import AreaFlags
+from storage import admin, downloads, invites, outbox, paper, recipients
 from storage.db import PerDialect
 from storage.models import (
     Answer,
@@ -55,6 +56,7 @@ from storage.models import (
     Person,
     ProcessedEvent,
 )
+from storage.scores import result_json
 
 log = logging.getLogger(__name__)
 
@@ -250,19 +252,6 @@ def load_conversation(
     return Loaded(row.id, row.person_id, row.assessment_id, snapshot, bool(row.unreachable))
 
 
-def _result_json(result: ScoreResult) -> dict[str, Any]:
-    return {
-        "competencies": dict(result.competencies),
-        "indicators": {s.code: s.points for s in result.indicators},
-        "required_total": result.required_total,
-        "reasons": [
-            {"kind": r.kind, "points": r.points, "threshold": r.threshold, "indicator": r.indicator}
-            for r in result.reasons
-        ],
-        "weakest": list(result.weakest),
-    }
-
-
 def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetime) -> None:
     if isinstance(effect, SavePerson):
         p = effect.profile
@@ -359,11 +348,14 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
                 total=r.total,
                 title_reached=r.title,
                 band=r.band.code if r.band else None,
-                result=_result_json(r),
+                result=result_json(r),
                 returned_at=None,  # a returned one, submitted again: the note is answered
                 return_reason=None,
             )
         )
+    elif isinstance(effect, ClaimPaperForm):
+        if paper.claim(conn, loaded.account_id, effect.person_id):
+            loaded.person_id = effect.person_id
     elif isinstance(effect, DeletePerson):
         erase(conn, loaded, now)
     elif isinstance(effect, AdminEffect):

@@ -69,6 +69,10 @@ class Person(Base):
     language: Mapped[str] = mapped_column(String(5), default="vi")
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A paper form entered by commune staff (flows.paper): when, and by whose chat account
+    # (None with entered_at set: the command line). None: they registered themselves.
+    entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    entered_by: Mapped[int | None] = mapped_column(Integer)
 
 
 class ChannelAccount(Base):

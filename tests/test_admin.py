@@ -386,7 +386,8 @@ async def test_stats_and_exports_in_chat_match_the_digest(db, dispatcher, clock)
     header = rows[2]
     assert header[:5] == ("Province", "Commune", "Commune code", "Group", "Registered")
     assert header[9:] == (
-        "Submission rate (%)", "Pass rate (%)", "Adults (population)", "Target (title holders)"
+        "Submission rate (%)", "Pass rate (%)", "Adults (population)", "Target (title holders)",
+        "Entered from paper forms",
     )  # fmt: skip
     groups = [r for r in rows[3:] if r[3] and r[3].startswith("Group")]
     assert len(groups) == 5  # (Hoàn Kiếm: groups 1, 2, 3), (Ba Đình: 1, 4)
@@ -665,10 +666,11 @@ async def test_the_named_list_for_the_communes_decision(db, dispatcher, clock, c
     )
     head = rows[2]
     assert head[:6] == ("No.", "Full name", "Birth year", "Village", "Phone", "Group")
-    assert head[6] == "1.1 Reading and keeping informed" and head[-3:] == (
+    assert head[6] == "1.1 Reading and keeping informed" and head[-4:] == (
         "Total points",
         "Result",
         "Status",
+        "From a paper form",
     )
     people = rows[3:]
     assert len(people) == 2

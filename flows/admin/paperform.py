@@ -1,0 +1,443 @@
+"""/paperform (/nhaphoso): commune staff enter one paper form in chat, for someone who has
+no phone: the same questions as registration and self-scoring, asked of the staff member
+on that person's behalf, then a summary with the result to confirm. The person is written
+like anyone else, marked as entered by staff (who and when); a form for someone already
+entered is updated (storage.paper matches name, year of birth and phone).
+
+A commune admin enters forms for their commune; a province admin names the commune
+(/nhaphoso Hoàn Kiếm). "huy" (or the Cancel button) leaves without saving.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from flows.admin.common import scoped, the_admin
+from flows.criteria import pick
+from flows.lang import Lang
+from flows.localtime import LOCAL_TZ
+from flows.model import EnterPaperForm, Event, Needs, Option, PaperEntry, Snapshot, World
+from flows.navigation import aside, leave
+from flows.paper import PaperForm, check_name
+from flows.places import Area
+from flows.registration import (
+    MAX_AGE,
+    MAX_VILLAGE,
+    MIN_AGE,
+    gender_label,
+    normalise_phone,
+    read_birth_year,
+    summary,
+)
+from flows.scoring import ScoreResult, score
+from flows.screens import (
+    PAPER,
+    PAPER_ANSWER,
+    PAPER_CONFIRM,
+    PAPER_GENDER,
+    PAPER_GROUP,
+    PAPER_NAME,
+    PAPER_PHONE,
+    PAPER_VILLAGE,
+    PAPER_YEAR,
+)
+from flows.text import fold, tidy
+from flows.turn import Turn, command, screen
+
+CANCEL_WORDS = frozenset(("huy", "cancel", "thoat"))
+
+
+def _help(t: Lang) -> str:
+    return t._("/paperform — enter a paper form for someone without a phone")
+
+
+def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    return Needs(admin=True)
+
+
+@command("paperform", "nhaphoso", "phieugiay", needs=_needs, admin=True, help=_help, help_rank=35)
+def _paperform(turn: Turn, args: str) -> None:
+    t = turn.t
+    area = scoped(turn, the_admin(turn), args)
+    if area is None:
+        return
+    if area.commune is None:
+        aside(
+            turn,
+            t._(
+                "Paper forms are entered for one commune: write /paperform and its name, for "
+                "example /paperform Hoàn Kiếm."
+            ),
+        )
+        return
+    if turn.screen not in PAPER:
+        turn.state["paper_back"] = turn.screen
+    turn.state["paper"] = {"commune": area.commune}
+    commune = turn.world.places.commune(area.commune)
+    turn.say(
+        t._(
+            "A paper form for {commune}: I ask the questions of the form one by one; answer "
+            "them as the person wrote. Write huy at any time to stop without saving."
+        ).format(commune=commune.name if commune else area.commune)
+    )
+    _next(turn)
+
+
+# --- the state -------------------------------------------------------------------------
+
+
+def _entry(turn: Turn) -> PaperEntry:
+    return turn.state.setdefault("paper", {})
+
+
+def _area(turn: Turn) -> Area | None:
+    commune = turn.world.places.commune(_entry(turn).get("commune"))
+    return Area(commune.province_code, commune.code) if commune else None
+
+
+def _still_admin(turn: Turn) -> bool:
+    admin, area = turn.world.admin, _area(turn)
+    return admin is not None and area is not None and admin.area.contains(area)
+
+
+def _gone(turn: Turn) -> None:
+    _leave(turn, turn.t._("You can no longer enter forms for this commune. Nothing was saved."))
+
+
+def _leave(turn: Turn, text: str) -> None:
+    turn.state.pop("paper", None)
+    back = turn.state.pop("paper_back", None)
+    turn.say(text)
+    leave(turn, back)
+
+
+def _cancel(turn: Turn) -> None:
+    _leave(turn, turn.t._("Stopped: this form was not saved. Send /paperform to start again."))
+
+
+def _next(turn: Turn) -> None:
+    """The first question of the form not answered yet, or the summary."""
+    e = _entry(turn)
+    for key, name in (
+        ("name", PAPER_NAME),
+        ("birth_year", PAPER_YEAR),
+        ("gender", PAPER_GENDER),
+        ("group", PAPER_GROUP),
+        ("village", PAPER_VILLAGE),
+        ("phone", PAPER_PHONE),
+    ):
+        if key not in e:
+            turn.go(name)
+            return
+    group = turn.world.criteria.group(e["group"])
+    answers = e.get("answers") or {}
+    if not e.get("no_answers") and group is not None and len(answers) < len(group.questions):
+        turn.go(PAPER_ANSWER)
+        return
+    turn.go(PAPER_CONFIRM)
+
+
+def _screen_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    return Needs(admin=True)
+
+
+def _cancelled(turn: Turn, text: str) -> bool:
+    if fold(text) in CANCEL_WORDS:
+        _cancel(turn)
+        return True
+    return False
+
+
+_SCREEN: dict[str, Any] = {
+    "needs": _screen_needs,
+    "valid": _still_admin,
+    "on_invalid": _gone,
+}
+
+
+# --- the person ------------------------------------------------------------------------
+
+
+def _on_name(turn: Turn, text: str) -> None:
+    if _cancelled(turn, text):
+        return
+    name = check_name(text)
+    if name is None:
+        turn.again(
+            turn.t._("Please type the person's full name in letters, for example: Lò Văn Pằn.")
+        )
+        return
+    _entry(turn)["name"] = name
+    _next(turn)
+
+
+@screen(PAPER_NAME, on_text=_on_name, **_SCREEN)
+def _ask_name(turn: Turn) -> None:
+    turn.ask(turn.t._("Paper form — the person's full name:"))
+
+
+def _on_year(turn: Turn, text: str) -> None:
+    if _cancelled(turn, text):
+        return
+    this_year = turn.world.now.astimezone(LOCAL_TZ).year
+    low, high = this_year - MAX_AGE, this_year - MIN_AGE
+    found = read_birth_year(text, low, high)
+    if found is None or found[1]:
+        turn.again(
+            turn.t._("Please type the year of birth with 4 digits, from {low} to {high}.").format(
+                low=low, high=high
+            )
+        )
+        return
+    _entry(turn)["birth_year"] = found[0]
+    _next(turn)
+
+
+@screen(PAPER_YEAR, on_text=_on_year, **_SCREEN)
+def _ask_year(turn: Turn) -> None:
+    turn.ask(turn.t._("Year of birth:"))
+
+
+def _cancel_option(t: Lang) -> Option:
+    return Option("cancel", t._("Cancel this form"))
+
+
+def _on_gender(turn: Turn, option: str) -> None:
+    if option == "cancel":
+        _cancel(turn)
+        return
+    _entry(turn)["gender"] = option
+    _next(turn)
+
+
+@screen(PAPER_GENDER, on_option=_on_gender, **_SCREEN)
+def _ask_gender(turn: Turn) -> None:
+    options = [Option(g, gender_label(turn, g)) for g in ("male", "female", "other")]
+    turn.ask(turn.t._("Gender:"), [*options, _cancel_option(turn.t)])
+
+
+def _on_group(turn: Turn, option: str) -> None:
+    if option == "cancel":
+        _cancel(turn)
+        return
+    e = _entry(turn)
+    if e.get("group") != option:
+        e.pop("answers", None)  # each group has its own questions
+    e["group"] = option
+    _next(turn)
+
+
+@screen(PAPER_GROUP, on_option=_on_group, **_SCREEN)
+def _ask_group(turn: Turn) -> None:
+    groups = [Option(g.code, pick(g.name, turn.lang)) for g in turn.world.criteria.groups]
+    turn.ask(turn.t._("Group, as ticked on the form:"), [*groups, _cancel_option(turn.t)])
+
+
+def _on_village_option(turn: Turn, option: str) -> None:
+    if option == "cancel":
+        _cancel(turn)
+        return
+    _entry(turn)["village"] = None
+    _next(turn)
+
+
+def _on_village(turn: Turn, text: str) -> None:
+    if _cancelled(turn, text):
+        return
+    village = tidy(text)
+    if len(village) > MAX_VILLAGE or not any(ch.isalnum() for ch in village):
+        turn.again(
+            turn.t._("Please type the village's name, at most {n} characters, or tap Skip.").format(
+                n=MAX_VILLAGE
+            )
+        )
+        return
+    _entry(turn)["village"] = village
+    _next(turn)
+
+
+@screen(PAPER_VILLAGE, on_option=_on_village_option, on_text=_on_village, **_SCREEN)
+def _ask_village(turn: Turn) -> None:
+    t = turn.t
+    turn.ask(t._("Village or residential group:"), [Option("skip", t._("Skip"))])
+
+
+def _on_phone_option(turn: Turn, option: str) -> None:
+    _entry(turn)["phone"] = None
+    _next(turn)
+
+
+def _on_phone(turn: Turn, text: str) -> None:
+    if _cancelled(turn, text):
+        return
+    phone = normalise_phone(text)
+    if phone is None:
+        turn.again(
+            turn.t._(
+                "A phone number has 10 digits and starts with 0, for example 0912345678. "
+                "Please type it again, or tap Skip."
+            )
+        )
+        return
+    _entry(turn)["phone"] = phone
+    _next(turn)
+
+
+@screen(PAPER_PHONE, on_option=_on_phone_option, on_text=_on_phone, **_SCREEN)
+def _ask_phone(turn: Turn) -> None:
+    t = turn.t
+    turn.ask(
+        t._(
+            "The phone number on the form, if there is one (a relative's will do: with it, "
+            "the person can later take over their registration in chat):"
+        ),
+        [Option("skip", t._("Skip"))],
+    )
+
+
+# --- the answers -----------------------------------------------------------------------
+
+
+def _current_question(turn: Turn) -> tuple[int, Any] | None:
+    e = _entry(turn)
+    group = turn.world.criteria.group(e.get("group", ""))
+    if group is None:
+        return None
+    answers = e.get("answers") or {}
+    for n, question in enumerate(group.questions):
+        if question.indicator not in answers:
+            return n, question
+    return None
+
+
+def _on_answer(turn: Turn, option: str) -> None:
+    e = _entry(turn)
+    if option == "cancel":
+        _cancel(turn)
+        return
+    if option == "none":  # the form has no self-assessment: registration only
+        e["answers"] = {}
+        e["no_answers"] = True
+        turn.go(PAPER_CONFIRM)
+        return
+    current = _current_question(turn)
+    if current is None:  # pragma: no cover - the screen is shown only with one left
+        _next(turn)
+        return
+    answers = e.setdefault("answers", {})
+    answers[current[1].indicator] = int(option)
+    e.pop("no_answers", None)
+    _next(turn)
+
+
+@screen(PAPER_ANSWER, on_option=_on_answer, **_SCREEN)
+def _ask_answer(turn: Turn) -> None:
+    t = turn.t
+    current = _current_question(turn)
+    if current is None:  # pragma: no cover - _next sends to the summary
+        turn.go(PAPER_CONFIRM)
+        return
+    n, question = current
+    group = turn.world.criteria.group(_entry(turn).get("group", ""))
+    total = len(group.questions) if group else 0
+    indicator = turn.world.criteria.indicator(question.indicator)
+    options = [Option(str(i), pick(o.text, turn.lang)) for i, o in enumerate(question.options)]
+    extra = [Option("none", t._("The form has no answers"))] if n == 0 else []
+    turn.ask(
+        t._("Question {n}/{total} — {indicator}: the option ticked on the form.").format(
+            n=n + 1, total=total, indicator=pick(indicator.name, turn.lang)
+        )
+        + "\n"
+        + pick(question.text, turn.lang),
+        [*options, *extra, _cancel_option(t)],
+    )
+
+
+# --- the summary -----------------------------------------------------------------------
+
+
+def _form(turn: Turn) -> PaperForm:
+    e = _entry(turn)
+    return PaperForm(
+        row=0,
+        name=e["name"],
+        birth_year=e["birth_year"],
+        gender=e["gender"],
+        group=e["group"],
+        village=e.get("village"),
+        phone=e.get("phone"),
+        answers=dict(e.get("answers") or {}),
+    )
+
+
+def _result(turn: Turn, form: PaperForm) -> ScoreResult | None:
+    if not form.answers:
+        return None
+    return score(turn.world.criteria, form.group, form.answers)
+
+
+def _result_text(turn: Turn, result: ScoreResult | None) -> str:
+    """The total (whether it reaches the title depends on the commune's own rule, applied
+    when the form is saved, and is shown in the named list)."""
+    t = turn.t
+    if result is None:
+        return t._("No self-assessment on the form: the person is registered only.")
+    return t._("Self-assessment: {total} points out of {max}.").format(
+        total=result.total, max=turn.world.criteria.max_total
+    )
+
+
+def _on_confirm(turn: Turn, option: str) -> None:
+    t = turn.t
+    if option == "cancel":
+        _cancel(turn)
+        return
+    if option == "again":
+        commune = _entry(turn).get("commune")
+        turn.state["paper"] = cast(PaperEntry, {"commune": commune})
+        _next(turn)
+        return
+    area = _area(turn)
+    assert area is not None  # (valid)
+    form = _form(turn)
+    turn.effect(EnterPaperForm(form, area, turn.world.campaign_year, turn.world.criteria))
+    _leave(
+        turn,
+        t._(
+            "Saved: {name}, born {year}. {result} They are counted like anyone else, marked "
+            "as entered from a paper form. Send /paperform for the next form."
+        ).format(
+            name=form.name,
+            year=form.birth_year,
+            result=_result_text(turn, _result(turn, form)),
+        ),
+    )
+
+
+@screen(PAPER_CONFIRM, on_option=_on_confirm, **_SCREEN)
+def _ask_confirm(turn: Turn) -> None:
+    t = turn.t
+    area = _area(turn)
+    form = _form(turn)
+    draft = {
+        "name": form.name,
+        "birth_year": form.birth_year,
+        "gender": form.gender,
+        "group": form.group,
+        "province": area.province if area else None,
+        "commune": area.commune if area else None,
+        "village": form.village,
+        "phone": form.phone,
+    }
+    turn.ask(
+        t._("Please check the form before saving:")
+        + "\n"
+        + summary(turn, draft)
+        + "\n"
+        + _result_text(turn, _result(turn, form)),
+        [
+            Option("save", t._("Save the form")),
+            Option("again", t._("Start this form again")),
+            _cancel_option(t),
+        ],
+    )

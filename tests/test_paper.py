@@ -1,0 +1,278 @@
+"""Paper forms (issue 21): the template, a spreadsheet of 300 forms with two bad rows
+refused whole with a report that says where and how to fix, the fixed file imported,
+importing it again adding nobody, and the digest and exports counting them as entered by
+staff; matching on both databases."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from bot import cli
+from flows.model import Event
+from flows.paper import read_forms
+from flows.places import Area
+from storage import paper
+from storage.models import Assessment, Person
+from tests.chat import DispatchChat, register_async
+from tests.test_admin import HA_NOI, HOAN_KIEM, make_admin
+
+FAMILIES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng"]
+GIVEN = (
+    "An Bình Chi Dũng Giang Hà Hải Hạnh Hiền Hoa Hùng Hương Khánh Lan Linh Long Mai Minh "
+    "Nam Nga Ngọc Phúc Quang Sơn Tâm Thảo Thu Trang Tuấn Yến"
+).split()
+
+
+def forms(count: int = 300) -> list[list[object]]:
+    rows = []
+    for n in range(count):
+        name = f"{FAMILIES[n % 10]} Thị {GIVEN[n // 10 % 30]}"
+        answers = [1 + (n + k) % 3 for k in range(10)] if n % 5 else [None] * 10
+        phone = f"09{n:08d}" if n % 2 else None
+        rows.append([name, 1940 + n % 60, "Nữ", 1 + n % 4, f"Thôn {n % 7 + 1}", phone, *answers])
+    return rows
+
+
+def write(template, path, rows) -> None:
+    """The rows typed into the template from row 2, as staff do in Excel."""
+    book = load_workbook(template)
+    sheet = book["Danh sách"]
+    for r, row in enumerate(rows, start=2):
+        for c, value in enumerate(row, start=1):
+            sheet.cell(row=r, column=c, value=value)
+    book.save(path)
+
+
+def test_a_spreadsheet_of_300_forms_with_two_mistakes(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'paper.sqlite3'}")
+    monkeypatch.delenv("CDHT_LANGUAGE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["import", "--template", "mau.xlsx"]) == 0
+    assert "mau.xlsx" in capsys.readouterr().out
+    guide = load_workbook(tmp_path / "mau.xlsx").worksheets[1]
+    text = "\n".join(str(v) for row in guide.iter_rows(values_only=True) for v in row if v)
+    assert "Nhóm 4: Học sinh, sinh viên, học viên" in text and "1. Hằng ngày" in text
+
+    rows = forms()
+    good_year, good_answer = rows[3][1], rows[7][8]
+    rows[3][1] = 19500  # row 5 of the sheet: a year mistyped
+    rows[7][8] = 7  # row 9: an option that does not exist
+    write(tmp_path / "mau.xlsx", tmp_path / "xa.xlsx", rows)
+    assert cli.main(["import", "xa.xlsx", "--scope", "Hoàn Kiếm"]) == 1
+    err = capsys.readouterr().err
+    assert "Không ghi gì: 2 dòng có lỗi" in err
+    assert "Dòng 5, cột “Năm sinh”: “19500” không phải năm sinh" in err
+    assert "Dòng 9, cột “1.3”: “7”: xin ghi số thứ tự của phương án được đánh dấu, từ 1 đến" in err
+    assert cli.main(["digest", "--scope", "xa:70"]) == 0
+    assert "Đã đăng ký: 0" in capsys.readouterr().out  # nothing was written
+
+    rows[3][1], rows[7][8] = good_year, good_answer  # fixed from the report
+    write(tmp_path / "mau.xlsx", tmp_path / "xa.xlsx", rows)
+    assert cli.main(["import", "xa.xlsx", "--scope", "xa:70"]) == 0
+    assert (
+        "300 người được thêm, 0 được cập nhật, 0 không đổi, 0 bị từ chối" in capsys.readouterr().out
+    )
+    assert cli.main(["import", "xa.xlsx", "--scope", "70"]) == 0  # the same file again
+    assert "0 người được thêm, 0 được cập nhật, 300 không đổi" in capsys.readouterr().out
+
+    assert cli.main(["digest", "--scope", "xa:70"]) == 0
+    digest = capsys.readouterr().out
+    assert "Đã đăng ký: 300" in digest and "từ phiếu giấy do cán bộ nhập: 300" in digest
+    assert "Đã gửi tự đánh giá (2026): 240" in digest  # the forms with answers
+    assert cli.main(["export", "--scope", "xa:70", "--out", "r.xlsx"]) == 0
+    table = list(load_workbook(tmp_path / "r.xlsx").worksheets[0].iter_rows(values_only=True))
+    assert table[2][-1] == "Nhập từ phiếu giấy" and table[-1][0] == "Tổng cộng"
+    assert table[-1][4] == 300 and table[-1][-1] == 300
+
+    # --partial writes the rows without mistakes and says which were refused.
+    more = [["Bùi Văn Mới", 1970, "Nam", 1, "", "", *[1] * 10], ["X", 1970, "Nam", 1]]
+    write(tmp_path / "mau.xlsx", tmp_path / "them.xlsx", more)
+    assert cli.main(["import", "them.xlsx", "--scope", "xa:70", "--partial"]) == 1
+    out = capsys.readouterr().out
+    assert "1 người được thêm" in out and "1 bị từ chối" in out and "Dòng 3, cột “Họ và tên”" in out
+
+
+def test_rows_are_read_forgivingly_and_checked_whole(core):
+    head = ["họ và tên", "NĂM SINH", "Giới tính", "Nhóm", "Thôn, tổ dân phố", "Điện thoại"]
+    head += [f"{i.code}" for i in core.criteria.indicators]
+    rows = [
+        head,
+        ["Lò Thị Dung", 1955.0, "nu", "Nhóm 1", None, 912345678, *[2] * 10],  # Excel's numbers
+        [None] * 16,  # an empty row is skipped
+        ["Lò Thị Dung", 1955, "Nữ", 1, None, "0912345678", *[2] * 10],  # the same again
+        ["Hà Văn Bảy", 1960, "Nam", 2, "Bản Mường", "", 1, 1, None, *[1] * 7],
+        ["Hà Văn Tám", 1960, "Ông", 9, "", "12345", *[None] * 10],
+    ]
+    found, errors = read_forms(rows, core.criteria, 2026)
+    [dung] = found
+    assert dung.phone == "0912345678" and dung.gender == "female" and dung.group == "1"
+    assert len(dung.answers) == 10 and dung.answers["1.1"] == 1
+    t = core.langs["en"]
+    said = [e.text(t) for e in errors]
+    assert said[0].startswith("Row 4, column “Họ và tên”: the same person as row 2")
+    assert "Row 5, column “1.3”: answer every indicator, or none" in said[1]
+    assert any(
+        s.startswith("Row 6, column “Giới tính”: “Ông”: write one of Nam, Nữ, Khác") for s in said
+    )
+    assert any("Row 6, column “Nhóm”" in s for s in said)
+    assert any("Row 6, column “Điện thoại”" in s for s in said)
+    _, errors = read_forms([["Tên"]], core.criteria, 2026)
+    assert "the header lacks Họ và tên" in errors[0].text(t)
+
+
+async def test_matching_on_both_databases(db, dispatcher, clock, core):
+    area = Area(HA_NOI, HOAN_KIEM)
+    # Someone who registered themselves in chat, and is also on a paper form.
+    await register_async(DispatchChat(dispatcher, user="hoa"))
+    header = ["Họ và tên", "Năm sinh", "Giới tính", "Nhóm", "Thôn, tổ dân phố", "Điện thoại"]
+    header += [i.code for i in core.criteria.indicators]
+    sheet = [
+        header,
+        ["nguyen thi hoa", 1984, "Nữ", 1, "", "", *[1] * 10],  # her, without accents
+        ["Trần Văn Hai", 1950, "Nam", 1, "Thôn 1", "0987000111", *[2] * 10],
+    ]
+    forms, errors = read_forms(sheet, core.criteria, 2026)
+    assert not errors
+
+    def run(conn):
+        return paper.import_forms(conn, forms, area, 2026, core.criteria, None, clock.now())
+
+    first = await db.run(run)
+    assert (first.added, first.updated, first.unchanged, first.own) == (1, 0, 0, 1)
+    again = await db.run(run)
+    assert (again.added, again.updated, again.unchanged, again.own) == (0, 0, 1, 1)
+    # A corrected form updates the same person, answers and all, and the village.
+    sheet[2][7] = 1
+    sheet[2][4] = "Thôn 2"
+    forms, _ = read_forms(sheet, core.criteria, 2026)
+    clock.current += timedelta(hours=1)
+    changed = await db.run(run)
+    assert (changed.added, changed.updated) == (0, 1)
+
+    def counts(conn):
+        people = conn.execute(
+            select(func.count()).select_from(Person).where(Person.entered_at.is_not(None))
+        ).scalar_one()
+        submitted = conn.execute(
+            select(func.count()).select_from(Assessment).where(Assessment.status == "submitted")
+        ).scalar_one()
+        return people, submitted
+
+    assert await db.run(counts) == (1, 1)
+    # The admin sees them in the named list, marked.
+    admin = await make_admin(db, dispatcher, clock, "ward", area)
+    await admin.type("/export names")
+    [named] = [r for r in admin.replies if r.kind == "file"]
+    rows = list(load_workbook(io.BytesIO(named.file_data)).active.iter_rows(values_only=True))
+    [hai] = [r for r in rows[3:] if r[1] == "Trần Văn Hai"]
+    assert hai[-1] == "Yes" and hai[4] == "0987000111" and hai[3] == "Thôn 2"
+
+
+async def test_the_person_of_a_paper_form_takes_it_over_in_chat(db, dispatcher, clock, core):
+    header = ["Họ và tên", "Năm sinh", "Giới tính", "Nhóm", "Thôn, tổ dân phố", "Điện thoại"]
+    header += [i.code for i in core.criteria.indicators]
+    sheet = [header, ["Trần Văn Hai", 1950, "Nam", 1, "Thôn 1", "0987000111", *[1] * 10]]
+    forms, _ = read_forms(sheet, core.criteria, 2026)
+    area = Area(HA_NOI, HOAN_KIEM)
+    await db.run(
+        lambda conn: paper.import_forms(conn, forms, area, 2026, core.criteria, None, clock.now())
+    )
+    steps = ["/start", "Trần Văn Hai", "1950", "1", "1", "ha noi", "hoan kiem", "Thôn 1"]
+
+    # Someone else giving the same number says no: a registration of their own.
+    other = DispatchChat(dispatcher, user="other")
+    for text in [*steps, "0987 000 111"]:
+        await other.type(text)
+    assert "Xã, phường đã nhập một phiếu giấy với số điện thoại này: Trần Văn Hai" in other.text
+    await other.tap("Không, đó là người khác")
+    assert "Xin kiểm tra lại thông tin" in other.text
+
+    hai = DispatchChat(dispatcher, user="hai")
+    for text in [*steps, "0987000111"]:
+        await hai.type(text)
+    assert "sinh năm 1950, Phường Hoàn Kiếm, Thành phố Hà Nội. Đó có phải là bạn không?" in hai.text
+    await hai.tap("Đúng, là tôi")
+    assert "Cảm ơn Trần Văn Hai" in hai.text
+    await hai.type("/ketqua")
+    assert "100" in hai.text  # the paper form's result is theirs now
+
+    # Taken: the next person with that number is not asked, nobody was added.
+    third = DispatchChat(dispatcher, user="third")
+    for text in [*steps, "0987000111"]:
+        await third.type(text)
+    assert "phiếu giấy" not in third.text
+
+    def people(conn):
+        return conn.execute(
+            select(func.count()).select_from(Person).where(Person.phone == "0987000111")
+        ).scalar_one()
+
+    assert await db.run(people) == 1  # the other two have not confirmed yet
+
+
+async def test_a_commune_officer_enters_one_paper_form_in_chat(db, dispatcher, clock):
+    ward = await make_admin(db, dispatcher, clock, "ward", Area(HA_NOI, HOAN_KIEM))
+    await ward.type("/language vi")
+    await ward.type("/nhaphoso")
+    assert "Nhập phiếu giấy cho Phường Hoàn Kiếm" in ward.text
+    assert "họ và tên của người khai" in ward.text
+    await ward.type("Lò 7")  # not a name
+    assert "Xin gõ họ và tên đầy đủ của người đó" in ward.text
+    await ward.type("Lò Văn Pằn")
+    await ward.type("năm 48")  # two digits: a year is asked with four
+    assert "Xin gõ năm sinh gồm 4 chữ số" in ward.text
+    await ward.type("1948")
+    await ward.tap("Nam")
+    await ward.tap("Nhóm 1")
+    await ward.type("Bản Mường")
+    await ward.tap("Bỏ qua")  # no phone
+    assert "Câu 1/10" in ward.text and "Phiếu không có phần tự đánh giá" in ward.labels
+    old = ward.question.prompt
+    for _ in range(10):
+        await ward.type("1")  # the first option of each question
+    assert "Xin kiểm tra lại phiếu trước khi lưu" in ward.text
+    assert "• Họ và tên: Lò Văn Pằn" in ward.text and "Tự đánh giá: 100/100 điểm." in ward.text
+    await ward.send(Event("option", option="1", prompt=old))  # a stale button
+    assert "Xin kiểm tra lại phiếu" in ward.text
+    await ward.tap("Lưu phiếu")
+    assert "Đã lưu: Lò Văn Pằn, sinh năm 1948" in ward.text and "/nhaphoso" in ward.text
+
+    # Counted, marked as entered by this admin; the same form again updates nobody twice.
+    def entered(conn):
+        return conn.execute(
+            select(Person.full_name, Person.entered_by, Assessment.total)
+            .join(Assessment, Assessment.person_id == Person.id)
+            .where(Person.entered_at.is_not(None))
+        ).all()
+
+    [(name, by, total)] = await db.run(entered)
+    assert (name, total) == ("Lò Văn Pằn", 100) and by is not None
+    await ward.type("/nhaphoso")
+    for text in ("Lò Văn Pằn", "1948"):
+        await ward.type(text)
+    await ward.tap("Nam")
+    await ward.tap("Nhóm 1")
+    await ward.tap("Bỏ qua")
+    await ward.tap("Bỏ qua")
+    await ward.tap("Phiếu không có phần tự đánh giá")
+    assert "Phiếu không có phần tự đánh giá: người này chỉ được đăng ký." in ward.text
+    await ward.tap("Lưu phiếu")
+    assert len(await db.run(entered)) == 1
+
+    # Cancelled half-way: nothing saved; a province admin names the commune.
+    await ward.type("/nhaphoso")
+    await ward.type("Hà Thị Mới")
+    await ward.type("huy")
+    assert "Đã dừng: phiếu này chưa được lưu" in ward.text
+    boss = await make_admin(db, dispatcher, clock, "boss", Area(HA_NOI))
+    await boss.type("/paperform")
+    assert "write /paperform and its name" in boss.text
+    await boss.type("/paperform xa:4")
+    assert "A paper form for Phường Ba Đình" in boss.text
+    citizen = DispatchChat(dispatcher, user="someone")
+    await citizen.type("/nhaphoso")
+    assert "Lệnh này dành cho quản trị viên" in citizen.text
