@@ -266,7 +266,9 @@ async def _poster(settings: Settings, args: argparse.Namespace, core: Any, db: A
     from flows.places import area_named
 
     t = core.langs[settings.language]
-    text = (args.commune or args.province).strip()
+    text = (args.commune if args.commune is not None else args.province or "").strip()
+    if not text:
+        raise Problem(N_("write the commune's or province's name or code"))
     if text.isascii() and text.isdigit():  # a bare code: --commune 70, --province 42
         text = f"{'commune' if args.commune else 'province'}:{text}"
     area = area_named(text, core.places)
@@ -280,6 +282,8 @@ async def _poster(settings: Settings, args: argparse.Namespace, core: Any, db: A
         raise Problem(
             N_("--out {file}: write FILE.pdf (FILE.png only for one commune)"), file=args.out
         )
+    if not out.parent.is_dir():  # said before minutes of drawing, not after
+        raise Problem(N_("--out {file}: there is no folder {folder}"), file=out, folder=out.parent)
     if not core.posters.any:
         raise Problem(
             N_("nothing to put on a poster: set {what}"),

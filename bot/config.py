@@ -135,14 +135,17 @@ class Settings:
                 "give each channel its own path."
             )
         username = env.get("TELEGRAM_BOT_USERNAME", "").strip().removeprefix("@")
-        if username and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", username):
+        if username and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{1,28}[Bb][Oo][Tt]", username):
             raise SettingsError(
                 f"TELEGRAM_BOT_USERNAME={username!r} must be the bot's username as "
                 "@BotFather shows it, e.g. cdht_hatinh_bot."
             )
         oa_link = env.get("ZALO_OA_LINK", "").strip()
+        link = urlsplit(oa_link)
         if oa_link and not (
-            urlsplit(oa_link).scheme == "https" and urlsplit(oa_link).netloc.endswith("zalo.me")
+            link.scheme == "https"
+            and link.netloc in ("zalo.me", "oa.zalo.me")
+            and link.path.strip("/")
         ):
             raise SettingsError(
                 f"ZALO_OA_LINK={oa_link!r} must be the Official Account's follow link, e.g. "

@@ -8,8 +8,8 @@ already chosen.
   conversation reads the same way (flows.registration.poster_code).
 
 QR codes are made by segno; the page is drawn by matplotlib (already used for the charts)
-with DejaVu Sans, which matplotlib ships and which carries every Vietnamese letter, so a
-fresh machine needs no font. Fonts are embedded as TrueType (pdf.fonttype 42): the text
+with DejaVu Sans, its default font, which it ships and which carries every Vietnamese
+letter, so a fresh machine needs no font. Fonts are embedded as TrueType (pdf.fonttype 42): the text
 stays text, prints sharp and can be searched. The codes are drawn as black squares on
 white, embedded unscaled, so they print sharp in black and white.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from matplotlib.lines import Line2D
 
 A4 = (8.27, 11.69)  # inches
+_DRAWING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,18 @@ def telegram_link(username: str, commune: int) -> str:
 def zalo_code(commune: int) -> str:
     """What a Zalo follower sends to choose their commune (read by poster_code)."""
     return f"XA {commune}"
+
+
+def missing_settings(links: PosterLinks) -> tuple[str, ...]:
+    """The settings not set, by name."""
+    return tuple(
+        name
+        for name, value in (
+            ("TELEGRAM_BOT_USERNAME", links.telegram_username),
+            ("ZALO_OA_LINK", links.zalo_link),
+        )
+        if not value
+    )
 
 
 def missing(links: PosterLinks, t: Lang) -> list[str]:
@@ -81,11 +95,12 @@ def _qr_image(text: str) -> Any:
 
 def _page(fig: Figure, commune: Commune, province: str, links: PosterLinks, t: Lang) -> None:
     black = "#000000"
-    fig.text(0.5, 0.955, t._("LEARNING CITIZEN CAMPAIGN"), ha="center", fontsize=25,
+    fig.text(0.5, 0.945, t._("LEARNING CITIZEN CAMPAIGN"), ha="center", fontsize=24,
              weight="bold", color=black)  # fmt: skip
-    fig.text(0.5, 0.925, t._("Learning all life long"), ha="center", fontsize=16, style="italic")
-    fig.text(0.5, 0.875, commune.name, ha="center", fontsize=30, weight="bold", wrap=True)
-    fig.text(0.5, 0.845, province, ha="center", fontsize=17)
+    fig.text(0.5, 0.918, t._("Learning all life long"), ha="center", fontsize=16, style="italic")
+    size = 30 if len(commune.name) <= 22 else 24 if len(commune.name) <= 30 else 20
+    fig.text(0.5, 0.872, commune.name, ha="center", fontsize=size, weight="bold")
+    fig.text(0.5, 0.843, province, ha="center", fontsize=17)
     fig.add_artist(_rule(fig, 0.825))
     fig.text(
         0.5,
@@ -96,15 +111,21 @@ def _page(fig: Figure, commune: Commune, province: str, links: PosterLinks, t: L
         weight="bold",
     )
     if links.telegram_username and links.zalo_link:
-        scan = t._("1. Scan a code below with your phone's camera or Zalo.")
+        scan = t._(
+            "1. Scan a code below with your phone's camera or Zalo (install Telegram or "
+            "Zalo first if you do not have it)."
+        )
     elif links.telegram_username:
-        scan = t._("1. Scan the code below with your phone's camera.")
+        scan = t._(
+            "1. Scan the code below with your phone's camera (install Telegram first if you "
+            "do not have it)."
+        )
     else:
         scan = t._("1. Scan the code below with Zalo.")
     steps = [
         scan,
         t._("2. Answer the questions one by one: tap a button."),
-        t._("3. About 5 minutes. You see your result at once."),
+        t._("3. About 5 minutes. You see your points at once."),
     ]
     y = 0.76
     for line in steps:  # 16 points at 1.3 lines: 0.025 of the page's height a line
@@ -115,7 +136,7 @@ def _page(fig: Figure, commune: Commune, province: str, links: PosterLinks, t: L
         (
             "Telegram",
             telegram_link(links.telegram_username, commune.code),
-            t._("Scan: the chat opens with your commune chosen. Tap Start."),
+            t._("Scan, then tap Start: your commune is already chosen."),
         )
         if links.telegram_username
         else None,
@@ -161,20 +182,21 @@ def _page(fig: Figure, commune: Commune, province: str, links: PosterLinks, t: L
             )
         else:
             fig.text(centre, top - height - 0.12, link, ha="center", va="top", fontsize=11)
-    fig.add_artist(_rule(fig, 0.07))
+    fig.add_artist(_rule(fig, 0.09))
     fig.text(
         0.5,
-        0.05,
+        0.077,
         textwrap.fill(
             t._(
-                "No phone, or need help? Ask your village head or the commune's "
-                "learning-promotion association: they can enter your form for you."
-            ),
+                "No phone? Your village head or the learning-promotion association of "
+                "{commune} can enter your form for you."
+            ).format(commune=commune.name),
             80,
         ),
         ha="center",
         va="top",
         fontsize=13,
+        linespacing=1.3,
     )
 
 
@@ -195,10 +217,11 @@ def poster_pdf(
     from matplotlib.figure import Figure
 
     out = io.BytesIO()
-    with (
-        matplotlib.rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans"}),
-        PdfPages(out, metadata={"Title": t._("Learning Citizen posters")}) as pdf,
-    ):
+    # Fonts embedded as TrueType, set once for the process (matplotlib's settings are
+    # global, so never changed and restored around one PDF while another is drawn); the
+    # lock keeps two PDFs from being drawn at once.
+    matplotlib.rcParams["pdf.fonttype"] = 42
+    with _DRAWING, PdfPages(out, metadata={"Title": t._("Learning Citizen posters")}) as pdf:
         for commune in communes:
             province = places.province(commune.province_code)
             fig = Figure(figsize=A4)
@@ -207,19 +230,21 @@ def poster_pdf(
     return out.getvalue()
 
 
-def poster_png(commune: Commune, places: Gazetteer, links: PosterLinks, t: Lang) -> bytes:
-    """One commune's page as a PNG (to look at, and for the README)."""
+def poster_png(
+    commune: Commune, places: Gazetteer, links: PosterLinks, t: Lang, dpi: int = 150
+) -> bytes:
+    """One commune's page as a PNG (to look at or print; the README's at 80 dpi)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context({"font.family": "DejaVu Sans"}):
+    with _DRAWING:
         fig = Figure(figsize=A4)
         province = places.province(commune.province_code)
         _page(fig, commune, province.name if province else "", links, t)
         out = io.BytesIO()
-        fig.savefig(out, format="png", dpi=80)
+        fig.savefig(out, format="png", dpi=dpi)
     return out.getvalue()
 
 

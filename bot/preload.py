@@ -147,7 +147,8 @@ class Preloader:
             communes = [found] if found else places.communes_of(area.province)
             blob = await asyncio.to_thread(posters.poster_pdf, communes, places, core.posters, t)
             name = posters.file_name(communes, area.province)
-            return Report(request, area, None, ((name, blob),))
+            missing = posters.missing_settings(core.posters)
+            return Report(request, area, None, ((name, blob),), missing)
         if request.kind == "names":  # for one commune only: a province is many lists
             if area.commune is None:
                 return Report(request, area, None)

@@ -85,7 +85,6 @@ def step(snapshot: Snapshot, event: Event, world: World) -> Outcome:
         event.kind == "text"
         and turn.person is None
         and (code := registration.poster_code(event.text)) is not None
-        and turn.world.places.commune(code) is not None
     ):  # the short code on a commune's poster ("XA 70"), as Zalo has no deep link
         _poster_code(turn, code)
     elif turn.screen not in SCREENS:
@@ -104,12 +103,21 @@ def _poster_code(turn: Turn, code: int) -> None:
     places, t = turn.world.places, turn.t
     commune = places.commune(code)
     province = places.province(commune.province_code) if commune else None
-    if commune and province:
-        turn.say(
-            t._("Your commune or ward: {commune}, {province}.").format(
-                commune=commune.name, province=province.name
-            )
+    if commune is None or province is None:
+        text = t._(
+            "No commune or ward has the code {code}: please check the code on the poster."
+        ).format(code=code)
+        if turn.screen in SCREENS:
+            turn.again(text)
+        else:
+            turn.say(text)
+            resume(turn)
+        return
+    turn.say(
+        t._("Your commune or ward: {commune}, {province}.").format(
+            commune=commune.name, province=province.name
         )
+    )
     _command(turn, "start", f"c{code}")
 
 

@@ -248,6 +248,7 @@ class Report:
     area: Area
     digest: Digest | None  # None for the named list and the posters
     files: tuple[tuple[str, bytes], ...] = ()
+    missing: tuple[str, ...] = ()  # settings a poster lacks (TELEGRAM_BOT_USERNAME...)
 
 
 # --- the conversation state (stored as JSON) -------------------------------------------

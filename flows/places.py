@@ -281,11 +281,15 @@ def gazetteer_from(divisions: Iterable[Mapping[str, Any]]) -> Gazetteer:
     provinces: list[Province] = []
     communes: list[Commune] = []
     for p in divisions:
-        folded = fold(p["name"])
-        provinces.append(Province(int(p["code"]), p["name"], folded, _short(folded)))
+        # Some names of the list have a double space ("Phường  Buôn Ma Thuột"): shown
+        # with one.
+        name = " ".join(p["name"].split())
+        folded = fold(name)
+        provinces.append(Province(int(p["code"]), name, folded, _short(folded)))
         for w in p["wards"]:
-            wf = fold(w["name"])
-            communes.append(Commune(int(w["code"]), w["name"], int(p["code"]), wf, _short(wf)))
+            ward = " ".join(w["name"].split())
+            wf = fold(ward)
+            communes.append(Commune(int(w["code"]), ward, int(p["code"]), wf, _short(wf)))
     return Gazetteer(provinces, communes)
 
 

@@ -156,6 +156,8 @@ def apply_deep_link(turn: Turn, payload: str) -> bool:
     if commune is None:
         return False
     d = _draft(turn)
+    if d.get("commune") not in (None, commune.code):
+        d.pop("village", None)  # the village of another commune
     d["province"], d["commune"] = commune.province_code, commune.code
     return True
 

@@ -54,7 +54,7 @@ def _png(image) -> bytes:
 def decoded(page) -> set[str]:
     """The texts of the QR codes drawn on a PDF page (the images its content draws:
     matplotlib lists every page's images in each page's resources)."""
-    drawn = re.findall(rb"/(\w+) Do", page.get_contents().get_data())
+    drawn = re.findall(rb"/(\w+)\s+Do\b", page.get_contents().get_data())
     images = page["/Resources"]["/XObject"]
     found = set()
     for name in drawn:
@@ -125,6 +125,10 @@ def test_the_poster_carries_what_is_configured_and_says_what_is_not(operator, mo
     monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "cdht_test_bot")
     assert cli.main(["poster", "--commune", "Hà Nội", "--out", "x.pdf"]) == 2
     assert "đó là tỉnh, thành phố; xin dùng --province" in capsys.readouterr().err
+    assert cli.main(["poster", "--commune", "", "--out", "x.pdf"]) == 2
+    assert "xin ghi tên hoặc mã" in capsys.readouterr().err
+    assert cli.main(["poster", "--province", "12", "--out", "khong/co/x.pdf"]) == 2
+    assert "không có thư mục khong/co" in capsys.readouterr().err
     assert cli.main(["poster", "--province", "Hà Nội", "--out", "x.png"]) == 2
     assert "TỆP.png chỉ dùng cho một xã, phường" in capsys.readouterr().err
     monkeypatch.setenv("ZALO_OA_LINK", "http://example.com/oa")
@@ -156,6 +160,13 @@ async def test_admins_get_posters_in_chat(db, core, clock):
     assert "Không tìm thấy xã, phường hay tỉnh, thành phố nào tên “khong co xa nay”" in boss.text
     assert not [r for r in boss.replies if r.kind == "file"]
 
+    # Only one channel set: the poster carries it, and the admin is told what is missing.
+    telegram_only = posters.PosterLinks("cdht_test_bot", "")
+    alone = Dispatcher(db, dataclasses.replace(core, posters=telegram_only), clock)
+    ward_alone = DispatchChat(alone, user="ward")
+    await ward_alone.type("/poster")
+    assert "Not on the poster yet, as it is not set: ZALO_OA_LINK" in ward_alone.text
+
     national = await make_admin(db, dispatcher, clock, "all", Area())
     await national.type("/poster")
     assert "Posters are made for a province or a commune" in national.text
@@ -165,3 +176,39 @@ async def test_admins_get_posters_in_chat(db, core, clock):
     await bare.type("/poster")
     assert "TELEGRAM_BOT_USERNAME or ZALO_OA_LINK" in bare.text
     assert not [r for r in bare.replies if r.kind == "file"]
+
+
+def test_two_pdfs_drawn_at_once_both_embed_their_fonts():
+    """matplotlib's settings are global: drawing is serialised, the fonts stay TrueType."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.data import load_gazetteer
+    from bot.i18n import load_langs
+
+    places, t = load_gazetteer(), load_langs()["vi"]
+    links = posters.PosterLinks("cdht_test_bot", OA)
+    batches = [PLACES.communes_of(LAI_CHAU)[:3], PLACES.communes_of(HA_NOI)[:3]]
+    with ThreadPoolExecutor(2) as pool:
+        pdfs = list(pool.map(lambda cs: posters.poster_pdf(cs, places, links, t), batches))
+    for pdf, communes in zip(pdfs, batches, strict=True):
+        pages = PdfReader(io.BytesIO(pdf)).pages
+        fonts = {
+            font.get_object()["/Subtype"]
+            for page in pages
+            for font in page["/Resources"]["/Font"].values()
+        }
+        assert "/Type3" not in fonts, fonts
+        assert communes[0].name in pages[0].extract_text()
+
+
+def test_settings_a_poster_cannot_use_are_refused():
+    from bot.config import Settings, SettingsError
+
+    for env in (
+        {"ZALO_OA_LINK": "https://evilzalo.me/1"},
+        {"ZALO_OA_LINK": "https://zalo.me/"},
+        {"TELEGRAM_BOT_USERNAME": "cdht_demo"},  # bot usernames end in "bot"
+    ):
+        with pytest.raises(SettingsError):
+            Settings.from_env(env, dotenv=None)
+    assert Settings.from_env({"TELEGRAM_BOT_USERNAME": "@Cdht_HaTinh_Bot"}, dotenv=None)

@@ -241,8 +241,10 @@ async def test_the_short_code_on_a_poster_chooses_the_commune(bot, zalo, user):
         await user.send(text)
     texts = await user.send("1")  # the group: the place is known, the village is next
     assert "thôn, xóm" in texts[-1]
-    texts = await user.send("xa 999999")  # not a commune: taken as an answer, as before
-    assert "Phường Hà Huy Tập" not in texts[-1]
+    texts = await user.send("xa 999999")  # a code mistyped: said plainly
+    said = "\n".join(texts)
+    assert "Không có xã, phường nào mang mã 999999: xin xem lại mã trên áp phích." in said
+    assert "thôn, xóm" in said  # the question again
 
 
 async def test_forgiving_year_and_going_back(bot, zalo, user):

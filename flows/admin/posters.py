@@ -55,13 +55,18 @@ def _poster(turn: Turn, args: str) -> None:
     if area.commune is not None:
         text = t._(
             "Here is the poster for {area}: print it on A4, in black and white if you like. "
-            "People scan it to register and assess themselves with the commune already "
-            "chosen."
+            "People scan it to register and assess themselves; their commune is chosen for "
+            "them."
         ).format(area=area.name(places, t))
     else:
         text = t._(
             "Here are the posters for the {n} communes and wards of {area}, one A4 page "
             "each: send each commune its page."
         ).format(n=len(places.communes_of(area.province)), area=area.name(places, t))
+    if report.missing:
+        text += "\n" + t._(
+            "Not on the poster yet, as it is not set: {settings}. Ask whoever runs the bot "
+            "to set it if you use that channel."
+        ).format(settings=", ".join(report.missing))
     turn.say(text)
     send_report_files(turn, report)
