@@ -56,6 +56,23 @@ class Person(Base):
     """Người đăng ký: someone who completed registration."""
 
     __tablename__ = "people"
+    __table_args__ = (
+        # Paper forms only (few): counted for the digest, found by phone for a takeover.
+        Index(
+            "ix_people_paper",
+            "province_code",
+            "commune_code",
+            "group_code",
+            sqlite_where=text("entered_at IS NOT NULL"),
+            postgresql_where=text("entered_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_people_paper_phone",
+            "phone",
+            sqlite_where=text("entered_at IS NOT NULL"),
+            postgresql_where=text("entered_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     full_name: Mapped[str] = mapped_column(String(80))

@@ -5,8 +5,8 @@ entered, with their self-assessment when the form has the answers.
 A form matches a person already in the commune with the same name (any case or accents)
 and year of birth, and the same phone when both have one: importing a file twice adds
 nobody twice. A match entered from paper is updated; one who registered themselves in
-chat is left as they wrote it. Writes go in batches (executemany with RETURNING), so ten
-thousand rows take seconds.
+chat, or took their paper form over there, is left as they keep it. Writes go in
+batches (COPY on PostgreSQL, executemany on SQLite), so ten thousand rows take seconds.
 
 Plain functions of a Connection, run in a transaction by storage.db.Database.run.
 """
@@ -62,7 +62,12 @@ def import_forms(
     flags = AreaFlags(difficult=bool(difficult))
     known: dict[tuple[str, int], list[Any]] = {}
     for row in conn.execute(
-        select(Person.id, Person.entered_at, *_PERSON)
+        select(
+            Person.id,
+            Person.entered_at,
+            exists().where(ChannelAccount.person_id == Person.id).label("claimed"),
+            *_PERSON,
+        )
         .where(Person.commune_code == commune.commune)
         .order_by(Person.id)
     ):
@@ -74,8 +79,8 @@ def import_forms(
         match = _match(form, known.get((fold(form.name), form.birth_year), []))
         if match is None:
             new.append(form)
-        elif match.entered_at is None:
-            own += 1  # their own registration stands
+        elif match.entered_at is None or match.claimed:
+            own += 1  # their own registration, or taken over in chat: it is theirs now
         else:
             matched.append((form, match))
     updated = _update(conn, matched, commune, year, criteria, flags, now)

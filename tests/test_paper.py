@@ -5,6 +5,7 @@ staff; matching on both databases."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from datetime import timedelta
 
@@ -212,6 +213,12 @@ async def test_the_person_of_a_paper_form_takes_it_over_in_chat(db, dispatcher, 
         ).scalar_one()
 
     assert await db.run(people) == 1  # the other two have not confirmed yet
+    # Taken over, the form is theirs: importing it again changes nothing of it.
+    forms[0] = dataclasses.replace(forms[0], village="Thôn 9")
+    again = await db.run(
+        lambda conn: paper.import_forms(conn, forms, area, 2026, core.criteria, None, clock.now())
+    )
+    assert (again.added, again.updated, again.own) == (0, 0, 1)
 
 
 async def test_a_commune_officer_enters_one_paper_form_in_chat(db, dispatcher, clock):
