@@ -13,6 +13,8 @@ from flows.lang import Lang
 from flows.paper import GENDER_WORDS, PERSON_COLUMNS, header
 
 SHEET = "Danh sách"  # the rows' sheet, as the template names it (read first if present)
+TEMPLATE_NAME = "mau-phieu-giay-cdht.xlsx"
+MAX_UPLOAD = 5 * 1024 * 1024  # bytes: a sheet of 20,000 rows is about 1 MB
 
 
 def template_xlsx(criteria: CriteriaSet, t: Lang) -> bytes:
@@ -95,7 +97,19 @@ def template_xlsx(criteria: CriteriaSet, t: Lang) -> bytes:
     return out.getvalue()
 
 
-def read_xlsx(path: Path) -> list[list[object]]:
+def read_bytes(data: bytes) -> tuple[tuple[object, ...], ...] | None:
+    """The rows of a spreadsheet sent in chat; None if it is not an xlsx the bot can read."""
+    from zipfile import BadZipFile
+
+    if len(data) > MAX_UPLOAD:
+        return None
+    try:
+        return tuple(tuple(row) for row in read_xlsx(io.BytesIO(data)))
+    except (BadZipFile, KeyError, ValueError, OSError):
+        return None
+
+
+def read_xlsx(path: Path | io.BytesIO) -> list[list[object]]:
     """The rows of the sheet “Danh sách” (or the first sheet), as values."""
     from openpyxl import load_workbook
 

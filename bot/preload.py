@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from bot import codes, posters, reports
+from bot import codes, paper_files, posters, reports
 from bot.core import Core
 from flows.admin.common import one_in_scope
 from flows.localtime import local_day
@@ -44,6 +44,8 @@ class Prepared:
 
     request: ReportRequest | None = None
     report: Report | None = None  # None: not an admin, or outside their scope
+    upload: bytes | None = None  # the spreadsheet read (as sent)
+    sheet: tuple[tuple[Any, ...], ...] | None = None  # its rows; None: not readable
 
 
 class Unprepared(Exception):
@@ -95,6 +97,10 @@ class Preloader:
             # Read before this transaction: still inside the scope the admin has now?
             if report is not None and admin.area.contains(report.area):
                 found["report"] = report
+        if needs.upload is not None and admin is not None:  # (anyone else is refused)
+            if prepared.upload is not needs.upload:
+                raise Unprepared(needs)
+            found["sheet"] = prepared.sheet
         if needs.paper_phone is not None:
             found["paper_match"] = paper_store.unclaimed(
                 conn, needs.paper_phone, world.campaign_year
@@ -120,6 +126,14 @@ class Preloader:
         self, needs: Needs, channel: str, external_id: str, now: datetime
     ) -> Prepared:
         """The heavy reads `needs` asks for, made outside any write transaction."""
+        if needs.upload is not None:  # a spreadsheet sent in chat: its rows, for admins only
+            sender = await self.db.read(
+                lambda conn: admin_store.admin_by_external(conn, channel, external_id)
+            )
+            rows = None
+            if sender is not None:
+                rows = await asyncio.to_thread(paper_files.read_bytes, needs.upload)
+            return Prepared(upload=needs.upload, sheet=rows)
         request = needs.report
         if request is None:
             return Prepared()
@@ -139,6 +153,9 @@ class Preloader:
         core = self.core
         year, day = request.year or core.year(now), local_day(now)
         t = core.langs.get(language) or core.langs[core.default_lang]
+        if request.kind == "template":  # the paper forms' spreadsheet, to fill in
+            blob = await asyncio.to_thread(paper_files.template_xlsx, core.criteria, t)
+            return Report(request, area, None, ((paper_files.TEMPLATE_NAME, blob),))
         if request.kind == "poster":  # a commune's, or every commune of a province
             if area.province is None or not core.posters.any:
                 return Report(request, area, None)

@@ -14,6 +14,7 @@ from datetime import datetime
 
 # Importing the feature modules registers their screens and commands.
 from flows import admin, assessment, registration, units
+from flows.admin import paperform
 from flows.lang import LANGUAGES, Lang
 from flows.model import (
     DeletePerson,
@@ -52,6 +53,8 @@ def needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
         shown = SCREENS.get(name or "")
         if shown is not None and shown.needs is not None:
             found |= shown.needs(snapshot, event, world)
+    if event.kind == "file":  # a spreadsheet of paper forms, from an admin
+        found |= Needs(admin=True, upload=event.file_data or b"")
     if event.kind == "command":  # a command's own needs win over its screen's
         found |= Needs(admin=True)
         handler = COMMAND_HANDLERS.get(event.command or "")
@@ -81,6 +84,8 @@ def step(snapshot: Snapshot, event: Event, world: World) -> Outcome:
         _command(turn, "start", "")
     elif event.kind == "option" and event.option == STOP_REMINDERS:
         _set_reminders(turn, False)
+    elif event.kind == "file":
+        paperform.upload(turn, event)
     elif (
         event.kind == "text"
         and turn.person is None

@@ -29,10 +29,10 @@ if TYPE_CHECKING:  # flows.deadlines and flows.paper read this module
     from flows.deadlines import Deadline
     from flows.paper import PaperForm
 
-EventKind = Literal["text", "option", "contact", "command", "unsupported"]
+EventKind = Literal["text", "option", "contact", "command", "file", "unsupported"]
 ReplyKind = Literal["text", "options", "ask_phone", "file", "notice"]
 Status = Literal["in_progress", "submitted"]  # of an assessment
-ReportKind = Literal["stats", "xlsx", "csv", "names", "poster"]
+ReportKind = Literal["stats", "xlsx", "csv", "names", "poster", "template"]
 
 # Roles an account can hold besides being a citizen; both receive deadline reminders.
 Role = Literal["admin", "focal_point"]
@@ -57,6 +57,9 @@ class Event:
     # When the person sent it, by the channel's clock (None: not known). A message held up
     # by an outage must not answer a question asked after it was sent.
     sent_at: datetime | None = None
+    # kind "file": a spreadsheet sent in chat (its caption is `text`)
+    file_name: str | None = None
+    file_data: bytes | None = field(default=None, repr=False)
 
     @staticmethod
     def from_text(text: str, event_id: str | None = None, sent_at: datetime | None = None) -> Event:
@@ -389,6 +392,7 @@ class Needs:
     fresh_code: bool = False  # a new random code, should the step hand one out
     deadlines: bool = False  # the deadlines of the admin's scope and above it
     paper_phone: str | None = None  # a paper form entered with this phone, not yet taken
+    upload: bytes | None = None  # a spreadsheet sent in chat, to be read (heavy)
 
     def __or__(self, other: Needs) -> Needs:
         """Both: what `other` asks for, and what this asks for that `other` does not."""
@@ -420,6 +424,8 @@ class World:
     # The active deadlines an admin sees: those of their scope and of the areas above it.
     deadlines: tuple[Deadline, ...] = ()
     paper_match: PaperMatch | None = None  # a paper form with the phone being registered
+    # The rows of the spreadsheet sent in chat (None: not one the bot can read).
+    sheet: tuple[tuple[Any, ...], ...] | None = None
 
 
 # --- Effects: domain changes the dispatcher writes in the same transaction as the state ---
@@ -579,11 +585,12 @@ class CancelDeadline:
 
 
 @dataclass(frozen=True)
-class EnterPaperForm:
-    """A paper form entered in chat by commune staff, for a commune of their scope
-    (checked again when stored); scored with `criteria` as any self-assessment."""
+class EnterPaperForms:
+    """Paper forms entered in chat by commune staff (one typed in, or a spreadsheet sent),
+    for a commune of their scope (checked again when stored); scored with `criteria` as
+    any self-assessment."""
 
-    form: PaperForm
+    forms: tuple[PaperForm, ...]
     commune: Area
     year: int
     criteria: CriteriaSet = field(repr=False, compare=False)
@@ -600,7 +607,7 @@ AdminEffect = (
     | ReturnAssessment
     | AddDeadline
     | CancelDeadline
-    | EnterPaperForm
+    | EnterPaperForms
 )
 
 Effect = (

@@ -27,7 +27,7 @@ from flows.model import (
     BecomeAdmin,
     CancelDeadline,
     Candidate,
-    EnterPaperForm,
+    EnterPaperForms,
     FollowInside,
     NewInvite,
     Recognise,
@@ -181,10 +181,10 @@ def apply(conn: Connection, account_id: int, effect: AdminEffect, now: datetime)
         revoke_admin(conn, effect.admin_id)
     elif isinstance(effect, SetMonthly):
         set_monthly(conn, account_id, effect.on)
-    elif isinstance(effect, EnterPaperForm):
+    elif isinstance(effect, EnterPaperForms):
         _check(admin, effect.commune)
         paper.import_forms(
-            conn, [effect.form], effect.commune, effect.year, effect.criteria, account_id, now
+            conn, effect.forms, effect.commune, effect.year, effect.criteria, account_id, now
         )
     elif isinstance(effect, FollowInside):
         conn.execute(

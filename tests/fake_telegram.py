@@ -80,6 +80,7 @@ class FakeTelegram:
         self.redeliver_for = 30.0  # ... for this long
         self.webhook_deliveries: list[WebhookDelivery] = []
         self.answered: dict[str, str | None] = {}  # callback query id → toast text
+        self.files: dict[str, bytes] = {}  # file id → what a person sent (getFile serves it)
         self.changed = asyncio.Condition()
         self.on_bot_message: Any = None  # callback(chat_id, method) for the benchmark
         self.bot_idle: Any = None  # () -> bool: the bot under test says it has nothing to do
@@ -100,6 +101,7 @@ class FakeTelegram:
     async def start(self) -> str:
         app = web.Application(client_max_size=50 * 1024**2)
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -256,6 +258,26 @@ class FakeTelegram:
             },
             caption=params.get("caption"),
         )
+
+    async def _api_getFile(self, params: dict) -> dict:
+        file_id = params["file_id"]
+        if file_id not in self.files:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(self.files[file_id]),
+            "file_path": f"documents/{file_id}.xlsx",
+        }
+
+    async def _file(self, request: web.Request) -> web.Response:
+        """A file's bytes, as https://api.telegram.org/file/bot<token>/<file_path>."""
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].rsplit("/", 1)[-1].removesuffix(".xlsx")
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id])
 
     async def _api_editMessageText(self, params: dict) -> dict:
         message = self._message(params)
@@ -480,6 +502,22 @@ class FakeUser:
     async def send_content(self, wait: bool = True, **content: Any) -> list[str]:
         message = self.tg.user_message(self.id, self.user, **content)
         return await self._act({"message": message}, wait)
+
+    async def send_document(self, name: str, data: bytes, caption: str = "") -> list[str]:
+        """Send a file, as a person does from the attachment menu."""
+        file_id = f"file{len(self.tg.files) + 1}"
+        self.tg.files[file_id] = data
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_name": name,
+            "file_size": len(data),
+            "mime_type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+        content: dict[str, Any] = {"document": document}
+        if caption:
+            content["caption"] = caption
+        return await self.send_content(**content)
 
     async def share_contact(self, phone: str = "+84912345678", own: bool = True) -> list[str]:
         contact = {

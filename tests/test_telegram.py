@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
 import os
 import re
 import signal
@@ -910,3 +911,63 @@ async def test_an_admin_gets_stats_exports_and_the_digest_through_telegram(polli
         for m in user.bot_messages[before:]
     )
     assert await scheduler.tick() == 0
+
+
+async def test_an_admin_sends_a_spreadsheet_of_paper_forms(polling_bot, tg, clock):
+    """Issue 21: the template from the chat, a filled-in file with mistakes refused with
+    what to fix, the fixed file saved; a citizen's file is not read."""
+    from openpyxl import load_workbook
+
+    from flows.places import Area
+    from storage import invites
+    from tests.test_paper import forms
+
+    db, now = polling_bot.dispatcher.db, clock.now()
+    await db.run(
+        lambda conn: invites.new_invite(
+            conn, "TGPAPER1", "admin", Area(1, 70), now, now + timedelta(hours=72)
+        )
+    )
+    officer = FakeUser(tg, 564)
+    await officer.send("/quantri TGPAPER1")
+    await officer.send("/nhaphoso mau")
+    [template] = [c for c in tg.calls_to("sendDocument", 564)]
+    blob = template.params["document"]["data"]
+    assert template.params["document"]["filename"] == "mau-phieu-giay-cdht.xlsx"
+
+    def filled(rows) -> bytes:
+        book = load_workbook(io.BytesIO(blob))
+        sheet = book["Danh sách"]
+        for r, row in enumerate(rows, start=2):
+            for c, value in enumerate(row, start=1):
+                sheet.cell(row=r, column=c, value=value)
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+
+    rows = forms(300)
+    good = rows[3][1]
+    rows[3][1] = 19500
+    texts = await officer.send_document("xa.xlsx", filled(rows))
+    assert "Chưa lưu gì: 1 dòng của xa.xlsx có lỗi" in texts[-1]
+    assert "Dòng 5, cột “Năm sinh”" in texts[-1]
+    rows[3][1] = good
+    texts = await officer.send_document("xa.xlsx", filled(rows))
+    assert "Đã lưu 300 phiếu của xa.xlsx cho Phường Hoàn Kiếm" in texts[-1]
+    await officer.send_document("xa.xlsx", filled(rows))  # again: nobody twice
+
+    def paper_people(conn):
+        from sqlalchemy import func, select
+
+        from storage.models import Person
+
+        return conn.execute(
+            select(func.count()).select_from(Person).where(Person.entered_at.is_not(None))
+        ).scalar_one()
+
+    assert await db.run(paper_people) == 300
+    texts = await officer.send_document("ghi-chu.xlsx", b"not a spreadsheet")
+    assert "Không đọc được tệp này" in texts[-1]
+    citizen = FakeUser(tg, 565)
+    texts = await citizen.send_document("xa.xlsx", filled(rows))
+    assert "Tôi chỉ đọc được chữ" in texts[-1]

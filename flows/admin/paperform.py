@@ -13,12 +13,22 @@ from __future__ import annotations
 from typing import Any, cast
 
 from flows.admin.common import scoped, the_admin
+from flows.admin.files import send_report_files
 from flows.criteria import pick
 from flows.lang import Lang
 from flows.localtime import LOCAL_TZ
-from flows.model import EnterPaperForm, Event, Needs, Option, PaperEntry, Snapshot, World
-from flows.navigation import aside, leave
-from flows.paper import PaperForm, check_name
+from flows.model import (
+    EnterPaperForms,
+    Event,
+    Needs,
+    Option,
+    PaperEntry,
+    ReportRequest,
+    Snapshot,
+    World,
+)
+from flows.navigation import aside, leave, with_current
+from flows.paper import PaperForm, check_name, read_forms
 from flows.places import Area
 from flows.registration import (
     MAX_AGE,
@@ -51,13 +61,22 @@ def _help(t: Lang) -> str:
     return t._("/paperform — enter a paper form for someone without a phone")
 
 
+TEMPLATE_WORDS = frozenset(("mau", "template", "tepmau"))
+MAX_ERRORS_SHOWN = 15
+
+
 def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    if fold(event.args).replace(" ", "") in TEMPLATE_WORDS:
+        return Needs(admin=True, report=ReportRequest("template"))
     return Needs(admin=True)
 
 
 @command("paperform", "nhaphoso", "phieugiay", needs=_needs, admin=True, help=_help, help_rank=35)
 def _paperform(turn: Turn, args: str) -> None:
     t = turn.t
+    if fold(args).replace(" ", "") in TEMPLATE_WORDS:
+        _template(turn)
+        return
     area = scoped(turn, the_admin(turn), args)
     if area is None:
         return
@@ -400,7 +419,7 @@ def _on_confirm(turn: Turn, option: str) -> None:
     area = _area(turn)
     assert area is not None  # (valid)
     form = _form(turn)
-    turn.effect(EnterPaperForm(form, area, turn.world.campaign_year, turn.world.criteria))
+    turn.effect(EnterPaperForms((form,), area, turn.world.campaign_year, turn.world.criteria))
     _leave(
         turn,
         t._(
@@ -440,4 +459,86 @@ def _ask_confirm(turn: Turn) -> None:
             Option("again", t._("Start this form again")),
             _cancel_option(t),
         ],
+    )
+
+
+# --- a spreadsheet of forms sent in chat ----------------------------------------------------
+
+
+def _template(turn: Turn) -> None:
+    t, report = turn.t, turn.world.report
+    if report is None or not report.files:  # pragma: no cover - made for any admin
+        aside(turn, t._("The template is not available right now."))
+        return
+    turn.say(
+        t._(
+            "Here is the template: one row per person, the answers as the number of the "
+            "option ticked (the sheet “{guide}” explains). Send it back filled in, with the "
+            "commune's name as the file's caption if your area has several communes."
+        ).format(guide=t._("Guide"))
+    )
+    send_report_files(turn, report)
+
+
+def upload(turn: Turn, event: Event) -> None:
+    """A spreadsheet of paper forms sent by an admin: every row checked, all written or
+    none (with what to fix), for their commune or the one the caption names."""
+    t = turn.t
+    admin = turn.world.admin
+    if admin is None:
+        with_current(
+            turn,
+            t._("I can only read text here. Please answer with a button or a short message."),
+        )
+        return
+    rows = turn.world.sheet
+    if rows is None:
+        aside(
+            turn,
+            t._(
+                "I could not read that file as the paper forms' spreadsheet. Send the "
+                "template filled in, as .xlsx (/paperform template gives it)."
+            ),
+        )
+        return
+    area = scoped(turn, admin, event.text)
+    if area is None:
+        return
+    if area.commune is None:
+        aside(
+            turn,
+            t._(
+                "Which commune are these forms from? Send the file again with the commune's "
+                "name as its caption, for example Hoàn Kiếm."
+            ),
+        )
+        return
+    year = turn.world.campaign_year
+    forms, errors = read_forms(rows, turn.world.criteria, turn.world.now.astimezone(LOCAL_TZ).year)
+    commune = area.name(turn.world.places, t)
+    if errors:
+        shown = [e.text(t) for e in errors[:MAX_ERRORS_SHOWN]]
+        more = len(errors) - len(shown)
+        lines = [
+            t._(
+                "Nothing was saved: {n} rows of {file} have mistakes. Fix them and send the "
+                "file again:"
+            ).format(n=len({e.row for e in errors}), file=event.file_name or ""),
+            *(f"• {line}" for line in shown),
+        ]
+        if more > 0:
+            lines.append(t._("… and {n} more.").format(n=more))
+        aside(turn, "\n".join(lines))
+        return
+    if not forms:
+        aside(turn, t._("The file has no forms: fill in the template from row 2."))
+        return
+    turn.effect(EnterPaperForms(tuple(forms), area, year, turn.world.criteria))
+    aside(
+        turn,
+        t._(
+            "Saved: the {n} forms of {file} for {commune}. People entered before were "
+            "updated, nobody was added twice; those who registered themselves in chat keep "
+            "what they entered. /stats shows them counted."
+        ).format(n=len(forms), file=event.file_name or "", commune=commune),
     )

@@ -33,7 +33,7 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -79,9 +79,11 @@ from bot.channels.text import merge_replies, split_text, utf16_len, with_numbere
 from bot.config import TelegramSettings
 from bot.dispatcher import Delivery, Dispatcher
 from bot.logs import failed
+from bot.paper_files import MAX_UPLOAD
 from flows.conversation import command_descriptions
 from flows.lang import Lang
 from flows.model import Event, Reply
+from flows.text import clean
 from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -422,6 +424,8 @@ class TelegramChannel:
         event = self._event(update)
         if event is None:
             return
+        if event.kind == "file":
+            event = await self._with_file(update, event)
         try:
             delivery = await self.dispatcher.handle(CHANNEL, str(user.id), event)
         except DatabaseUnavailable:
@@ -465,7 +469,34 @@ class TelegramChannel:
             )
         if message.text is not None:
             return Event.from_text(message.text, event_id=event_id, sent_at=message.date)
+        document = message.document
+        if (
+            document is not None
+            and (document.file_name or "").lower().endswith(".xlsx")
+            and (document.file_size or 0) <= MAX_UPLOAD
+        ):  # a spreadsheet of paper forms (an admin's): fetched before it is handled
+            return Event(
+                "file",
+                text=clean(message.caption or ""),
+                file_name=document.file_name,
+                event_id=event_id,
+                sent_at=message.date,
+            )
         return Event("unsupported", event_id=event_id)  # photo, sticker, voice, location...
+
+    async def _with_file(self, update: Update, event: Event) -> Event:
+        """The event with the sent file's bytes; "unsupported" if it cannot be fetched."""
+        message = update.message
+        document = message.document if message is not None else None
+        if document is None:  # pragma: no cover - a file event has one
+            return Event("unsupported", event_id=event.event_id)
+        try:
+            sent = await self.app.bot.get_file(document.file_id)
+            data = bytes(await sent.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("could not fetch a file sent in chat (%s)", type(exc).__name__)
+            return Event("unsupported", event_id=event.event_id)
+        return replace(event, file_data=data)
 
     async def _membership(self, update: Update) -> None:
         change = update.my_chat_member
