@@ -339,7 +339,11 @@ async def _import(settings: Settings, args: argparse.Namespace, core: Any, db: A
     path = Path(args.file)
     if path.suffix.lower() != ".xlsx":
         raise Problem(N_("{file}: the file must be the template, filled in (.xlsx)"), file=path)
-    rows = await asyncio.to_thread(paper_files.read_xlsx, path)
+    rows = await asyncio.to_thread(paper_files.read_bytes, await asyncio.to_thread(path.read_bytes))
+    if rows is None:
+        raise Problem(
+            N_("{file} is not an Excel workbook the bot can read: save it as .xlsx"), file=path
+        )
     now = SystemClock().now()
     year = _checked_year(args.year, core.year(now)) or core.year(now)
     forms, errors = paper.read_forms(rows, core.criteria, local_day(now).year)

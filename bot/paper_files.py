@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flows.criteria import CriteriaSet, pick
 from flows.lang import Lang
-from flows.paper import GENDER_WORDS, PERSON_COLUMNS, header
+from flows.paper import GENDER_WORDS, MAX_ROWS, PERSON_COLUMNS, header
 
 SHEET = "Danh sách"  # the rows' sheet, as the template names it (read first if present)
 TEMPLATE_NAME = "mau-phieu-giay-cdht.xlsx"
@@ -98,24 +98,33 @@ def template_xlsx(criteria: CriteriaSet, t: Lang) -> bytes:
 
 
 def read_bytes(data: bytes) -> tuple[tuple[object, ...], ...] | None:
-    """The rows of a spreadsheet sent in chat; None if it is not an xlsx the bot can read."""
+    """The rows of a spreadsheet (sent in chat, or a file's bytes); None if it is not an
+    xlsx the bot can read, or larger than MAX_UPLOAD."""
     from zipfile import BadZipFile
+
+    from openpyxl.utils.exceptions import InvalidFileException
 
     if len(data) > MAX_UPLOAD:
         return None
     try:
         return tuple(tuple(row) for row in read_xlsx(io.BytesIO(data)))
-    except (BadZipFile, KeyError, ValueError, OSError):
+    except (BadZipFile, InvalidFileException, KeyError, ValueError, OSError, EOFError):
         return None
 
 
+MAX_COLUMNS = 40  # the template has 16; a few more are ignored, not read by the thousand
+
+
 def read_xlsx(path: Path | io.BytesIO) -> list[list[object]]:
-    """The rows of the sheet “Danh sách” (or the first sheet), as values."""
+    """The rows of the sheet “Danh sách” (or the first sheet), as values: at most one row
+    more than flows.paper takes (so it can say the file is too long) and MAX_COLUMNS
+    columns, whatever size the sheet claims (a small file can claim millions of cells)."""
     from openpyxl import load_workbook
 
     book = load_workbook(path, read_only=True, data_only=True)
     try:
         sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
+        rows = sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS, values_only=True)
+        return [list(row) for row in rows]
     finally:
         book.close()

@@ -361,11 +361,13 @@ def names_xlsx(
             person.total,
             _verdict(person, t),
             _standing(person, t),
-            t._("Yes") if person.paper else "",
+            "x" if person.paper else "",
         ]
         row = []
         for column, value in enumerate(values):
             cell = WriteOnlyCell(ws, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text as typed, never a formula ("=HYPERLINK(...")
             if column in wrapped:
                 cell.alignment = wrap
             row.append(cell)

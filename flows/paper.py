@@ -63,10 +63,13 @@ class RowError:
 
 
 def check_name(text: str) -> str | None:
-    """A full name as registration takes it (letters, no digits, at most MAX_NAME), tidied;
-    None if it is not one."""
+    """A full name (letters and spaces, with . ' - inside), at most MAX_NAME, tidied; None
+    if it is not one. Stricter than what a person types about themself: staff copy names
+    from paper, and a spreadsheet cell may hold anything ("=HYPERLINK(...)")."""
     name = tidy(text)
-    if len(name) > MAX_NAME or sum(ch.isalpha() for ch in name) < 2 or re.search(r"\d", name):
+    if len(name) > MAX_NAME or sum(ch.isalpha() for ch in name) < 2:
+        return None
+    if not all(ch.isalpha() or ch in " .'-" for ch in name) or not name[0].isalpha():
         return None
     return name
 
@@ -109,19 +112,19 @@ def read_forms(
 ) -> tuple[list[PaperForm], list[RowError]]:
     """The forms of a sheet whose first row is the header, and what is wrong with the
     others (every problem of every row, so one round of fixes is enough). Empty rows
-    are skipped."""
-    if not rows:
-        return [], [RowError(1, NAME, Problem(N_("the sheet is empty: use the template")))]
-    where, missing = _columns(rows[0], criteria)
+    are skipped. Raises Problem for a file that is not the template, or too long, or
+    has no forms."""
+    where, missing = _columns(rows[0] if rows else [], criteria)
     if missing:
-        problem = Problem(
-            N_("the header lacks {columns}: use the template (cdht import --template)"),
+        raise Problem(
+            N_(
+                "the first row lacks the columns {columns}: keep the template's first row "
+                "as it is (cdht import --template, or /paperform template in chat)"
+            ),
             columns=", ".join(missing),
         )
-        return [], [RowError(1, missing[0], problem)]
     if len(rows) - 1 > MAX_ROWS:
-        problem = Problem(N_("at most {n} rows in one file: split it"), n=MAX_ROWS)
-        return [], [RowError(len(rows), NAME, problem)]
+        raise Problem(N_("at most {n} rows in one file: split it into several"), n=MAX_ROWS)
     forms, errors = [], []
     for number, row in enumerate(rows[1:], start=2):
         values = {key: _cell(row[n]) if n < len(row) else "" for key, n in where.items()}
@@ -131,17 +134,17 @@ def read_forms(
         errors += problems
         if form is not None:
             forms.append(form)
-    seen: dict[tuple[str, int, str | None], int] = {}
+    seen: dict[tuple[str, int, str | None, str], int] = {}
     unique = []
     for form in forms:  # the same person twice in one file: the second is a mistake
-        key = (fold(form.name), form.birth_year, form.phone)
+        key = (fold(form.name), form.birth_year, form.phone, fold(form.village or ""))
         if key in seen:
             errors.append(
                 RowError(
                     form.row,
                     NAME,
                     Problem(
-                        N_("the same person as row {row} (name, year of birth and phone)"),
+                        N_("the same person as row {row} (name, year of birth, village and phone)"),
                         row=seen[key],
                     ),
                 )
@@ -149,6 +152,8 @@ def read_forms(
         else:
             seen[key] = form.row
             unique.append(form)
+    if not unique and not errors:
+        raise Problem(N_("the file has no forms: fill in the template from row 2"))
     return unique, sorted(errors, key=lambda e: e.row)
 
 

@@ -656,10 +656,25 @@ def _set_phone(turn: Turn, text: str) -> None:
         )
         return
     _draft(turn)["phone"] = phone
-    if turn.person is None and turn.world.paper_match is not None:
-        turn.go(REG_CLAIM)  # the commune entered a paper form with this number
+    if turn.person is None and _is_their_form(turn):
+        turn.go(REG_CLAIM)  # the commune entered their paper form with this number
     else:
         next_step(turn)
+
+
+def _is_their_form(turn: Turn) -> bool:
+    """A paper form with the number given whose name, year of birth and commune are the
+    ones just typed: only then is it offered (a number alone must not show anyone whose
+    form carries it)."""
+    match, d = turn.world.paper_match, _draft(turn)
+    if match is None:
+        return False
+    p = match.profile
+    return (
+        fold(d.get("name") or "") == fold(p.full_name)
+        and d.get("birth_year") == p.birth_year
+        and d.get("commune") == p.commune_code
+    )
 
 
 def _phone_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
@@ -828,7 +843,7 @@ def _claim_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
 
 
 def _claim_valid(turn: Turn) -> bool:
-    return turn.person is None and turn.world.paper_match is not None
+    return turn.person is None and _is_their_form(turn)
 
 
 def _claim_gone(turn: Turn) -> None:
@@ -837,7 +852,7 @@ def _claim_gone(turn: Turn) -> None:
 
 def _on_claim(turn: Turn, option: str) -> None:
     t, match = turn.t, turn.world.paper_match
-    if option != "yes" or match is None:
+    if option != "yes" or match is None or not _is_their_form(turn):
         next_step(turn)  # not them: a registration of their own
         return
     turn.effect(ClaimPaperForm(match.person_id))

@@ -75,8 +75,12 @@ def import_forms(
     new: list[PaperForm] = []
     matched: list[tuple[PaperForm, Any]] = []
     own = 0
+    taken: set[int] = set()  # each person matches one form of a file at most
     for form in forms:
-        match = _match(form, known.get((fold(form.name), form.birth_year), []))
+        same = [p for p in known.get((fold(form.name), form.birth_year), []) if p.id not in taken]
+        match = _match(form, same)
+        if match is not None:
+            taken.add(match.id)
         if match is None:
             new.append(form)
         elif match.entered_at is None or match.claimed:
@@ -99,9 +103,21 @@ _PERSON = (
 
 
 def _match(form: PaperForm, same: list[Any]) -> Any:
-    if form.phone:
-        return next((p for p in same if p.phone in (form.phone, None)), None)
-    return same[0] if same else None
+    """Of the people with the form's name and year of birth, the one it is: the same
+    phone and village where both have one (two namesakes of one age in two villages are
+    two people), the closest first (both given and equal, then one missing)."""
+
+    def fits(mine: str | None, theirs: str | None) -> int | None:
+        if mine is None or theirs is None:
+            return 1
+        return 0 if fold(mine) == fold(theirs) else None
+
+    ranked = []
+    for person in same:
+        phone, village = fits(form.phone, person.phone), fits(form.village, person.village)
+        if phone is not None and village is not None:
+            ranked.append((phone + village, person.id, person))
+    return min(ranked, key=lambda r: (r[0], r[1]))[2] if ranked else None
 
 
 def _person_values(form: PaperForm) -> dict[str, Any]:

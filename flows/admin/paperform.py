@@ -15,7 +15,7 @@ from typing import Any, cast
 from flows.admin.common import scoped, the_admin
 from flows.admin.files import send_report_files
 from flows.criteria import pick
-from flows.lang import Lang
+from flows.lang import Lang, Problem
 from flows.localtime import LOCAL_TZ
 from flows.model import (
     EnterPaperForms,
@@ -96,7 +96,7 @@ def _paperform(turn: Turn, args: str) -> None:
     turn.say(
         t._(
             "A paper form for {commune}: I ask the questions of the form one by one; answer "
-            "them as the person wrote. Write huy at any time to stop without saving."
+            "them as the person wrote. Type hủy at any time to stop without saving."
         ).format(commune=commune.name if commune else area.commune)
     )
     _next(turn)
@@ -229,10 +229,16 @@ def _on_gender(turn: Turn, option: str) -> None:
     _next(turn)
 
 
-@screen(PAPER_GENDER, on_option=_on_gender, **_SCREEN)
+def _typed(turn: Turn, text: str) -> None:
+    """Text where a button is expected: "hủy" stops; anything else is asked again."""
+    if not _cancelled(turn, text):
+        turn.again(turn.t._("Please tap one of the answers, or type hủy to stop."))
+
+
+@screen(PAPER_GENDER, on_option=_on_gender, on_text=_typed, **_SCREEN)
 def _ask_gender(turn: Turn) -> None:
     options = [Option(g, gender_label(turn, g)) for g in ("male", "female", "other")]
-    turn.ask(turn.t._("Gender:"), [*options, _cancel_option(turn.t)])
+    turn.ask(turn.t._("Gender:"), options)
 
 
 def _on_group(turn: Turn, option: str) -> None:
@@ -246,10 +252,10 @@ def _on_group(turn: Turn, option: str) -> None:
     _next(turn)
 
 
-@screen(PAPER_GROUP, on_option=_on_group, **_SCREEN)
+@screen(PAPER_GROUP, on_option=_on_group, on_text=_typed, **_SCREEN)
 def _ask_group(turn: Turn) -> None:
     groups = [Option(g.code, pick(g.name, turn.lang)) for g in turn.world.criteria.groups]
-    turn.ask(turn.t._("Group, as ticked on the form:"), [*groups, _cancel_option(turn.t)])
+    turn.ask(turn.t._("Group, as ticked on the form:"), groups)
 
 
 def _on_village_option(turn: Turn, option: str) -> None:
@@ -349,7 +355,7 @@ def _on_answer(turn: Turn, option: str) -> None:
     _next(turn)
 
 
-@screen(PAPER_ANSWER, on_option=_on_answer, **_SCREEN)
+@screen(PAPER_ANSWER, on_option=_on_answer, on_text=_typed, **_SCREEN)
 def _ask_answer(turn: Turn) -> None:
     t = turn.t
     current = _current_question(turn)
@@ -368,7 +374,7 @@ def _ask_answer(turn: Turn) -> None:
         )
         + "\n"
         + pick(question.text, turn.lang),
-        [*options, *extra, _cancel_option(t)],
+        [*options, *extra],
     )
 
 
@@ -424,7 +430,9 @@ def _on_confirm(turn: Turn, option: str) -> None:
         turn,
         t._(
             "Saved: {name}, born {year}. {result} They are counted like anyone else, marked "
-            "as entered from a paper form. Send /paperform for the next form."
+            "as entered from a paper form (someone of that name and year who registered "
+            "themselves in chat keeps what they entered). Send /paperform for the next "
+            "form."
         ).format(
             name=form.name,
             year=form.birth_year,
@@ -448,10 +456,12 @@ def _ask_confirm(turn: Turn) -> None:
         "village": form.village,
         "phone": form.phone,
     }
+    answers = ", ".join(f"{code} → {option + 1}" for code, option in sorted(form.answers.items()))
     turn.ask(
         t._("Please check the form before saving:")
         + "\n"
         + summary(turn, draft)
+        + ("\n" + t._("Options ticked: {answers}").format(answers=answers) if answers else "")
         + "\n"
         + _result_text(turn, _result(turn, form)),
         [
@@ -514,7 +524,13 @@ def upload(turn: Turn, event: Event) -> None:
         )
         return
     year = turn.world.campaign_year
-    forms, errors = read_forms(rows, turn.world.criteria, turn.world.now.astimezone(LOCAL_TZ).year)
+    try:
+        forms, errors = read_forms(
+            rows, turn.world.criteria, turn.world.now.astimezone(LOCAL_TZ).year
+        )
+    except Problem as problem:
+        aside(turn, t._("Nothing was saved: {problem}.").format(problem=problem.text(t)))
+        return
     commune = area.name(turn.world.places, t)
     if errors:
         shown = [e.text(t) for e in errors[:MAX_ERRORS_SHOWN]]
@@ -529,9 +545,6 @@ def upload(turn: Turn, event: Event) -> None:
         if more > 0:
             lines.append(t._("… and {n} more.").format(n=more))
         aside(turn, "\n".join(lines))
-        return
-    if not forms:
-        aside(turn, t._("The file has no forms: fill in the template from row 2."))
         return
     turn.effect(EnterPaperForms(tuple(forms), area, year, turn.world.criteria))
     aside(
