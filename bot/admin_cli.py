@@ -271,7 +271,8 @@ async def _poster(settings: Settings, args: argparse.Namespace, core: Any, db: A
         raise Problem(N_("write the commune's or province's name or code"))
     if text.isascii() and text.isdigit():  # a bare code: --commune 70, --province 42
         text = f"{'commune' if args.commune else 'province'}:{text}"
-    area = area_named(text, core.places)
+    area = _province_named(text, core.places) if args.province else None
+    area = area or area_named(text, core.places)
     if args.commune and area.commune is None:
         raise Problem(N_("--commune {text}: that is a province; use --province"), text=args.commune)
     if area.province is None:
@@ -384,3 +385,16 @@ async def _import(settings: Settings, args: argparse.Namespace, core: Any, db: A
     for error in errors:
         print("  " + error.text(t))
     return 1 if errors else 0
+
+
+def _province_named(text: str, places: Any) -> Any:
+    """--province by a province's name, today's or one merged in 2025 ("Hà Giang" is in
+    Tuyên Quang now), when the name means one province; else None (read as any place)."""
+    from flows.places import Area
+    from flows.text import fold
+
+    name = fold(text).removeprefix("tinh ").removeprefix("thanh pho ")
+    codes = {p.code for p in places.find_provinces(name) if p.folded.endswith(name)}
+    if not codes:
+        codes = {f.code for f in places.find_former_provinces(name) if f.folded.endswith(name)}
+    return Area(province=codes.pop()) if len(codes) == 1 else None

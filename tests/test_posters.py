@@ -212,3 +212,12 @@ def test_settings_a_poster_cannot_use_are_refused():
         with pytest.raises(SettingsError):
             Settings.from_env(env, dotenv=None)
     assert Settings.from_env({"TELEGRAM_BOT_USERNAME": "@Cdht_HaTinh_Bot"}, dotenv=None)
+
+
+def test_a_province_is_found_by_its_name_of_before_2025():
+    from bot.admin_cli import _province_named
+
+    assert _province_named("Hà Giang", PLACES) == Area(province=8)  # now in Tuyên Quang
+    assert _province_named("tinh quang binh", PLACES) == Area(province=44)  # Quảng Trị
+    assert _province_named("Lai Châu", PLACES) == Area(province=LAI_CHAU)
+    assert _province_named("an binh", PLACES) is None  # a commune's name: read as any place
