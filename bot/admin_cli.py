@@ -336,11 +336,18 @@ async def _import(settings: Settings, args: argparse.Namespace, core: Any, db: A
     text = args.scope.strip()
     area = area_named(f"commune:{text}" if text.isascii() and text.isdigit() else text, core.places)
     if area.commune is None:
-        raise Problem(N_("--scope {text}: the forms of one commune at a time"), text=args.scope)
+        raise Problem(
+            N_('--scope {text}: the forms of one commune at a time, e.g. --scope "Hoàn Kiếm"'),
+            text=args.scope,
+        )
     path = Path(args.file)
     if path.suffix.lower() != ".xlsx":
         raise Problem(N_("{file}: the file must be the template, filled in (.xlsx)"), file=path)
-    rows = await asyncio.to_thread(paper_files.read_bytes, await asyncio.to_thread(path.read_bytes))
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+    except FileNotFoundError:
+        raise Problem(N_("there is no file {file}"), file=path) from None
+    rows = await asyncio.to_thread(paper_files.read_bytes, data)
     if rows is None:
         raise Problem(
             N_("{file} is not an Excel workbook the bot can read: save it as .xlsx"), file=path

@@ -188,8 +188,8 @@ def _page(fig: Figure, commune: Commune, province: str, links: PosterLinks, t: L
         0.077,
         textwrap.fill(
             t._(
-                "No phone? Your village head or the learning-promotion association of "
-                "{commune} can enter your form for you."
+                "No smartphone? Fill in a paper form and give it to your village head or "
+                "the learning-promotion association of {commune}."
             ).format(commune=commune.name),
             80,
         ),

@@ -101,6 +101,8 @@ class Preloader:
             if prepared.upload is not needs.upload:
                 raise Unprepared(needs)
             found["sheet"] = prepared.sheet
+        if needs.paper_own is not None:
+            found["paper_own"] = paper_store.registered_themselves(conn, *needs.paper_own)
         if needs.paper_phone is not None:
             found["paper_match"] = paper_store.unclaimed(
                 conn, needs.paper_phone, world.campaign_year

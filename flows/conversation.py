@@ -110,7 +110,8 @@ def _poster_code(turn: Turn, code: int) -> None:
     province = places.province(commune.province_code) if commune else None
     if commune is None or province is None:
         text = t._(
-            "No commune or ward has the code {code}: please check the code on the poster."
+            "No commune or ward has the code {code}: please check the code on the poster, "
+            "or go on answering (you will be asked for your commune)."
         ).format(code=code)
         if turn.screen in SCREENS:
             turn.again(text)

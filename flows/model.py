@@ -393,6 +393,9 @@ class Needs:
     deadlines: bool = False  # the deadlines of the admin's scope and above it
     paper_phone: str | None = None  # a paper form entered with this phone, not yet taken
     upload: bytes | None = None  # a spreadsheet sent in chat, to be read (heavy)
+    # (commune, name, year of birth) of a paper form being entered: did that person
+    # register themselves in chat?
+    paper_own: tuple[int, str, int] | None = None
 
     def __or__(self, other: Needs) -> Needs:
         """Both: what `other` asks for, and what this asks for that `other` does not."""
@@ -424,6 +427,7 @@ class World:
     # The active deadlines an admin sees: those of their scope and of the areas above it.
     deadlines: tuple[Deadline, ...] = ()
     paper_match: PaperMatch | None = None  # a paper form with the phone being registered
+    paper_own: bool = False  # the paper form's person registered themselves in chat
     # The rows of the spreadsheet sent in chat (None: not one the bot can read).
     sheet: tuple[tuple[Any, ...], ...] | None = None
 

@@ -27,13 +27,14 @@ def leave(turn: Turn, back: str | None) -> None:
     person was on before, if any; else the menu or the next registration step."""
     current = turn.screen
     turn.state["screen"] = None
-    if back in SCREENS and back != current:
+    admin_unregistered = turn.world.admin is not None and turn.person is None
+    if back in SCREENS and back != current and not (admin_unregistered and back.startswith("reg.")):
         turn.go(back)
     elif turn.person is not None:
         turn.go(MENU)
-    elif turn.state.get("draft"):
+    elif turn.state.get("draft") and turn.world.admin is None:
         registration.next_step(turn)
-    else:
+    else:  # (an admin is not pushed into registering: they may be entering someone else's)
         turn.say(turn.t._("Send /start if you also want to register as a Learning Citizen."))
 
 

@@ -121,7 +121,7 @@ def read_forms(
                 "the first row lacks the columns {columns}: keep the template's first row "
                 "as it is (cdht import --template, or /paperform template in chat)"
             ),
-            columns=", ".join(missing),
+            columns=", ".join(f"“{c}”" for c in missing),
         )
     if len(rows) - 1 > MAX_ROWS:
         raise Problem(N_("at most {n} rows in one file: split it into several"), n=MAX_ROWS)
@@ -177,7 +177,9 @@ def _form(
     low, high = this_year - 100, this_year - 6
     year_text = values[BIRTH_YEAR]
     birth_year = int(year_text) if re.fullmatch(r"\d{4}", year_text) else None
-    if birth_year is None or not low <= birth_year <= high:
+    if not year_text:
+        wrong(BIRTH_YEAR, N_("the year of birth is empty: write 4 digits, e.g. 1958"))
+    elif birth_year is None or not low <= birth_year <= high:
         wrong(
             BIRTH_YEAR,
             N_("“{text}” is not a year of birth: write 4 digits, from {low} to {high}"),

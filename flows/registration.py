@@ -864,9 +864,9 @@ def _on_claim(turn: Turn, option: str) -> None:
     turn.state.pop("formers", None)
     turn.say(
         t._(
-            "Thank you, {name}. The registration your commune entered from your paper form "
-            "is now yours in this chat: you can see your result and go on from here."
-        ).format(name=match.profile.full_name)
+            "Thank you. Your paper form is here now: /result shows your result, and you "
+            "can go on from here."
+        )
     )
     turn.go(MENU)
 
@@ -881,12 +881,12 @@ def _ask_claim(turn: Turn) -> None:
     commune = turn.world.places.commune(p.commune_code)
     turn.ask(
         t._(
-            "Your commune has entered a paper form with this phone number: {name}, born "
-            "{year}, {commune}. Is that you?"
+            "{commune} has entered a paper form with this phone number: {name}, born "
+            "{year}. Is that you?"
         ).format(
             name=p.full_name,
             year=p.birth_year,
-            commune=_with_province(turn, commune) if commune else p.commune_code,
+            commune=commune.name if commune else p.commune_code,
         ),
         [Option("yes", t._("Yes, that is me")), Option("no", t._("No, it is someone else"))],
     )

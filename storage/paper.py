@@ -429,3 +429,16 @@ def claim(conn: Connection, account_id: int, person_id: int) -> bool:
         update(ChannelAccount).where(ChannelAccount.id == account_id).values(person_id=person_id)
     )
     return True
+
+
+def registered_themselves(conn: Connection, commune: int, name: str, birth_year: int) -> bool:
+    """Whether someone of this name (any accents) and year in the commune registered in
+    chat, or took their paper form over there: a form for them changes nothing."""
+    rows = conn.execute(
+        select(Person.full_name).where(
+            Person.commune_code == commune,
+            Person.birth_year == birth_year,
+            (Person.entered_at.is_(None)) | exists().where(ChannelAccount.person_id == Person.id),
+        )
+    ).scalars()
+    return any(fold(found) == fold(name) for found in rows)

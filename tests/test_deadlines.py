@@ -448,7 +448,7 @@ async def test_a_national_admin_follows_the_provinces_deadlines_if_they_choose(
     told = {user: d.replies[0].text for user, d in channel.pushed}
     assert told["national"].startswith("For Phường Hoàn Kiếm, Thành phố Hà Nội:\nReminder:")
     await national.type("/deadlines follow off")
-    assert "only of the deadlines set for your own area" in national.text
+    assert "no more reminders of the deadlines set inside your area" in national.text
     await add(db, clock, due_in_7_days(clock, area=Area(HA_NOI), audience="admins"))
     assert await reminded() == {"ward": 1}
 

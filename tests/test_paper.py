@@ -76,15 +76,13 @@ def test_a_spreadsheet_of_300_forms_with_two_mistakes(tmp_path, monkeypatch, cap
     rows[3][1], rows[7][8] = good_year, good_answer  # fixed from the report
     write(tmp_path / "mau.xlsx", tmp_path / "xa.xlsx", rows)
     assert cli.main(["import", "xa.xlsx", "--scope", "xa:70"]) == 0
-    assert (
-        "300 người được thêm, 0 được cập nhật, 0 không đổi, 0 bị từ chối" in capsys.readouterr().out
-    )
+    assert "đã thêm 300 người, cập nhật 0, giữ nguyên 0; 0 dòng có lỗi" in capsys.readouterr().out
     assert cli.main(["import", "xa.xlsx", "--scope", "70"]) == 0  # the same file again
-    assert "0 người được thêm, 0 được cập nhật, 300 không đổi" in capsys.readouterr().out
+    assert "đã thêm 0 người, cập nhật 0, giữ nguyên 300" in capsys.readouterr().out
 
     assert cli.main(["digest", "--scope", "xa:70"]) == 0
     digest = capsys.readouterr().out
-    assert "Đã đăng ký: 300" in digest and "từ phiếu giấy do cán bộ nhập: 300" in digest
+    assert "Đã đăng ký: 300" in digest and "từ phiếu giấy do quản trị viên nhập: 300" in digest
     assert "Đã gửi tự đánh giá (2026): 240" in digest  # the forms with answers
     assert cli.main(["export", "--scope", "xa:70", "--out", "r.xlsx"]) == 0
     table = list(load_workbook(tmp_path / "r.xlsx").worksheets[0].iter_rows(values_only=True))
@@ -96,7 +94,8 @@ def test_a_spreadsheet_of_300_forms_with_two_mistakes(tmp_path, monkeypatch, cap
     write(tmp_path / "mau.xlsx", tmp_path / "them.xlsx", more)
     assert cli.main(["import", "them.xlsx", "--scope", "xa:70", "--partial"]) == 1
     out = capsys.readouterr().out
-    assert "1 người được thêm" in out and "1 bị từ chối" in out and "Dòng 3, cột “Họ và tên”" in out
+    assert "đã thêm 1 người" in out and "1 dòng có lỗi, chưa ghi" in out
+    assert "Dòng 3, cột “Họ và tên”" in out
 
 
 def test_rows_are_read_forgivingly_and_checked_whole(core):
@@ -123,7 +122,7 @@ def test_rows_are_read_forgivingly_and_checked_whole(core):
     )
     assert any("Row 6, column “Nhóm”" in s for s in said)
     assert any("Row 6, column “Điện thoại”" in s for s in said)
-    with pytest.raises(Problem, match="lacks the columns Họ và tên"):
+    with pytest.raises(Problem, match="lacks the columns “Họ và tên”"):
         read_forms([["Tên"]], core.criteria, 2026)
     with pytest.raises(Problem, match="no forms"):
         read_forms([head, [None] * 16], core.criteria, 2026)
@@ -206,16 +205,18 @@ async def test_the_person_of_a_paper_form_takes_it_over_in_chat(db, dispatcher, 
     other = DispatchChat(dispatcher, user="other")
     for text in [*steps, "0987 000 111"]:
         await other.type(text)
-    assert "Xã, phường đã nhập một phiếu giấy với số điện thoại này: Trần Văn Hai" in other.text
+    assert (
+        "Phường Hoàn Kiếm đã nhập một phiếu giấy có số điện thoại này: Trần Văn Hai" in other.text
+    )
     await other.tap("Không, đó là người khác")
     assert "Xin kiểm tra lại thông tin" in other.text
 
     hai = DispatchChat(dispatcher, user="hai")
     for text in [*steps, "0987000111"]:
         await hai.type(text)
-    assert "sinh năm 1950, Phường Hoàn Kiếm, Thành phố Hà Nội. Đó có phải là bạn không?" in hai.text
+    assert "Trần Văn Hai, sinh năm 1950. Đó có phải là bạn không?" in hai.text
     await hai.tap("Đúng, là tôi")
-    assert "Cảm ơn Trần Văn Hai" in hai.text
+    assert "Cảm ơn bạn. Phiếu giấy của bạn nay đã ở đây" in hai.text
     await hai.type("/ketqua")
     assert "100" in hai.text  # the paper form's result is theirs now
 
@@ -273,7 +274,8 @@ async def test_a_commune_officer_enters_one_paper_form_in_chat(db, dispatcher, c
     await ward.send(Event("option", option="1", prompt=old))  # a stale button
     assert "Xin kiểm tra lại phiếu" in ward.text
     await ward.tap("Lưu phiếu")
-    assert "Đã lưu: Lò Văn Pằn, sinh năm 1948" in ward.text and "/nhaphoso" in ward.text
+    assert "Đã lưu phiếu của Lò Văn Pằn, sinh năm 1948" in ward.text and "/nhaphoso" in ward.text
+    assert "Họ và tên của bạn" not in ward.text  # not pushed into registering themself
 
     # Counted, marked as entered by this admin; the same form again updates nobody twice.
     def entered(conn):
@@ -293,7 +295,7 @@ async def test_a_commune_officer_enters_one_paper_form_in_chat(db, dispatcher, c
     await ward.tap("Bỏ qua")
     await ward.tap("Bỏ qua")
     await ward.tap("Phiếu không có phần tự đánh giá")
-    assert "Phiếu không có phần tự đánh giá: người này chỉ được đăng ký." in ward.text
+    assert "Phiếu không có phần tự đánh giá: chỉ lưu thông tin đăng ký." in ward.text
     await ward.tap("Lưu phiếu")
     assert len(await db.run(entered)) == 1
 

@@ -96,8 +96,7 @@ def _usage(t: Lang) -> str:
         "Write /deadlines to see them; /deadlines add 25/12/2026 admins Monthly report to "
         "add one for your area (the date as day/month for every year, or day/month/year "
         "once; who is reminded: citizens, focal, or admins); /deadlines cancel NUMBER to "
-        "cancel one; /deadlines follow on to be reminded also of those set inside your "
-        "area."
+        "cancel one."
     )
 
 
@@ -121,7 +120,7 @@ def _list(turn: Turn) -> None:
     lines = [t._("Deadlines for {scope}:").format(scope=admin.area.name(turn.world.places, t))]
     lines += [_line(turn, d) for d in mine] or [t._("None yet.")]
     if above:
-        lines.append(t._("Set above your area (you are reminded, but cannot change them):"))
+        lines.append(t._("Set above your area (you cannot change them):"))
         lines += [_line(turn, d) for d in above]
     if admin.area.commune is None:  # there are areas inside theirs
         lines.append(_following_text(t, admin))
@@ -156,7 +155,10 @@ def _follow(turn: Turn, words: list[str]) -> None:
             "area, {scope}."
         ).format(scope=admin.area.name(turn.world.places, t))
     else:
-        text = t._("Done: you will be reminded only of the deadlines set for your own area.")
+        text = t._(
+            "Done: no more reminders of the deadlines set inside your area; those of your "
+            "area and those set above it go on."
+        )
     aside(turn, text)
 
 

@@ -131,7 +131,14 @@ def _leave(turn: Turn, text: str) -> None:
 
 
 def _cancel(turn: Turn) -> None:
-    _leave(turn, turn.t._("Stopped: this form was not saved. Send /paperform to start again."))
+    area = _area(turn)
+    again = _again_command(turn, area) if area else turn.t._("/paperform")
+    _leave(
+        turn,
+        turn.t._("Stopped: this form was not saved. Send {command} to start again.").format(
+            command=again
+        ),
+    )
 
 
 def _next(turn: Turn) -> None:
@@ -158,6 +165,14 @@ def _next(turn: Turn) -> None:
 
 def _screen_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     return Needs(admin=True)
+
+
+def _confirm_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    e = snapshot.state.get("paper") or {}
+    commune, name, year = e.get("commune"), e.get("name"), e.get("birth_year")
+    if commune is None or name is None or year is None:
+        return Needs(admin=True)
+    return Needs(admin=True, paper_own=(commune, name, year))
 
 
 def _cancelled(turn: Turn, text: str) -> bool:
@@ -313,8 +328,8 @@ def _ask_phone(turn: Turn) -> None:
     t = turn.t
     turn.ask(
         t._(
-            "The phone number on the form, if there is one (a relative's will do: with it, "
-            "the person can later take over their registration in chat):"
+            "The phone number on the form (a relative's will do). With it, the person can "
+            "later take their form over on Telegram or Zalo."
         ),
         [Option("skip", t._("Skip"))],
     )
@@ -369,8 +384,8 @@ def _ask_answer(turn: Turn) -> None:
     options = [Option(str(i), pick(o.text, turn.lang)) for i, o in enumerate(question.options)]
     extra = [Option("none", t._("The form has no answers"))] if n == 0 else []
     turn.ask(
-        t._("Question {n}/{total} — {indicator}: the option ticked on the form.").format(
-            n=n + 1, total=total, indicator=pick(indicator.name, turn.lang)
+        t._("Question {n}/{total} — {code} {indicator}: the option ticked on the form.").format(
+            n=n + 1, total=total, code=indicator.code, indicator=pick(indicator.name, turn.lang)
         )
         + "\n"
         + pick(question.text, turn.lang),
@@ -406,7 +421,7 @@ def _result_text(turn: Turn, result: ScoreResult | None) -> str:
     when the form is saved, and is shown in the named list)."""
     t = turn.t
     if result is None:
-        return t._("No self-assessment on the form: the person is registered only.")
+        return t._("No self-assessment on the form: only the registration is saved.")
     return t._("Self-assessment: {total} points out of {max}.").format(
         total=result.total, max=turn.world.criteria.max_total
     )
@@ -425,23 +440,49 @@ def _on_confirm(turn: Turn, option: str) -> None:
     area = _area(turn)
     assert area is not None  # (valid)
     form = _form(turn)
+    again = _again_command(turn, area)
+    if turn.world.paper_own:
+        _leave(turn, _own_text(turn, form) + " " + t._("Nothing was saved."))
+        return
     turn.effect(EnterPaperForms((form,), area, turn.world.campaign_year, turn.world.criteria))
     _leave(
         turn,
         t._(
             "Saved: {name}, born {year}. {result} They are counted like anyone else, marked "
-            "as entered from a paper form (someone of that name and year who registered "
-            "themselves in chat keeps what they entered). Send /paperform for the next "
-            "form."
+            "as entered from a paper form. Send {command} for the next form."
         ).format(
             name=form.name,
             year=form.birth_year,
             result=_result_text(turn, _result(turn, form)),
+            command=again,
         ),
     )
 
 
-@screen(PAPER_CONFIRM, on_option=_on_confirm, **_SCREEN)
+def _own_text(turn: Turn, form: PaperForm) -> str:
+    return turn.t._(
+        "{name}, born {year}, registered themselves on Telegram or Zalo: what they entered is kept."
+    ).format(name=form.name, year=form.birth_year)
+
+
+def _again_command(turn: Turn, area: Area) -> str:
+    """/paperform as this admin writes it for the next form (a province admin names the
+    commune)."""
+    admin = turn.world.admin
+    command = turn.t._("/paperform")
+    if admin is not None and admin.area.commune is None:
+        commune = turn.world.places.commune(area.commune)
+        return f"{command} {commune.name if commune else area.commune}"
+    return command
+
+
+@screen(
+    PAPER_CONFIRM,
+    on_option=_on_confirm,
+    needs=_confirm_needs,
+    valid=_still_admin,
+    on_invalid=_gone,
+)
 def _ask_confirm(turn: Turn) -> None:
     t = turn.t
     area = _area(turn)
@@ -463,9 +504,10 @@ def _ask_confirm(turn: Turn) -> None:
         + summary(turn, draft)
         + ("\n" + t._("Options ticked: {answers}").format(answers=answers) if answers else "")
         + "\n"
-        + _result_text(turn, _result(turn, form)),
+        + _result_text(turn, _result(turn, form))
+        + ("\n\n" + _own_text(turn, form) if turn.world.paper_own else ""),
         [
-            Option("save", t._("Save the form")),
+            *([] if turn.world.paper_own else [Option("save", t._("Save the form"))]),
             Option("again", t._("Start this form again")),
             _cancel_option(t),
         ],
