@@ -337,3 +337,28 @@ async def test_reimporting_is_stable_with_namesakes_and_missing_phones(db, clock
     for _ in range(3):
         again = await db.run(run)
         assert (again.added, again.updated, again.unchanged) == (0, 0, 4)
+
+
+async def test_a_form_for_someone_registered_in_chat_is_not_saved_over_them(db, dispatcher, clock):
+    await register_async(DispatchChat(dispatcher, user="hoa"))  # Nguyễn Thị Hoa, 1984
+    ward = await make_admin(db, dispatcher, clock, "ward", Area(HA_NOI, HOAN_KIEM))
+    await ward.type("/language vi")
+    await ward.type("/nhaphoso")
+    for text in ("nguyen thi hoa", "1984"):
+        await ward.type(text)
+    await ward.tap("Nữ")
+    await ward.tap("Nhóm 1")
+    await ward.tap("Bỏ qua")
+    await ward.tap("Bỏ qua")
+    await ward.tap("Phiếu không có phần tự đánh giá")
+    assert "đã tự đăng ký trên Telegram hoặc Zalo: giữ nguyên thông tin" in ward.text
+    assert "Lưu phiếu" not in ward.labels
+    await ward.tap("Hủy phiếu này")
+    assert "Đã dừng" in ward.text
+
+    def paper_people(conn):
+        return conn.execute(
+            select(func.count()).select_from(Person).where(Person.entered_at.is_not(None))
+        ).scalar_one()
+
+    assert await db.run(paper_people) == 0

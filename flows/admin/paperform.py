@@ -164,10 +164,8 @@ def _next(turn: Turn) -> None:
 
 
 def _screen_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
-    return Needs(admin=True)
-
-
-def _confirm_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    """The admin, and once the name and year are known, whether that person registered
+    themselves in chat (the summary, shown from any question's answer, says so)."""
     e = snapshot.state.get("paper") or {}
     commune, name, year = e.get("commune"), e.get("name"), e.get("birth_year")
     if commune is None or name is None or year is None:
@@ -479,7 +477,7 @@ def _again_command(turn: Turn, area: Area) -> str:
 @screen(
     PAPER_CONFIRM,
     on_option=_on_confirm,
-    needs=_confirm_needs,
+    needs=_screen_needs,
     valid=_still_admin,
     on_invalid=_gone,
 )
