@@ -15,6 +15,9 @@ from flows.paper import GENDER_WORDS, MAX_ROWS, PERSON_COLUMNS, header
 SHEET = "Danh sách"  # the rows' sheet, as the template names it (read first if present)
 TEMPLATE_NAME = "mau-phieu-giay-cdht.xlsx"
 MAX_UPLOAD = 5 * 1024 * 1024  # bytes: a sheet of 20,000 rows is about 1 MB
+# Unpacked, the same sheet is about 11 MB; a small file can unpack to gigabytes (and
+# openpyxl parses a whole row, however many cells, before keeping MAX_COLUMNS of them).
+MAX_UNPACKED = 16 * 1024 * 1024
 
 
 def template_xlsx(criteria: CriteriaSet, t: Lang) -> bytes:
@@ -100,13 +103,16 @@ def template_xlsx(criteria: CriteriaSet, t: Lang) -> bytes:
 def read_bytes(data: bytes) -> tuple[tuple[object, ...], ...] | None:
     """The rows of a spreadsheet (sent in chat, or a file's bytes); None if it is not an
     xlsx the bot can read, or larger than MAX_UPLOAD."""
-    from zipfile import BadZipFile
+    from zipfile import BadZipFile, ZipFile
 
     from openpyxl.utils.exceptions import InvalidFileException
 
     if len(data) > MAX_UPLOAD:
         return None
     try:
+        with ZipFile(io.BytesIO(data)) as archive:  # what it unpacks to, before unpacking
+            if sum(entry.file_size for entry in archive.infolist()) > MAX_UNPACKED:
+                return None
         return tuple(tuple(row) for row in read_xlsx(io.BytesIO(data)))
     except (BadZipFile, InvalidFileException, KeyError, ValueError, OSError, EOFError):
         return None

@@ -105,7 +105,7 @@ class Preloader:
             found["paper_own"] = paper_store.registered_themselves(conn, *needs.paper_own)
         if needs.paper_phone is not None:
             found["paper_match"] = paper_store.unclaimed(
-                conn, needs.paper_phone, world.campaign_year
+                conn, *needs.paper_phone, world.campaign_year
             )
         if needs.fresh_code:
             found["fresh_code"] = codes.new_code()

@@ -49,7 +49,12 @@ def needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     # The screen the person is on, and the one a side screen (the language, /delete's
     # question) leads back to: the step may show either.
     state = snapshot.state
-    for name in (state.get("back"), state.get("rec_back"), state.get("screen")):
+    for name in (
+        state.get("back"),
+        state.get("rec_back"),
+        state.get("paper_back"),
+        state.get("screen"),
+    ):
         shown = SCREENS.get(name or "")
         if shown is not None and shown.needs is not None:
             found |= shown.needs(snapshot, event, world)

@@ -391,11 +391,12 @@ class Needs:
     admins: bool = False  # the admins in the admin's scope
     fresh_code: bool = False  # a new random code, should the step hand one out
     deadlines: bool = False  # the deadlines of the admin's scope and above it
-    paper_phone: str | None = None  # a paper form entered with this phone, not yet taken
+    # A paper form not yet taken with this (phone, name, year of birth, commune).
+    paper_phone: tuple[str, str, int, int] | None = None
     upload: bytes | None = None  # a spreadsheet sent in chat, to be read (heavy)
-    # (commune, name, year of birth) of a paper form being entered: did that person
-    # register themselves in chat?
-    paper_own: tuple[int, str, int] | None = None
+    # (commune, name, year of birth, village, phone) of a paper form being entered: did
+    # that person register themselves in chat?
+    paper_own: tuple[int, str, int, str | None, str | None] | None = None
 
     def __or__(self, other: Needs) -> Needs:
         """Both: what `other` asks for, and what this asks for that `other` does not."""

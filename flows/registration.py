@@ -683,8 +683,16 @@ def _phone_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     if snapshot.person is not None:
         return Needs()
     given = event.phone if event.kind == "contact" else event.text if event.kind == "text" else ""
-    phone = normalise_phone(given or "")
-    return Needs(paper_phone=phone) if phone else Needs()
+    return _paper_needs(snapshot, normalise_phone(given or ""))
+
+
+def _paper_needs(snapshot: Snapshot, phone: str | None) -> Needs:
+    """The lookup of an untaken paper form with this phone and the details typed."""
+    d = snapshot.state.get("draft") or {}
+    name, year, commune = d.get("name"), d.get("birth_year"), d.get("commune")
+    if not phone or not name or year is None or commune is None:
+        return Needs()
+    return Needs(paper_phone=(phone, name, int(year), int(commune)))
 
 
 def _on_phone_option(turn: Turn, option: str) -> None:
@@ -838,8 +846,9 @@ def _ask_confirm(turn: Turn) -> None:
 
 
 def _claim_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
-    phone = snapshot.state.get("draft", {}).get("phone")
-    return Needs(paper_phone=phone) if phone and snapshot.person is None else Needs()
+    if snapshot.person is not None:
+        return Needs()
+    return _paper_needs(snapshot, (snapshot.state.get("draft") or {}).get("phone"))
 
 
 def _claim_valid(turn: Turn) -> bool:

@@ -354,8 +354,8 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
             )
         )
     elif isinstance(effect, ClaimPaperForm):
-        if paper.claim(conn, loaded.account_id, effect.person_id):
-            loaded.person_id = effect.person_id
+        paper.claim(conn, loaded.account_id, effect.person_id)  # (ClaimLost: rolled back)
+        loaded.person_id = effect.person_id
     elif isinstance(effect, DeletePerson):
         erase(conn, loaded, now)
     elif isinstance(effect, AdminEffect):

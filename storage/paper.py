@@ -363,19 +363,24 @@ def _update(
     return len(changed)
 
 
-def unclaimed(conn: Connection, phone: str, year: int) -> PaperMatch | None:
-    """The paper form entered with this phone that no chat account has taken over yet
-    (the oldest, if several), with its `year` self-assessment."""
-    row = conn.execute(
+def unclaimed(
+    conn: Connection, phone: str, name: str, birth_year: int, commune: int, year: int
+) -> PaperMatch | None:
+    """The paper form, not taken over by any chat yet, with this phone and the name (any
+    accents), year of birth and commune typed (a family may share one phone), with its
+    `year` self-assessment."""
+    rows = conn.execute(
         select(Person.id, Person.province_code, Person.commune_code, *_PERSON)
         .where(
             Person.phone == phone,
+            Person.birth_year == birth_year,
+            Person.commune_code == commune,
             Person.entered_at.is_not(None),
             ~exists().where(ChannelAccount.person_id == Person.id),
         )
         .order_by(Person.id)
-        .limit(1)
-    ).first()
+    ).all()
+    row = next((r for r in rows if fold(r.full_name) == fold(name)), None)
     if row is None:
         return None
     profile = Profile(
@@ -417,28 +422,47 @@ def unclaimed(conn: Connection, phone: str, year: int) -> PaperMatch | None:
     return PaperMatch(row.id, profile, assessment)
 
 
-def claim(conn: Connection, account_id: int, person_id: int) -> bool:
-    """Give a paper form's person to a chat account, if no account has taken it
-    meanwhile; whether it was."""
+class ClaimLost(Exception):
+    """Another chat took the paper form first: the step is rolled back (the person is
+    told to try again, and the form is not offered any more)."""
+
+
+def claim(conn: Connection, account_id: int, person_id: int) -> None:
+    """Give a paper form's person to a chat account. The person's row is locked first
+    (PostgreSQL; SQLite writes one transaction at a time), so two chats claiming at once
+    cannot both have it; raises ClaimLost if another account has it."""
+    lock = select(Person.id).where(Person.id == person_id)
+    if conn.dialect.name == "postgresql":
+        lock = lock.with_for_update()
+    if conn.execute(lock).first() is None:
+        raise ClaimLost("the paper form is gone")
     taken = conn.execute(
         select(ChannelAccount.id).where(ChannelAccount.person_id == person_id).limit(1)
     ).first()
     if taken is not None:
-        return False
+        raise ClaimLost("another chat took the paper form")
     conn.execute(
         update(ChannelAccount).where(ChannelAccount.id == account_id).values(person_id=person_id)
     )
-    return True
 
 
-def registered_themselves(conn: Connection, commune: int, name: str, birth_year: int) -> bool:
-    """Whether someone of this name (any accents) and year in the commune registered in
-    chat, or took their paper form over there: a form for them changes nothing."""
+def registered_themselves(
+    conn: Connection,
+    commune: int,
+    name: str,
+    birth_year: int,
+    village: str | None = None,
+    phone: str | None = None,
+) -> bool:
+    """Whether the person of a form being entered registered in chat (or took their paper
+    form over there): someone of the commune with this name (any accents) and year, and
+    the same village and phone where both have one, as an import matches."""
     rows = conn.execute(
-        select(Person.full_name).where(
+        select(Person.id, Person.full_name, Person.village, Person.phone).where(
             Person.commune_code == commune,
             Person.birth_year == birth_year,
             (Person.entered_at.is_(None)) | exists().where(ChannelAccount.person_id == Person.id),
         )
-    ).scalars()
-    return any(fold(found) == fold(name) for found in rows)
+    ).all()
+    form = PaperForm(0, name, birth_year, "", "", village, phone)
+    return _match(form, [r for r in rows if fold(r.full_name) == fold(name)]) is not None

@@ -362,3 +362,73 @@ async def test_a_form_for_someone_registered_in_chat_is_not_saved_over_them(db, 
         ).scalar_one()
 
     assert await db.run(paper_people) == 0
+
+
+def test_a_spreadsheet_that_unpacks_to_too_much_is_not_read():
+    """A 100 KB file can hold a row of a million cells: refused before openpyxl reads."""
+    import zipfile
+
+    from bot import paper_files
+
+    book = io.BytesIO()
+    from openpyxl import Workbook
+
+    made = Workbook()
+    made.active.title = "Danh sách"
+    made.save(book)
+    source = zipfile.ZipFile(io.BytesIO(book.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                cells = '<c t="inlineStr"><is><t>x</t></is></c>' * 1_000_000
+                data = data.replace(
+                    b"</sheetData>", f'<row r="2">{cells}</row></sheetData>'.encode()
+                )
+            bomb.writestr(name, data)
+    assert len(out.getvalue()) < 200_000
+    assert paper_files.read_bytes(out.getvalue()) is None
+
+
+async def test_family_members_sharing_a_phone_each_find_their_form(db, dispatcher, clock, core):
+    header = ["Họ và tên", "Năm sinh", "Giới tính", "Nhóm", "Thôn, tổ dân phố", "Điện thoại"]
+    header += [i.code for i in core.criteria.indicators]
+    sheet = [
+        header,
+        ["Lò Thị Mai", 1952, "Nữ", 1, "Bản Mường", "0987000333", *[None] * 10],
+        ["Lò Văn Pằn", 1948, "Nam", 1, "Bản Mường", "0987000333", *[None] * 10],
+    ]
+    forms, _ = read_forms(sheet, core.criteria, 2026)
+    area = Area(HA_NOI, HOAN_KIEM)
+    await db.run(
+        lambda conn: paper.import_forms(conn, forms, area, 2026, core.criteria, None, clock.now())
+    )
+    pan = DispatchChat(dispatcher, user="pan")
+    for text in ["/start", "Lò Văn Pằn", "1948", "1", "1", "ha noi", "hoan kiem", "Bản Mường"]:
+        await pan.type(text)
+    await pan.type("0987000333")
+    assert "Lò Văn Pằn, sinh năm 1948. Đó có phải là bạn không?" in pan.text  # not Mai's
+    await pan.tap("Đúng, là tôi")  # his now: a form for him changes nothing
+    # Another Lò Văn Pằn of 1948, in another village with his own phone, is someone else:
+    # staff can enter him in chat.
+    ward = await make_admin(db, dispatcher, clock, "ward", area)
+    await ward.type("/language vi")
+    await ward.type("/nhaphoso")
+    for text in ("Lò Văn Pằn", "1948"):
+        await ward.type(text)
+    await ward.tap("Nam")
+    await ward.tap("Nhóm 1")
+    await ward.type("Bản Khác")
+    await ward.type("0912000444")
+    await ward.tap("Phiếu không có phần tự đánh giá")
+    assert "Lưu phiếu" in ward.labels
+    await ward.tap("Nhập lại phiếu này từ đầu")
+    for text in ("Lò Văn Pằn", "1948"):
+        await ward.type(text)
+    await ward.tap("Nam")
+    await ward.tap("Nhóm 1")
+    await ward.type("Bản Mường")  # his village, no phone: him
+    await ward.tap("Bỏ qua")
+    await ward.tap("Phiếu không có phần tự đánh giá")
+    assert "Lưu phiếu" not in ward.labels and "đã tự đăng ký" in ward.text

@@ -170,7 +170,7 @@ def _screen_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     commune, name, year = e.get("commune"), e.get("name"), e.get("birth_year")
     if commune is None or name is None or year is None:
         return Needs(admin=True)
-    return Needs(admin=True, paper_own=(commune, name, year))
+    return Needs(admin=True, paper_own=(commune, name, year, e.get("village"), e.get("phone")))
 
 
 def _cancelled(turn: Turn, text: str) -> bool:
@@ -468,9 +468,8 @@ def _again_command(turn: Turn, area: Area) -> str:
     commune)."""
     admin = turn.world.admin
     command = turn.t._("/paperform")
-    if admin is not None and admin.area.commune is None:
-        commune = turn.world.places.commune(area.commune)
-        return f"{command} {commune.name if commune else area.commune}"
+    if admin is not None and admin.area.commune is None:  # the code: names can be ambiguous
+        return f"{command} {area.text_vi()}"
     return command
 
 
