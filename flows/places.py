@@ -438,6 +438,13 @@ def area_named(text: str, places: Gazetteer) -> Area:
         )
     if len(tiers[0]) > 1:
         listed = "; ".join(f"{a.name(places, _NO_TRANSLATION)} ({a.text()})" for a in tiers[0][:5])
+        if len(tiers[0]) > 5:
+            raise AreaError(
+                N_("“{text}” can mean {n} places, among them {listed}. Write its code."),
+                text=text,
+                n=len(tiers[0]),
+                listed=listed,
+            )
         raise AreaError(
             N_("“{text}” can mean several places: {listed}. Write its code."),
             text=text,

@@ -456,7 +456,7 @@ def test_the_cli_invites_prints_the_digest_and_exports(tmp_path, monkeypatch, ca
     assert cli.main(["digest", "--scope", "all", "--year", "2019"]) == 2
     assert "the campaign years are 2022 to" in capsys.readouterr().err
     assert cli.main(["digest", "--scope", "an binh"]) == 2
-    assert "can mean several places" in capsys.readouterr().err
+    assert "can mean 17 places, among them" in capsys.readouterr().err
     assert cli.main(["digest", "--scope", "hoan ki"]) == 2  # no guessing from a start
     assert "Names that begin like it" in capsys.readouterr().err
     assert cli.main(["digest", "--scope", "khong co noi nay"]) == 2

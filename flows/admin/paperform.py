@@ -503,8 +503,12 @@ def _ask_confirm(turn: Turn) -> None:
         + "\n"
         + _result_text(turn, _result(turn, form))
         + ("\n\n" + _own_text(turn, form) if turn.world.paper_own else ""),
-        [
-            *([] if turn.world.paper_own else [Option("save", t._("Save the form"))]),
+        # Nothing to save (the person registered themselves): leaving comes first, so a
+        # "1" typed out of habit does not wipe what was entered.
+        [_cancel_option(t), Option("again", t._("Start this form again"))]
+        if turn.world.paper_own
+        else [
+            Option("save", t._("Save the form")),
             Option("again", t._("Start this form again")),
             _cancel_option(t),
         ],
