@@ -58,6 +58,8 @@ def needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
         shown = SCREENS.get(name or "")
         if shown is not None and shown.needs is not None:
             found |= shown.needs(snapshot, event, world)
+    if event.kind == "text" and not state.get("screen"):
+        found |= Needs(admin=True)  # an admin typing outside any question is not registered
     if event.kind == "file":  # a spreadsheet of paper forms, from an admin
         found |= Needs(admin=True, upload=event.file_data or b"")
     if event.kind == "command":  # a command's own needs win over its screen's
@@ -225,6 +227,10 @@ def _start(turn: Turn, args: str) -> None:
         turn.go(MENU)
     elif turn.screen in SCREENS:
         turn.again(t._("Welcome back! Let's continue where you stopped."), kind="text")
+    elif turn.person is None and turn.state.get("draft"):
+        registration.next_step(turn)
+    elif turn.person is None:
+        registration.begin(turn)  # (an admin too: /start is asking to register)
     else:
         resume(turn)
 

@@ -13,6 +13,15 @@ def resume(turn: Turn) -> None:
     """Show where the person is, or start: registration for newcomers, else the menu."""
     if turn.screen in SCREENS:
         turn.show()
+    elif turn.person is None and turn.world.admin is not None:
+        # An admin who is not registered as a citizen: not pushed into registering (what
+        # they type may be someone else's name, from a paper form).
+        turn.say(
+            turn.t._(
+                "You are an admin: send /admin to see your commands, or /start if you also "
+                "want to register as a Learning Citizen."
+            )
+        )
     elif turn.person is None:
         if turn.state.get("draft"):
             registration.next_step(turn)

@@ -62,7 +62,8 @@ def commune_admin(world, **kwargs) -> FlowChat:
         ("/donvi k7qxm2pa", Needs(admin=True, invite="K7QXM2PA")),
         ("/start dv-K7QXM2PA", Needs(admin=True, invite="K7QXM2PA")),
         ("/help", Needs(admin=True)),
-        ("Nguyễn Văn An", Needs()),  # an answer reads nothing beyond the conversation
+        # Text outside any question: whether they are an admin (not pushed to register).
+        ("Nguyễn Văn An", Needs(admin=True)),
     ],
 )
 def test_each_command_declares_what_it_reads(world, text, expected):
@@ -236,3 +237,10 @@ def test_a_side_screen_leads_back_to_the_list(world, command, answer):
     chat.tap(answer)
     assert "2 people in Phường Hoàn Kiếm reach the title" in chat.text
     assert "no longer an admin" not in chat.text
+
+
+def test_an_answer_to_a_question_reads_nothing_beyond_the_conversation(world):
+    chat = FlowChat(world)
+    chat.type("/start")  # the name is asked
+    chat.looked_up(Event.from_text("Nguyễn Văn An"))
+    assert chat.needs == Needs()

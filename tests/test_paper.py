@@ -276,6 +276,9 @@ async def test_a_commune_officer_enters_one_paper_form_in_chat(db, dispatcher, c
     await ward.tap("Lưu phiếu")
     assert "Đã lưu phiếu của Lò Văn Pằn, sinh năm 1948" in ward.text and "/nhaphoso" in ward.text
     assert "Họ và tên của bạn" not in ward.text  # not pushed into registering themself
+    await ward.type("Lò Văn Khác")  # the next villager's name, typed out of habit
+    assert "Bạn là quản trị viên: gửi /quantri để xem các lệnh" in ward.text
+    assert "Họ và tên của bạn" not in ward.text
 
     # Counted, marked as entered by this admin; the same form again updates nobody twice.
     def entered(conn):
