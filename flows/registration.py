@@ -645,7 +645,9 @@ def normalise_phone(text: str) -> str | None:
     return raw if _PHONE.match(raw) else None
 
 
-def _set_phone(turn: Turn, text: str) -> None:
+def typed_phone(turn: Turn, text: str) -> str | None:
+    """The phone number typed (or shared), or None after asking again with an example
+    (registration, and a paper form entered by staff)."""
     phone = normalise_phone(text)
     if phone is None:
         turn.again(
@@ -654,6 +656,12 @@ def _set_phone(turn: Turn, text: str) -> None:
                 "Please type it again, or tap Skip."
             )
         )
+    return phone
+
+
+def _set_phone(turn: Turn, text: str) -> None:
+    phone = typed_phone(turn, text)
+    if phone is None:
         return
     _draft(turn)["phone"] = phone
     if turn.person is None and _is_their_form(turn):

@@ -29,7 +29,6 @@ from flows.model import (
     DeletePerson,
     Effect,
     Outcome,
-    Profile,
     RemoveRecipient,
     ResetAssessment,
     SaveAnswer,
@@ -57,6 +56,7 @@ from storage.models import (
     ProcessedEvent,
 )
 from storage.scores import result_json
+from storage.views import profile_of
 
 log = logging.getLogger(__name__)
 
@@ -219,16 +219,7 @@ def load_conversation(
         )
     person = None
     if row.person_id is not None:
-        person = Profile(
-            full_name=row.full_name,
-            birth_year=row.birth_year,
-            gender=row.gender,
-            group=row.group_code,
-            province_code=row.province_code,
-            commune_code=row.commune_code,
-            village=row.village,
-            phone=row.phone,
-        )
+        person = profile_of(row)
     assessment = None
     if row.assessment_id is not None:
         answers = json.loads(row.answers) if isinstance(row.answers, str) else row.answers

@@ -23,13 +23,14 @@ from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from flows.criteria import CriteriaSet
-from flows.model import AssessmentView, PaperMatch, Profile
+from flows.model import AssessmentView, PaperMatch
 from flows.paper import PaperForm
 from flows.places import Area
 from flows.scoring import AreaFlags, ScoreResult, score
 from flows.text import fold
 from storage.models import Answer, Assessment, ChannelAccount, CommuneFlag, Person
 from storage.scores import result_json
+from storage.views import profile_of
 
 
 @dataclass(frozen=True)
@@ -383,16 +384,7 @@ def unclaimed(
     row = next((r for r in rows if fold(r.full_name) == fold(name)), None)
     if row is None:
         return None
-    profile = Profile(
-        full_name=row.full_name,
-        birth_year=row.birth_year,
-        gender=row.gender,
-        group=row.group_code,
-        province_code=row.province_code,
-        commune_code=row.commune_code,
-        village=row.village,
-        phone=row.phone,
-    )
+    profile = profile_of(row)
     found = conn.execute(
         select(
             Assessment.id,

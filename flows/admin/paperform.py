@@ -35,9 +35,9 @@ from flows.registration import (
     MAX_VILLAGE,
     MIN_AGE,
     gender_label,
-    normalise_phone,
     read_birth_year,
     summary,
+    typed_phone,
 )
 from flows.scoring import ScoreResult, score
 from flows.screens import (
@@ -235,9 +235,6 @@ def _cancel_option(t: Lang) -> Option:
 
 
 def _on_gender(turn: Turn, option: str) -> None:
-    if option == "cancel":
-        _cancel(turn)
-        return
     _entry(turn)["gender"] = option
     _next(turn)
 
@@ -255,9 +252,6 @@ def _ask_gender(turn: Turn) -> None:
 
 
 def _on_group(turn: Turn, option: str) -> None:
-    if option == "cancel":
-        _cancel(turn)
-        return
     e = _entry(turn)
     if e.get("group") != option:
         e.pop("answers", None)  # each group has its own questions
@@ -272,9 +266,6 @@ def _ask_group(turn: Turn) -> None:
 
 
 def _on_village_option(turn: Turn, option: str) -> None:
-    if option == "cancel":
-        _cancel(turn)
-        return
     _entry(turn)["village"] = None
     _next(turn)
 
@@ -308,14 +299,8 @@ def _on_phone_option(turn: Turn, option: str) -> None:
 def _on_phone(turn: Turn, text: str) -> None:
     if _cancelled(turn, text):
         return
-    phone = normalise_phone(text)
+    phone = typed_phone(turn, text)
     if phone is None:
-        turn.again(
-            turn.t._(
-                "A phone number has 10 digits and starts with 0, for example 0912345678. "
-                "Please type it again, or tap Skip."
-            )
-        )
         return
     _entry(turn)["phone"] = phone
     _next(turn)
@@ -350,9 +335,6 @@ def _current_question(turn: Turn) -> tuple[int, Any] | None:
 
 def _on_answer(turn: Turn, option: str) -> None:
     e = _entry(turn)
-    if option == "cancel":
-        _cancel(turn)
-        return
     if option == "none":  # the form has no self-assessment: registration only
         e["answers"] = {}
         e["no_answers"] = True
