@@ -9,7 +9,7 @@ from bot.config import Settings
 from bot.data import load_criteria, load_gazetteer
 from bot.i18n import load_langs
 from bot.posters import PosterLinks
-from flows.criteria import CriteriaSet
+from flows.criteria import UNIT_SETS, CriteriaSet
 from flows.lang import Lang
 from flows.localtime import local_day
 from flows.model import World
@@ -24,6 +24,7 @@ class Core:
     campaign_year: int  # 0: the calendar year in Vietnam, whatever the day
     default_lang: str
     posters: PosterLinks = field(default_factory=PosterLinks)
+    unit_sets: dict[str, CriteriaSet] = field(default_factory=dict)  # by code
 
     def year(self, now: datetime) -> int:
         """The campaign year at `now`: the one set, else the year in Vietnam (the data
@@ -35,7 +36,15 @@ class Core:
         return self.campaign_year or day.year
 
     def world(self, now: datetime) -> World:
-        return World(self.criteria, self.places, self.langs, now, self.year(now), self.default_lang)
+        return World(
+            self.criteria,
+            self.places,
+            self.langs,
+            now,
+            self.year(now),
+            self.default_lang,
+            unit_sets=self.unit_sets,
+        )
 
 
 def load_core(settings: Settings) -> Core:
@@ -46,4 +55,5 @@ def load_core(settings: Settings) -> Core:
         campaign_year=settings.campaign_year,
         default_lang=settings.language,
         posters=PosterLinks(settings.telegram_username, settings.zalo_oa_link),
+        unit_sets={name: load_criteria(name) for name in UNIT_SETS.values()},
     )

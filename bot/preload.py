@@ -31,10 +31,12 @@ from flows.admin.common import one_in_scope
 from flows.localtime import local_day
 from flows.model import AdminView, Candidates, Listing, Needs, Report, ReportRequest, World
 from flows.places import Area
+from flows.unit_assessment import criteria_of, unit_year, unit_year_of
 from storage import admin as admin_store
 from storage import deadlines as deadline_store
 from storage import invites
 from storage import paper as paper_store
+from storage import units as unit_store
 from storage.db import Database
 
 
@@ -74,7 +76,12 @@ class Preloader:
         if needs.invite is not None:
             found["invite"] = invites.find_invite(conn, needs.invite)
             found["code_attempts"] = invites.attempts(conn, account_id, world.now)
-        scoped = needs.candidates is not None or needs.report is not None or needs.admins
+        scoped = (
+            needs.candidates is not None
+            or needs.report is not None
+            or needs.admins
+            or needs.units is not None
+        )
         admin = None
         if needs.admin or scoped:
             admin = found["admin"] = admin_store.admin_of(conn, account_id)
@@ -107,6 +114,14 @@ class Preloader:
             found["paper_match"] = paper_store.unclaimed(
                 conn, *needs.paper_phone, world.campaign_year
             )
+        if needs.unit:
+            unit = found["unit"] = unit_store.unit_view(conn, account_id, unit_year(world.now))
+            if unit is not None and unit.status == "submitted" and needs.unit_sheet:
+                t = self.core.langs.get(needs.unit_sheet) or self.core.langs[world.default_lang]
+                criteria = criteria_of(world, unit.criteria)
+                found["unit_sheet"] = reports.unit_sheet(unit, criteria, self.core.places, t)
+        if admin is not None and needs.units is not None:
+            found["units"] = tuple(unit_store.units_in(conn, admin.area, needs.units))
         if needs.fresh_code:
             found["fresh_code"] = codes.new_code()
         return replace(world, **found) if found else world
@@ -184,6 +199,9 @@ class Preloader:
             name = reports.file_name(digest, "csv")
         else:
             points = await self.db.read(lambda conn: admin_store.indicator_points(conn, area, year))
-            blob = await asyncio.to_thread(reports.export_xlsx, digest, points, core, t)
+            units = await self.db.read(
+                lambda conn: unit_store.units_in(conn, area, unit_year_of(day))
+            )
+            blob = await asyncio.to_thread(reports.export_xlsx, digest, points, core, t, units)
             name = reports.file_name(digest, "xlsx")
         return Report(request, area, digest, ((name, blob),))

@@ -15,12 +15,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 
 from bot.core import Core
-from flows.criteria import pick
+from flows.criteria import CriteriaSet, pick
 from flows.digest import Counts, Digest, chart_data, group_label
 from flows.lang import Lang
 from flows.localtime import LOCAL_TZ
-from flows.places import Area
+from flows.model import UnitRow, UnitView
+from flows.places import Area, Gazetteer
+from flows.text import fold
+from flows.unit_assessment import unit_year_of
 from storage import admin as store
+from storage import units as unit_store
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -41,7 +45,8 @@ def load_digest(
     shell = Digest(area, day, year, (), monthly=monthly)
     since, until = shell.period
     lines = store.digest_lines(conn, area, year, since, until)
-    return Digest(area, day, year, tuple(lines), tuple(store.targets(conn, area)), monthly)
+    units = unit_store.tally(conn, area, unit_year_of(day))
+    return Digest(area, day, year, tuple(lines), tuple(store.targets(conn, area)), monthly, units)
 
 
 def chart_figure(digest: Digest, core: Core, t: Lang) -> Figure:
@@ -230,11 +235,16 @@ def _title(digest: Digest, core: Core, t: Lang) -> str:
 
 
 def export_xlsx(
-    digest: Digest, points: list[tuple[str, str, int, int]], core: Core, t: Lang
+    digest: Digest,
+    points: list[tuple[str, str, int, int]],
+    core: Core,
+    t: Lang,
+    units: Sequence[UnitRow] = (),
 ) -> bytes:
     """Sheet 1: a title, then every commune of the area (a row per group, the commune's
     subtotal, province subtotals for the whole deployment) and the total, with the header
-    frozen and filterable; sheet 2: average points per indicator and group."""
+    frozen and filterable; sheet 2: average points per indicator and group; sheet 3: the
+    learning units and their self-assessments (if any unit registered)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -290,6 +300,8 @@ def export_xlsx(
                 round(total_points / n, 2) if n else None,
             ]
         )
+    if units and digest.units is not None:
+        units_sheet(wb, units, digest.units.year, core, t)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -435,3 +447,194 @@ def file_name(digest: Digest, extension: str) -> str:
     if digest.year != digest.day.year:  # last year's, made this year: say which
         return f"cdht-{scope}-{digest.year}-as-of-{digest.day.isoformat()}.{extension}"
     return f"cdht-{scope}-{digest.day.isoformat()}.{extension}"
+
+
+# --- learning units --------------------------------------------------------------------
+
+
+def unit_file_name(unit: UnitView) -> str:
+    code = unit.area.commune if unit.area.commune is not None else unit.area.province or 0
+    words = "-".join(fold(unit.name).split())[:40] or "don-vi"
+    return f"dvht-{code}-{words}-{unit.year}.xlsx"
+
+
+def unit_sheet(
+    unit: UnitView, criteria: CriteriaSet, places: Gazetteer, t: Lang
+) -> tuple[str, bytes]:
+    """A unit's summary sheet (bảng tổng hợp) for its dossier: the unit, its area, the
+    year and criteria set, each criterion and indicator with its maximum, the points
+    given and the answer chosen, the total and the grade or verdict, who submitted when,
+    and room for the head's signature. Made from the stored answers by the scoring module."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+
+    from flows.scoring import reached, score
+
+    group = criteria.groups[0]
+    answers = {k: a.option for k, a in unit.answers.items()}
+    result = score(criteria, group.code, answers)
+    wb = Workbook()
+    ws = wb.create_sheet(t._("Summary"), 0)
+    wb.remove(wb.worksheets[1])  # the empty sheet a new workbook has
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    thin = Side(style="thin")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    for column, width in zip("ABCDEF", (8, 44, 10, 10, 30, 22), strict=True):
+        ws.column_dimensions[column].width = width
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.append([t._("SUMMARY OF THE LEARNING UNIT'S SELF-ASSESSMENT")])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append([t._("Unit:"), unit.name])
+    ws.append([t._("Area:"), unit.area.name(places, t)])
+    ws.append([t._("Year assessed:"), unit.year])
+    ws.append([t._("Criteria:"), pick(criteria.name, t.code)])
+    ws.append([])
+    header = [
+        t._("Code"),
+        t._("Criterion, indicator"),
+        t._("Maximum"),
+        t._("Points"),
+        t._("Answer"),
+        t._("Answered by"),
+    ]
+    ws.append(header)
+    first = ws.max_row
+    for cell in ws[first]:
+        cell.font, cell.alignment, cell.border = bold, wrap, box
+    points = {s.code: s.points for s in result.indicators}
+    for comp in criteria.competencies:
+        ws.append(
+            [
+                comp.code,
+                pick(comp.name, t.code),
+                comp.max_points,
+                result.competencies[comp.code],
+            ]
+        )
+        for cell in ws[ws.max_row]:
+            cell.font = bold
+        for indicator in comp.indicators:
+            given = unit.answers.get(indicator.code)
+            question = group.question(indicator.code)
+            answer = ""
+            if given is not None and 0 <= given.option < len(question.options):
+                answer = pick(question.options[given.option].text, t.code)
+            ws.append(
+                [
+                    indicator.code,
+                    pick(indicator.name, t.code),
+                    indicator.max_points,
+                    points.get(indicator.code),
+                    answer,
+                    (given.by or "") if given is not None else "",
+                ]
+            )
+    ws.append([t._("Total"), "", result.max_total, result.total])
+    for row in ws.iter_rows(min_row=first, max_row=ws.max_row):
+        for cell in row:
+            cell.border, cell.alignment = box, wrap
+    for cell in ws[ws.max_row]:
+        cell.font = bold
+    ws.append([])
+    if result.band is not None:
+        verdict = t._("Grade: {band}").format(band=pick(result.band.name, t.code))
+    elif reached(result):
+        verdict = t._("Every target is met: the unit can be proposed for recognition.")
+    else:
+        verdict = t._("Not every target is met yet.")
+    ws.append([t._("Result:"), verdict])
+    ws[ws.max_row][1].font = bold
+    if unit.submitted_at is not None:
+        ws.append(
+            [
+                t._("Submitted:"),
+                " ".join(filter(None, (t.datetime(unit.submitted_at), unit.submitted_by or ""))),
+            ]
+        )
+    ws.append([])
+    ws.append(["", "", "", t._("HEAD OF THE UNIT")])
+    ws[ws.max_row][3].font = bold
+    ws.append(["", "", "", t._("(signature, full name and seal)")])
+    for cells in ws.iter_rows():
+        for cell in cells:  # names as typed, never a formula ("=HYPERLINK(...")
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
+    out = io.BytesIO()
+    wb.save(out)
+    return unit_file_name(unit), out.getvalue()
+
+
+def _unit_standing(row: UnitRow, t: Lang) -> str:
+    if row.recognised_at is not None:
+        return t._("Recognised on {date}").format(
+            date=t.date(row.recognised_at.astimezone(LOCAL_TZ))
+        )
+    if row.status == "submitted":
+        return t._("Submitted")
+    if row.returned_at is not None:
+        return t._("Returned on {date}: {reason}").format(
+            date=t.date(row.returned_at.astimezone(LOCAL_TZ)), reason=row.return_reason or ""
+        )
+    if row.status == "in_progress":
+        return t._("In progress")
+    return t._("Not started")
+
+
+def units_sheet(wb: Any, rows: Sequence[UnitRow], year: int, core: Core, t: Lang) -> None:
+    """A sheet of the learning units in the export (a write-only workbook): each unit,
+    its area, criteria set, where its self-assessment of `year` stands, points and grade."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    ws = wb.create_sheet(t._("Learning units"))
+    bold = Font(bold=True)
+
+    def strong(values: Sequence[Any]) -> list[Any]:
+        cells = [WriteOnlyCell(ws, value=value) for value in values]
+        for cell in cells:
+            cell.font = bold
+        return cells
+
+    for column, width in zip("ABCDEFGH", (5, 34, 28, 26, 8, 12, 30, 22), strict=True):
+        ws.column_dimensions[column].width = width
+    ws.freeze_panes = "C4"
+    ws.append(strong([t._("Learning units — self-assessment of {year}").format(year=year)]))
+    ws.append([])
+    header = [
+        t._("No."),
+        t._("Unit"),
+        t._("Area"),
+        t._("Criteria"),
+        t._("Total points"),
+        t._("Grade"),
+        t._("Status"),
+        t._("Submitted by"),
+    ]
+    ws.append(strong(header))
+    for n, row in enumerate(rows, 1):
+        criteria = core.unit_sets.get(row.criteria)
+        grade = ""
+        if criteria is not None and row.status == "submitted":
+            band = next((b for b in criteria.bands if b.code == row.band), None)
+            if band is not None:
+                grade = pick(band.name, t.code)
+            elif row.reached is not None:
+                grade = t._("Reached") if row.reached else t._("Not reached")
+        name = WriteOnlyCell(ws, value=row.name)
+        name.data_type = "s"  # as typed, never a formula
+        ws.append(
+            [
+                n,
+                name,
+                row.area.name(core.places, t),
+                pick(criteria.name, t.code) if criteria else row.criteria,
+                row.total if row.status == "submitted" else None,
+                grade,
+                _unit_standing(row, t),
+                row.submitted_by or "",
+            ]
+        )
+    if not rows:
+        ws.append([t._("No unit of this area has registered a focal point yet.")])

@@ -37,6 +37,7 @@ from flows.reminders import DEFAULT_SCHEDULE, NudgeSchedule
 from storage import admin as admin_store
 from storage import deadlines as deadline_store
 from storage import nudges, outbox
+from storage import units as unit_store
 from storage.db import Database, DatabaseUnavailable
 from storage.outbox import Claimed, OutboxEntry
 
@@ -127,17 +128,21 @@ class Scheduler:
 
     async def _decisions(self, now: datetime) -> int:
         """Tell citizens the commune's decision on their self-assessment (recognised, or
-        returned with a reason), on each of their channels, once."""
+        returned with a reason), on each of their channels, once; and the focal points of
+        a learning unit the decision on the unit's."""
         if DEFAULT_SCHEDULE.in_quiet_hours(now):
             return 0
         world = self.core.world(now)
-        claimed, read = await self.db.run(
-            partial(admin_store.claim_decisions, now=now, limit=self.BATCH, world=world)
-        )
-        self.busy |= read == self.BATCH
-        for channel, c in claimed:
-            self._push(channel, [c])
-        return len(claimed)
+        sent = 0
+        for claim in (admin_store.claim_decisions, unit_store.claim_decisions):
+            claimed, read = await self.db.run(
+                partial(claim, now=now, limit=self.BATCH, world=world)
+            )
+            self.busy |= read == self.BATCH
+            for channel, c in claimed:
+                self._push(channel, [c])
+            sent += len(claimed)
+        return sent
 
     async def _digests(self, now: datetime) -> int:
         """The admins' digest, from `digest_at` on each day (so a bot that was down at that

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 # Importing the feature modules registers their screens and commands.
-from flows import admin, assessment, registration, units
+from flows import admin, assessment, registration, unit_assessment, units
 from flows.admin import paperform
 from flows.lang import LANGUAGES, Lang
 from flows.model import (
@@ -53,6 +53,8 @@ def needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
         state.get("back"),
         state.get("rec_back"),
         state.get("paper_back"),
+        state.get("unit_back"),
+        state.get("units_back"),
         state.get("screen"),
     ):
         shown = SCREENS.get(name or "")
@@ -60,6 +62,8 @@ def needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
             found |= shown.needs(snapshot, event, world)
     if event.kind == "text" and not state.get("screen"):
         found |= Needs(admin=True)  # an admin typing outside any question is not registered
+    if event.kind == "option" and event.option == unit_assessment.UNIT_ASSESS:
+        found |= Needs(unit=True)  # a focal point's reminder: their unit's self-assessment
     if event.kind == "file":  # a spreadsheet of paper forms, from an admin
         found |= Needs(admin=True, upload=event.file_data or b"")
     if event.kind == "command":  # a command's own needs win over its screen's
@@ -89,6 +93,8 @@ def step(snapshot: Snapshot, event: Event, world: World) -> Outcome:
         _command(turn, event.command or "unknown", event.args)
     elif event.kind == "option" and event.option == RESUME:  # from a reminder
         _command(turn, "start", "")
+    elif event.kind == "option" and event.option == unit_assessment.UNIT_ASSESS:
+        unit_assessment.open_menu(turn)
     elif event.kind == "option" and event.option == STOP_REMINDERS:
         _set_reminders(turn, False)
     elif event.kind == "file":

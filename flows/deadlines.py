@@ -26,7 +26,7 @@ from flows.lang import N_, Lang, Problem
 from flows.localtime import LOCAL_TZ, local_day
 from flows.model import Option, Reply
 from flows.places import Area, Gazetteer
-from flows.reminders import RESUME, STOP_REMINDERS
+from flows.reminders import RESUME, STOP_REMINDERS, UNIT_ASSESS
 
 AUDIENCES = ("citizens", "focal_points", "admins")
 DEFAULT_OFFSETS = (7, 3, 1, 0)
@@ -271,6 +271,11 @@ def reminder_reply(
         return Reply("options", text, options)
     if unit:
         head = t._("For your unit “{unit}”:").format(unit=unit) + "\n" + head
-    elif area:
+        options = (
+            Option(UNIT_ASSESS, t._("Self-assess the unit")),
+            Option(STOP_REMINDERS, t._("No more reminders")),
+        )
+        return Reply("options", head, options)
+    if area:
         head = t._("For {area}:").format(area=area) + "\n" + head
     return Reply("text", head)

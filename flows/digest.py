@@ -101,6 +101,19 @@ class TargetProgress:
 
 
 @dataclass(frozen=True)
+class UnitTally:
+    """The learning units of an area and their self-assessments of `year` (the year
+    before until the end of March: flows.unit_assessment.unit_year)."""
+
+    year: int
+    registered: int = 0  # units with a focal point
+    in_progress: int = 0
+    submitted: int = 0  # submitted and not returned (recognised ones included)
+    reached: int = 0  # ... whose grade or verdict reaches what the criteria ask
+    recognised: int = 0
+
+
+@dataclass(frozen=True)
 class Digest:
     area: Area
     day: date  # the day it is for (Vietnam time); the period ends at its start
@@ -108,6 +121,7 @@ class Digest:
     lines: tuple[Line, ...]
     targets: tuple[Target, ...] = ()
     monthly: bool = False  # "new" counts the past month instead of yesterday
+    units: UnitTally | None = None
 
     @property
     def period(self) -> tuple[date, date]:
@@ -244,7 +258,27 @@ def digest_text(
     if d.area.kind != "commune":
         lines += _ranking_lines(d, places, t)
     lines += _target_lines(d, t, cli)
+    lines += _unit_lines(d.units, t)
     return "\n".join(lines)
+
+
+def _unit_lines(u: UnitTally | None, t: Lang) -> list[str]:
+    if u is None or not u.registered:
+        return []
+    return [
+        "",
+        t._(
+            "Learning units ({year}): {n} registered, {progress} in progress, {submitted} "
+            "submitted, {reached} reaching the criteria, {recognised} recognised."
+        ).format(
+            year=u.year,
+            n=t.number(u.registered),
+            progress=t.number(u.in_progress),
+            submitted=t.number(u.submitted),
+            reached=t.number(u.reached),
+            recognised=t.number(u.recognised),
+        ),
+    ]
 
 
 def _ranking_lines(d: Digest, places: Gazetteer, t: Lang) -> list[str]:

@@ -243,6 +243,56 @@ class Candidates:
 
 
 @dataclass(frozen=True)
+class UnitAnswerView:
+    """One answer of a unit's self-assessment: the option chosen, and by whom."""
+
+    option: int
+    by: str | None = None  # the focal point's name (None: not given)
+    mine: bool = False  # given by the focal point at hand
+
+
+@dataclass(frozen=True)
+class UnitView:
+    """A focal point's unit (Đơn vị học tập) and its self-assessment of `year`, which
+    every focal point of the unit shares (status None: not begun)."""
+
+    name: str
+    area: Area
+    year: int
+    criteria: str  # the code of the unit's criteria set
+    me: str | None = None  # the focal point's own name, once given
+    status: Status | None = None
+    answers: Mapping[str, UnitAnswerView] = field(default_factory=dict)
+    submitted_at: datetime | None = None
+    submitted_by: str | None = None
+    recognised_at: datetime | None = None
+    returned_at: datetime | None = None
+    return_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """A unit in an admin's scope and where its self-assessment of a year stands."""
+
+    unit_id: int
+    name: str
+    area: Area
+    criteria: str
+    assessment_id: int | None = None
+    status: Status | None = None
+    answered: int = 0
+    total: int | None = None
+    band: str | None = None
+    reached: bool | None = None
+    points: Mapping[str, int] = field(default_factory=dict)  # indicator → points
+    submitted_at: datetime | None = None
+    submitted_by: str | None = None
+    recognised_at: datetime | None = None
+    returned_at: datetime | None = None
+    return_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Report:
     """An admin's numbers for an area, and the files made from them (the chart, an
     export): read and made by the shell before the step."""
@@ -331,6 +381,12 @@ class ConversationState(TypedDict, total=False):
     # a unit's focal point
     unit: UnitState
     unit_invite: UnitInvite
+    unit_idx: int  # the unit's question on screen
+    unit_review: bool  # back to the unit's review after changing an answer
+    unit_back: str | None  # where the unit's self-assessment returns to
+    unit_pick: int  # an admin: the unit assessment on screen
+    unit_reason_for: int  # an admin: the unit assessment being returned
+    units_back: str | None  # where an admin's /units returns to
     # an admin recognising titles
     rec: RecognitionState
     rec_back: str | None
@@ -397,6 +453,9 @@ class Needs:
     # (commune, name, year of birth, village, phone) of a paper form being entered: did
     # that person register themselves in chat?
     paper_own: tuple[int, str, int, str | None, str | None] | None = None
+    unit: bool = False  # the focal point's unit and its self-assessment
+    unit_sheet: str | None = None  # its summary sheet, in this language
+    units: int | None = None  # an admin: the units of their scope, for this year
 
     def __or__(self, other: Needs) -> Needs:
         """Both: what `other` asks for, and what this asks for that `other` does not."""
@@ -431,6 +490,11 @@ class World:
     paper_own: bool = False  # the paper form's person registered themselves in chat
     # The rows of the spreadsheet sent in chat (None: not one the bot can read).
     sheet: tuple[tuple[Any, ...], ...] | None = None
+    # The criteria sets of learning units, by code (flows.criteria.UNIT_SETS).
+    unit_sets: Mapping[str, CriteriaSet] = field(default_factory=dict)
+    unit: UnitView | None = None  # this focal point's unit (None: not a focal point)
+    unit_sheet: tuple[str, bytes] | None = None  # its summary sheet (file name, xlsx)
+    units: tuple[UnitRow, ...] = ()  # an admin: the units of their scope
 
 
 # --- Effects: domain changes the dispatcher writes in the same transaction as the state ---
@@ -498,6 +562,35 @@ class SaveRecipient:
     language: str
     code: str | None = None
     invite_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SetFocalName:
+    """A focal point gives their name, shown to the unit's other focal points."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class StartUnitAssessment:
+    """The unit's self-assessment of `year` begins (if no focal point began it yet)."""
+
+    year: int
+    criteria: str
+
+
+@dataclass(frozen=True)
+class SaveUnitAnswer:
+    year: int
+    indicator: str
+    option: int
+    points: int
+
+
+@dataclass(frozen=True)
+class SubmitUnitAssessment:
+    year: int
+    result: ScoreResult
 
 
 @dataclass(frozen=True)
@@ -601,6 +694,17 @@ class EnterPaperForms:
     criteria: CriteriaSet = field(repr=False, compare=False)
 
 
+@dataclass(frozen=True)
+class DecideUnit:
+    """An admin recognises a unit's submitted self-assessment (reason None) or returns it
+    with a reason; the storage checks the unit lies in `scope`; its focal points are told."""
+
+    tells_others: ClassVar[bool] = True
+    assessment_id: int
+    scope: Area
+    reason: str | None = None
+
+
 AdminEffect = (
     BecomeAdmin
     | NewInvite
@@ -613,6 +717,7 @@ AdminEffect = (
     | AddDeadline
     | CancelDeadline
     | EnterPaperForms
+    | DecideUnit
 )
 
 Effect = (
@@ -626,6 +731,10 @@ Effect = (
     | DeletePerson
     | SaveRecipient
     | RemoveRecipient
+    | SetFocalName
+    | StartUnitAssessment
+    | SaveUnitAnswer
+    | SubmitUnitAssessment
     | WrongCode
     | AdminEffect
 )

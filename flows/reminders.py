@@ -22,6 +22,7 @@ from flows.model import Option, Reply, Snapshot, World
 # doing, and its buttons stay usable later).
 RESUME = "resume"
 STOP_REMINDERS = "reminders_off"
+UNIT_ASSESS = "unit_assess"  # a focal point's reminder: open the unit's self-assessment
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,14 @@ class ScoringError(ValueError):
         self.missing = missing
 
 
+def reached(result: ScoreResult) -> bool:
+    """Whether a result reaches what its criteria set asks: the title, or a grade band
+    above the lowest (a learning unit's "Không đạt")."""
+    if result.title is not None:
+        return result.title
+    return result.band is not None and result.band.min_total > 0
+
+
 def score(
     criteria: CriteriaSet,
     group: str,

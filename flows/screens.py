@@ -34,6 +34,20 @@ CONFIRM_DELETE: Final = "confirm.delete"
 CONFIRM_RESTART: Final = "confirm.restart"
 UNIT_NAME: Final = "unit.name"
 
+# A learning unit's self-assessment, by its focal points (flows.unit_assessment).
+UNIT_MENU: Final = "unit.menu"
+UNIT_WHO: Final = "unit.who"  # the focal point's name, shown beside their answers
+UNIT_QUESTION: Final = "unit.q"
+UNIT_REVIEW: Final = "unit.review"
+UNIT_PICK: Final = "unit.pick"
+UNIT_SCREENS: Final = (UNIT_MENU, UNIT_WHO, UNIT_QUESTION, UNIT_REVIEW, UNIT_PICK)
+
+# An admin deciding on learning units (flows.admin.units).
+UNITS_LIST: Final = "admin.units"
+UNITS_ONE: Final = "admin.units.one"
+UNITS_REASON: Final = "admin.units.reason"
+UNITS_ADMIN: Final = (UNITS_LIST, UNITS_ONE, UNITS_REASON)
+
 # An admin recognising titles (công nhận danh hiệu).
 REC_LIST: Final = "admin.rec"
 REC_ONE: Final = "admin.rec.one"

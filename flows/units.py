@@ -25,6 +25,7 @@ from flows.places import Area
 from flows.screens import UNIT_NAME
 from flows.text import fold, tidy
 from flows.turn import Turn, command, screen
+from flows.unit_assessment import open_menu
 
 DEEP_LINK_PREFIX = "dv-"
 MAX_UNIT = 120
@@ -48,7 +49,7 @@ def quoted_code(event: Event) -> str | None:
 
 
 def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
-    return Needs(invite=quoted_code(event))
+    return Needs(invite=quoted_code(event), unit=True)
 
 
 @command("unit", "donvi", "daumoi", "focalpoint", needs=_needs)
@@ -58,22 +59,21 @@ def _unit(turn: Turn, args: str) -> None:
     unit = turn.state.get("unit")
     word = fold(args).strip()
     if not word:
-        if unit and _reminders_off(turn):
-            text = t._(
-                "You are the focal point of “{unit}”, but your reminders are off: send "
-                "/reminders on to get the reminders of reporting deadlines."
-            ).format(unit=unit["name"])
-        elif unit:
-            text = t._(
-                "You get reminders of reporting deadlines as the focal point of “{unit}”. "
-                "Send /unit off to stop them."
-            ).format(unit=unit["name"])
-        else:
-            text = t._(
-                "Focal points of units get reminders of reporting deadlines. Send /unit "
-                "followed by the code your commune or province gave you, for example: "
-                "/unit K7QX-M2PA-R9TD"
-            )
+        if turn.world.unit is not None:
+            if _reminders_off(turn):
+                turn.say(
+                    t._(
+                        "Your reminders are off: send /reminders on to get the reminders of "
+                        "reporting deadlines."
+                    )
+                )
+            open_menu(turn)
+            return
+        text = t._(
+            "Focal points of units get reminders of reporting deadlines and self-assess "
+            "their unit here. Send /unit followed by the code your commune or province gave "
+            "you, for example: /unit K7QX-M2PA-R9TD"
+        )
         with_current(turn, text)
     elif word in OFF_WORDS:
         if unit:
@@ -162,7 +162,8 @@ def _on_name(turn: Turn, text: str) -> None:
             "Done: you will get reminders of reporting deadlines for “{unit}” ({area}). "
             "Send /unit off to stop them."
         )
-    turn.say(done.format(unit=name, area=area.name(turn.world.places, t)))
+    then = t._("Send /unit to self-assess your unit as a learning unit.")
+    turn.say(done.format(unit=name, area=area.name(turn.world.places, t)) + "\n" + then)
     _leave(turn)
 
 

@@ -27,6 +27,7 @@ from flows.model import (
     BecomeAdmin,
     CancelDeadline,
     Candidate,
+    DecideUnit,
     EnterPaperForms,
     FollowInside,
     NewInvite,
@@ -39,7 +40,7 @@ from flows.model import (
 )
 from flows.places import Area
 from flows.text import fold
-from storage import deadlines, downloads, invites, outbox, paper, recipients
+from storage import deadlines, downloads, invites, outbox, paper, recipients, units
 from storage.models import (
     Answer,
     Assessment,
@@ -205,6 +206,9 @@ def apply(conn: Connection, account_id: int, effect: AdminEffect, now: datetime)
         return_assessment(
             conn, effect.commune, effect.year, effect.assessment_id, effect.reason, now
         )
+    elif isinstance(effect, DecideUnit):
+        _check(admin, effect.scope)
+        units.decide(conn, effect.assessment_id, admin.area, account_id, now, effect.reason)
     elif isinstance(effect, AddDeadline):
         _check(admin, effect.deadline.area)
         deadlines.add(conn, effect.deadline, now)

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from flows.model import (
+    FOCAL_POINT,
     AdminEffect,
     AssessmentView,
     ClaimPaperForm,
@@ -34,16 +35,20 @@ from flows.model import (
     SaveAnswer,
     SavePerson,
     SaveRecipient,
+    SaveUnitAnswer,
+    SetFocalName,
     SetLanguage,
     Snapshot,
     StartAssessment,
+    StartUnitAssessment,
     SubmitAssessment,
+    SubmitUnitAssessment,
     WrongCode,
 )
 from flows.places import Area
 from flows.reminders import reminders_on
 from flows.scoring import AreaFlags
-from storage import admin, downloads, invites, outbox, paper, recipients
+from storage import admin, downloads, invites, outbox, paper, recipients, units
 from storage.db import PerDialect
 from storage.models import (
     Answer,
@@ -289,6 +294,24 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
             now,
             effect.invite_key,
         )
+        if effect.role == FOCAL_POINT:
+            units.link_unit(conn, loaded.account_id, now)
+    elif isinstance(effect, SetFocalName):
+        units.set_name(conn, loaded.account_id, effect.name)
+    elif isinstance(effect, StartUnitAssessment):
+        units.start(conn, loaded.account_id, effect.year, now, effect.criteria)
+    elif isinstance(effect, SaveUnitAnswer):
+        units.save_answer(
+            conn,
+            loaded.account_id,
+            effect.year,
+            effect.indicator,
+            effect.option,
+            effect.points,
+            now,
+        )
+    elif isinstance(effect, SubmitUnitAssessment):
+        units.submit(conn, loaded.account_id, effect.year, effect.result, now)
     elif isinstance(effect, WrongCode):
         # Logged without the code: the count is what matters (see flows.codes).
         log.warning("a wrong %s code was tried (account %d)", effect.role, loaded.account_id)
@@ -391,6 +414,7 @@ def erase(conn: Connection, loaded: Loaded, now: datetime) -> None:
         )
     # Their events are remembered by id only, so a retry of one is not taken for news.
     outbox.forget_events(conn, accounts, now)
+    units.forget(conn, accounts)  # a focal point's name beside their unit's answers
     # Conversations, outbox rows, roles, code attempts and links go with the accounts.
     conn.execute(delete(ChannelAccount).where(ChannelAccount.id.in_(accounts)))
     outbox.forget_quotes(conn, quoted, admins)

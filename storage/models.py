@@ -387,6 +387,74 @@ class Recipient(Base):
     follows_inside: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )
+    # Focal points: their unit (found or made from the area and the unit's name, so two
+    # focal points of one unit share its self-assessment), and their own name, shown to
+    # the unit's other focal points beside the answers they gave.
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="SET NULL"), index=True
+    )
+    person_name: Mapped[str | None] = mapped_column(String(80))
+
+
+class Unit(Base):
+    """Đơn vị học tập: a school, office or enterprise whose focal points registered with
+    a code of its commune or province. One per area and name (accents and case aside)."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("area_key", "name_key", name="uq_units_area_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    province_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    commune_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    area_key: Mapped[str] = mapped_column(String(24))  # "12:0" (a province), "12:70"
+    name: Mapped[str] = mapped_column(String(120))
+    name_key: Mapped[str] = mapped_column(String(120))  # folded: "truong thcs kim lien"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class UnitAssessment(Base):
+    """A unit's self-assessment (tự đánh giá Đơn vị học tập) of one year: one per unit and
+    year, whichever of its focal points answers. Decided on like a citizen's."""
+
+    __tablename__ = "unit_assessments"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "year", name="uq_unit_assessments_unit_year"),
+        Index("ix_unit_assessments_year_status", "year", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    criteria: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # in_progress | submitted
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_by: Mapped[str | None] = mapped_column(String(80))  # the focal point's name
+    total: Mapped[int | None] = mapped_column(Integer)
+    reached: Mapped[bool | None] = mapped_column(Boolean)  # a band above "not achieved"
+    band: Mapped[str | None] = mapped_column(String(16))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    recognised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recognised_by: Mapped[int | None] = mapped_column(Integer)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    return_reason: Mapped[str | None] = mapped_column(String(300))
+    decision_pending: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class UnitAnswer(Base):
+    """One answer of a unit's self-assessment, and which focal point gave it."""
+
+    __tablename__ = "unit_answers"
+
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("unit_assessments.id", ondelete="CASCADE"), primary_key=True
+    )
+    indicator: Mapped[str] = mapped_column(String(16), primary_key=True)
+    option_index: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_by: Mapped[int | None] = mapped_column(Integer)  # the focal point's account
+    answered_name: Mapped[str | None] = mapped_column(String(80))
 
 
 class CommuneTarget(Base):

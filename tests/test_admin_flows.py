@@ -59,7 +59,7 @@ def commune_admin(world, **kwargs) -> FlowChat:
         ("/invite", Needs(admin=True, fresh_code=True)),
         ("/admins", Needs(admin=True, admins=True)),
         ("/admin K7QX-M2PA", Needs(admin=True, invite="K7QXM2PA")),
-        ("/donvi k7qxm2pa", Needs(admin=True, invite="K7QXM2PA")),
+        ("/donvi k7qxm2pa", Needs(admin=True, invite="K7QXM2PA", unit=True)),
         ("/start dv-K7QXM2PA", Needs(admin=True, invite="K7QXM2PA")),
         ("/help", Needs(admin=True)),
         # Text outside any question: whether they are an admin (not pushed to register).

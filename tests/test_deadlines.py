@@ -312,8 +312,8 @@ async def test_a_focal_point_registers_with_a_code_and_gets_unit_reminders(db, d
     await unit.type("Trường THCS Ngô Sĩ Liên")
     assert "Đã xong" in unit.text and "Trường THCS Ngô Sĩ Liên" in unit.text
     assert "/start" in unit.text  # not pushed into registering as a citizen
-    await unit.type("/donvi")
-    assert "đầu mối của “Trường THCS Ngô Sĩ Liên”" in unit.text
+    await unit.type("/donvi")  # the unit's menu: its self-assessment
+    assert "Đơn vị của bạn: “Trường THCS Ngô Sĩ Liên”" in unit.text
 
     await citizen(dispatcher, "citizen")
     await add(db, clock, due_in_7_days(clock, area=Area(HA_NOI), audience="focal_points"))
@@ -344,7 +344,7 @@ async def test_a_focal_point_with_reminders_off_is_not_promised_any(db, dispatch
     assert "Đã xong" in unit.text and "/nhacnho bat" in unit.text
     assert "bạn sẽ được nhắc hạn" not in unit.text
     await unit.type("/donvi")
-    assert "đang tắt nhắc nhở" in unit.text
+    assert "Nhắc nhở đang tắt" in unit.text
     await unit.type("/xoa")
     assert "Bạn cũng là đầu mối của “Trường THCS Ngô Sĩ Liên”" in unit.text
 

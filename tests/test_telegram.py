@@ -878,6 +878,47 @@ async def test_a_focal_point_joins_by_deep_link_and_gets_deadline_reminders(poll
     assert await scheduler.tick() == 0
 
 
+async def test_a_focal_point_taps_the_reminder_and_self_assesses_the_unit(polling_bot, tg, clock):
+    """Issue 20: the 28/02-style reminder's button leads to the unit's self-assessment,
+    answered with buttons, and the summary sheet comes as a document."""
+    from flows.deadlines import Deadline
+    from flows.places import Area
+    from storage import deadlines, invites
+
+    db, now = polling_bot.dispatcher.db, clock.now()
+    await db.run(
+        lambda conn: invites.new_invite(
+            conn, "TGUNIT23", "focal_point", Area(1, 70), now, now + timedelta(days=30)
+        )
+    )
+    user = FakeUser(tg, 565)
+    await user.send("/start dv-TGUNIT23")
+    await user.send("Trường Tiểu học Tràng An")
+    dossiers = Deadline(title={"vi": "Hồ sơ Đơn vị học tập"}, day=30, month=11, year=None)
+    dossiers = Deadline(**{**dossiers.__dict__, "audience": "focal_points", "area": Area(1)})
+    await db.run(lambda conn: deadlines.add(conn, dossiers, now))
+    before = len(user.bot_messages)
+    scheduler = scheduler_beside(polling_bot.dispatcher, {"telegram": polling_bot.channel})
+    assert await scheduler.tick() == 1
+    await user.settle(before)
+    assert user.labels() == ["Tự đánh giá đơn vị", "Không nhắc nữa"]
+    texts = await user.tap("Tự đánh giá đơn vị")
+    assert "Đơn vị của bạn: “Trường Tiểu học Tràng An”" in texts[-1]
+    await user.tap("Bắt đầu tự đánh giá đơn vị")
+    texts = await user.send("Phạm Thu Hà")
+    assert "Câu 1/9" in texts[-1] and "💡 Minh chứng" in texts[-1]
+    for _ in range(9):
+        texts = await user.tap("Đạt")
+    assert "Tổng: 90/90 điểm" in texts[-1]
+    texts = await user.tap("Gửi kết quả")
+    assert any("Đạt mọi chỉ tiêu" in t for t in texts)
+    before = len(user.bot_messages)
+    await user.tap("Tải bảng tổng hợp")
+    [sheet] = [m["document"] for m in user.bot_messages[before:] if "document" in m]
+    assert sheet["file_name"] == "dvht-70-truong-tieu-hoc-trang-an-2026.xlsx"
+    assert sheet["file_size"] > 4000
+
+
 async def test_an_admin_gets_stats_exports_and_the_digest_through_telegram(polling_bot, tg, clock):
     from flows.places import Area
     from storage import invites

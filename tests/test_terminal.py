@@ -145,3 +145,17 @@ def test_after_submitting_the_terminal_says_where_it_stands(tmp_path):
     again = run_chat(tmp_path, ["/start", "/lamlai"])
     assert "Chào mừng bạn trở lại! Đang chờ xã, phường xét" in again.stdout
     assert "đề nghị Hội Khuyến học xã, phường trả lại bản tự đánh giá" in again.stdout
+
+
+def test_a_focal_point_self_assesses_their_unit_in_the_terminal(tmp_path):
+    made = cdht(tmp_path, "unit-code", "new", "--area", "commune:70")
+    assert made.returncode == 0, made.stderr
+    [code] = re.findall(r"/donvi (\S+)", made.stdout)
+    lines = [f"/donvi {code}", "Trường THCS Kim Liên", "/donvi", "1", "Nguyễn Thị Hoa"]
+    done = run_chat(tmp_path, [*lines, *["1"] * 8, "2", "1", "2"], "--user", "fp")
+    assert done.returncode == 0, done.stderr
+    assert "Đơn vị của bạn: “Trường THCS Kim Liên” (Phường Hoàn Kiếm" in done.stdout
+    assert "Câu 9/9" in done.stdout and "Tổng: 85/90 điểm" in done.stdout
+    assert "Bản tự đánh giá của đơn vị đã được gửi" in done.stdout
+    [sheet] = (tmp_path / "data" / "files").glob("dvht-70-truong-thcs-kim-lien-*.xlsx")
+    assert f"[{Path('data') / 'files' / sheet.name}]" in done.stdout

@@ -11,6 +11,7 @@ from flows.codes import blocked, normalise_code, shown, usable
 from flows.lang import Lang
 from flows.model import (
     ADMIN,
+    FOCAL_POINT,
     AdminView,
     BecomeAdmin,
     Event,
@@ -27,6 +28,8 @@ from flows.text import fold
 from flows.turn import Turn, command
 
 INVITE_HOURS = 72
+UNIT_CODE_DAYS = 30  # a code for units' focal points: reusable, as `cdht unit-code new`
+UNIT_WORDS = ("unit", "units", "donvi", "dv")  # /invite unit: a code for units
 ON_WORDS, OFF_WORDS = ("on", "bat", "co", "yes"), ("off", "tat", "khong", "no")
 MONTHLY_WORDS = ("monthly", "thang", "hangthang")
 
@@ -114,7 +117,10 @@ def _invite_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
 
 
 def _invite_help(t: Lang) -> str:
-    return t._("/invite — a code for another admin in your area")
+    return t._(
+        "/invite — a code for another admin in your area (/invite unit: a code for the "
+        "focal points of learning units)"
+    )
 
 
 @command(
@@ -128,6 +134,10 @@ def _invite_help(t: Lang) -> str:
 )
 def _invite(turn: Turn, args: str) -> None:
     t = turn.t
+    first, _, rest = args.strip().partition(" ")
+    if fold(first).replace(" ", "") in UNIT_WORDS:
+        _unit_code(turn, rest)
+        return
     area = scoped(turn, the_admin(turn), args)
     if area is None:
         return
@@ -139,6 +149,36 @@ def _invite(turn: Turn, args: str) -> None:
         t._(
             "A code for a new admin for {scope}: {code}\nIt can be used once, until {until}. "
             "The new admin sends: /admin {code}"
+        ).format(
+            scope=area.name(turn.world.places, t), code=shown(code), until=t.datetime(expires)
+        ),
+    )
+
+
+def _unit_code(turn: Turn, args: str) -> None:
+    """A reusable code with which the focal points of the area's units register."""
+    t = turn.t
+    area = scoped(turn, the_admin(turn), args)
+    if area is None:
+        return
+    if area.province is None:
+        aside(
+            turn,
+            t._(
+                "Units register with a province or a commune: write /invite unit followed by "
+                "its name, for example: /invite unit Lai Châu"
+            ),
+        )
+        return
+    code = turn.world.fresh_code
+    expires = turn.world.now + timedelta(days=UNIT_CODE_DAYS)
+    turn.effect(NewInvite(code, FOCAL_POINT, area, expires))
+    aside(
+        turn,
+        t._(
+            "A code for the focal points of learning units in {scope}: {code}\nAny number "
+            "of units can use it until {until}. Each focal point sends: /unit {code}\nThen "
+            "they get the reporting deadlines and self-assess their unit in the chat."
         ).format(
             scope=area.name(turn.world.places, t), code=shown(code), until=t.datetime(expires)
         ),

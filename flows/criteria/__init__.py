@@ -17,6 +17,10 @@ import yaml
 from flows.text import fold
 
 DEFAULT_SET = "cdht-2023"  # the name of a file shipped beside this module
+# Learning units (Đơn vị học tập) self-assess with the set of the level that registered
+# them: a province's units under TT 22/2020 (a 100-point scale with grade bands, as the
+# Lai Châu letter scores them), a commune's under TT 24/2023's targets (see the files).
+UNIT_SETS = {"province": "dvht-tt22-2020", "commune": "dvht-tt24-2023"}
 
 Localized = Mapping[str, str]
 
