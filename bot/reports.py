@@ -485,11 +485,17 @@ def unit_sheet(
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.append([t._("SUMMARY OF THE LEARNING UNIT'S SELF-ASSESSMENT")])
+    ws.merge_cells("A1:F1")
     ws["A1"].font = Font(bold=True, size=13)
-    ws.append([t._("Unit:"), unit.name])
-    ws.append([t._("Area:"), unit.area.name(places, t)])
-    ws.append([t._("Year assessed:"), unit.year])
-    ws.append([t._("Criteria:"), pick(criteria.name, t.code)])
+    ws["A1"].alignment = Alignment(horizontal="center")
+    # Each line in one cell, spilling over the empty ones beside it (column A is narrow).
+    for label, value in (
+        (t._("Unit:"), unit.name),
+        (t._("Area:"), unit.area.name(places, t)),
+        (t._("Year assessed:"), str(unit.year)),
+        (t._("Criteria:"), pick(criteria.name, t.code)),
+    ):
+        ws.append([f"{label} {value}"])
     ws.append([])
     header = [
         t._("Code"),
@@ -501,6 +507,7 @@ def unit_sheet(
     ]
     ws.append(header)
     first = ws.max_row
+    ws.row_dimensions[first].height = 30  # two lines: "Điểm tự / đánh giá"
     for cell in ws[first]:
         cell.font, cell.alignment, cell.border = bold, wrap, box
     points = {s.code: s.points for s in result.indicators}
@@ -531,7 +538,7 @@ def unit_sheet(
                     (given.by or "") if given is not None else "",
                 ]
             )
-    ws.append([t._("Total"), "", result.max_total, result.total])
+    ws.append(["", t._("Total"), result.max_total, result.total])
     for row in ws.iter_rows(min_row=first, max_row=ws.max_row):
         for cell in row:
             cell.border, cell.alignment = box, wrap
@@ -544,19 +551,24 @@ def unit_sheet(
         verdict = t._("Every target is met: the unit can be proposed for recognition.")
     else:
         verdict = t._("Not every target is met yet.")
-    ws.append([t._("Result:"), verdict])
-    ws[ws.max_row][1].font = bold
+    result_label, submitted_label = t._("Result:"), t._("Submitted:")
+    ws.append([f"{result_label} {verdict}"])
+    ws[ws.max_row][0].font = bold
     if unit.submitted_at is not None:
-        ws.append(
-            [
-                t._("Submitted:"),
-                " ".join(filter(None, (t.datetime(unit.submitted_at), unit.submitted_by or ""))),
-            ]
-        )
+        when = t.datetime(unit.submitted_at)
+        by = f" ({unit.submitted_by})" if unit.submitted_by else ""
+        ws.append([f"{submitted_label} {when}{by}"])
     ws.append([])
-    ws.append(["", "", "", t._("HEAD OF THE UNIT")])
-    ws[ws.max_row][3].font = bold
-    ws.append(["", "", "", t._("(signature, full name and seal)")])
+    centre = Alignment(horizontal="center")
+    for text, font in (
+        (t._("……, day …… month …… year ……"), Font(italic=True)),
+        (t._("HEAD OF THE UNIT"), bold),
+        (t._("(signature, full name and seal)"), Font(italic=True)),
+    ):
+        ws.append(["", "", "", text])
+        ws.merge_cells(start_row=ws.max_row, start_column=4, end_row=ws.max_row, end_column=6)
+        cell = ws.cell(ws.max_row, 4)
+        cell.font, cell.alignment = font, centre
     for cells in ws.iter_rows():
         for cell in cells:  # names as typed, never a formula ("=HYPERLINK(...")
             if isinstance(cell.value, str) and cell.value.startswith("="):
