@@ -484,7 +484,9 @@ def unit_sheet(
     ws.page_setup.paperSize = "9"  # A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.append([t._("SUMMARY OF THE LEARNING UNIT'S SELF-ASSESSMENT")])
+    ws.append(
+        [t._("SUMMARY OF THE LEARNING UNIT'S SELF-ASSESSMENT, {year}").format(year=unit.year)]
+    )
     ws.merge_cells("A1:F1")
     ws["A1"].font = Font(bold=True, size=13)
     ws["A1"].alignment = Alignment(horizontal="center")
@@ -546,7 +548,7 @@ def unit_sheet(
         cell.font = bold
     ws.append([])
     if result.band is not None:
-        verdict = t._("Grade: {band}").format(band=pick(result.band.name, t.code))
+        verdict = t._("graded {band}").format(band=pick(result.band.name, t.code))
     elif reached(result):
         verdict = t._("Every target is met: the unit can be proposed for recognition.")
     else:

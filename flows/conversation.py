@@ -60,8 +60,10 @@ def needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
         shown = SCREENS.get(name or "")
         if shown is not None and shown.needs is not None:
             found |= shown.needs(snapshot, event, world)
-    if event.kind == "text" and not state.get("screen"):
-        found |= Needs(admin=True)  # an admin typing outside any question is not registered
+    if event.kind in ("text", "option") and not state.get("screen"):
+        # An admin or a unit's focal point outside any question is not pushed into
+        # registering as a citizen.
+        found |= Needs(admin=True, unit=True)
     if event.kind == "option" and event.option == unit_assessment.UNIT_ASSESS:
         found |= Needs(unit=True)  # a focal point's reminder: their unit's self-assessment
     if event.kind == "file":  # a spreadsheet of paper forms, from an admin

@@ -385,6 +385,8 @@ class ConversationState(TypedDict, total=False):
     unit_review: bool  # back to the unit's review after changing an answer
     unit_back: str | None  # where the unit's self-assessment returns to
     unit_pick: int  # an admin: the unit assessment on screen
+    unit_seen: str  # ... as submitted then (ISO time): a newer submission is looked at anew
+    unit_answers_seen: str  # a focal point: the unit's answers on their review screen
     unit_reason_for: int  # an admin: the unit assessment being returned
     units_back: str | None  # where an admin's /units returns to
     # an admin recognising titles
@@ -701,6 +703,7 @@ class DecideUnit:
 
     tells_others: ClassVar[bool] = True
     assessment_id: int
+    submitted_at: datetime | None  # the version the admin saw
     scope: Area
     reason: str | None = None
 

@@ -5,6 +5,8 @@ admin, nowhere (they are not pushed into registering as a citizen)."""
 from __future__ import annotations
 
 from flows import registration
+from flows.model import Option
+from flows.reminders import UNIT_ASSESS
 from flows.screens import MENU
 from flows.turn import SCREENS, Turn
 
@@ -21,6 +23,15 @@ def resume(turn: Turn) -> None:
                 "You are an admin: send /admin to see your commands, or /start if you also "
                 "want to register as a Learning Citizen."
             )
+        )
+    elif turn.person is None and turn.world.unit is not None and not turn.state.get("draft"):
+        # A unit's focal point who is not registered as a citizen: not pushed into it.
+        turn.ask(
+            turn.t._(
+                "You are the focal point of “{unit}”: tap below for its self-assessment, or "
+                "send /start if you also want to register as a Learning Citizen."
+            ).format(unit=turn.world.unit.name),
+            [Option(UNIT_ASSESS, turn.t._("Self-assess the unit"))],
         )
     elif turn.person is None:
         if turn.state.get("draft"):

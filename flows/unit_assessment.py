@@ -70,10 +70,10 @@ def _unit(turn: Turn) -> UnitView:
 
 
 def criteria_of(world: World, code: str) -> CriteriaSet:
-    """A unit's criteria set by code (the one of its assessment, else of its level)."""
+    """A unit's criteria set by code (the one its self-assessment began with)."""
     found = world.unit_sets.get(code)
-    if found is None:  # a set renamed since the assessment began: the level's current one
-        found = next(iter(world.unit_sets.values()))
+    if found is None:  # a set renamed since the assessment began: the province level's
+        found = world.unit_sets[UNIT_SETS["province"]]
     return found
 
 
@@ -98,6 +98,7 @@ def _not_focal_point(turn: Turn) -> None:
 def _leave(turn: Turn) -> None:
     turn.state.pop("unit_idx", None)
     turn.state.pop("unit_review", None)
+    turn.state.pop("unit_answers_seen", None)
     leave(turn, turn.state.pop("unit_back", None))
 
 
@@ -187,7 +188,7 @@ def _ask_menu(turn: Turn) -> None:
     head = t._("Your unit: “{unit}” ({area}).").format(
         unit=u.name, area=u.area.name(turn.world.places, t)
     )
-    about = t._("Self-assessment of {year} ({criteria}): {status}").format(
+    about = t._("Self-assessment of {year} — {criteria}: {status}").format(
         year=u.year, criteria=pick(criteria.name, turn.lang), status=status_text(turn)
     )
     options = []
@@ -234,7 +235,7 @@ def start_or_continue(turn: Turn) -> None:
     unanswered = [i for i, code in enumerate(codes) if code not in _unit(turn).answers]
     turn.state.pop("unit_review", None)
     if not unanswered:
-        turn.go(UNIT_REVIEW)
+        _to_review(turn)
         return
     turn.state["unit_idx"] = unanswered[0]
     turn.go(UNIT_QUESTION)
@@ -318,7 +319,7 @@ def _on_answer(turn: Turn, option: str) -> None:
         answers={**u.answers, question.indicator: UnitAnswerView(choice, u.me, True)},
     )
     if turn.state.pop("unit_review", False) or idx + 1 >= len(group.questions):
-        turn.go(UNIT_REVIEW)
+        _to_review(turn)
     else:
         turn.state["unit_idx"] = idx + 1
         turn.go(UNIT_QUESTION)
@@ -334,7 +335,8 @@ def _not_assessing(turn: Turn) -> None:
     if turn.world.unit is None:
         _not_focal_point(turn)
         return
-    turn.say(turn.t._("Your unit's self-assessment has been submitted meanwhile."))
+    if turn.world.unit.status == "submitted":
+        turn.say(turn.t._("Your unit's self-assessment has been submitted meanwhile."))
     turn.go(UNIT_MENU)
 
 
@@ -404,6 +406,16 @@ def _incomplete(turn: Turn) -> None:
         _not_assessing(turn)
 
 
+def _answers_key(turn: Turn) -> str:
+    """The unit's answers now, in a few characters: what a review screen showed."""
+    return ",".join(f"{k}:{a.option}" for k, a in sorted(_unit(turn).answers.items()))
+
+
+def _to_review(turn: Turn) -> None:
+    turn.state["unit_answers_seen"] = _answers_key(turn)
+    turn.go(UNIT_REVIEW)
+
+
 def _on_review(turn: Turn, option: str) -> None:
     t = turn.t
     if option == "change":
@@ -411,6 +423,17 @@ def _on_review(turn: Turn, option: str) -> None:
         return
     if option == "later":
         turn.go(UNIT_MENU)
+        return
+    if turn.state.get("unit_answers_seen") != _answers_key(turn):
+        # A colleague changed an answer since this review was shown: not submitted unseen.
+        turn.state["unit_answers_seen"] = _answers_key(turn)
+        turn.again(
+            t._(
+                "Another focal point of your unit changed an answer meanwhile. Please check "
+                "the answers again before you submit:"
+            ),
+            kind="text",
+        )
         return
     result = _current_result(turn)
     u = _unit(turn)
@@ -441,7 +464,7 @@ def _ask_review(turn: Turn) -> None:
     lines = []
     for q in _group(turn).questions:
         given = _unit(turn).answers[q.indicator]
-        option = q.options[given.option]
+        option = q.options[min(given.option, len(q.options) - 1)]  # (options cut since)
         indicator = criteria.indicator(q.indicator)
         lines.append(
             f"{q.indicator} {pick(indicator.name, turn.lang)}: "
@@ -454,9 +477,9 @@ def _ask_review(turn: Turn) -> None:
         t._("Total: {total}/{max} points").format(total=result.total, max=result.max_total),
         verdict_text(turn, result),
         t._(
-            "Once submitted, the answers cannot be changed: only the commune or province "
-            "that registered your unit can return them."
-        ),
+            "Once submitted, the answers cannot be changed: only {area}, which gave your "
+            "unit its code, can return them."
+        ).format(area=_unit(turn).area.name(turn.world.places, t)),
     ]
     turn.ask(
         "\n\n".join(parts),
@@ -470,7 +493,7 @@ def _ask_review(turn: Turn) -> None:
 
 def _on_pick(turn: Turn, option: str) -> None:
     if option == "back":
-        turn.go(UNIT_REVIEW)
+        _to_review(turn)
         return
     turn.state["unit_idx"] = int(option.removeprefix("i"))
     turn.state["unit_review"] = True
@@ -526,7 +549,7 @@ def result_text(turn: Turn, result: ScoreResult) -> str:
     group = _group(turn)
     if result.weakest:
         lines.append("")
-        lines.append(t._("Where to improve first:"))
+        lines.append(t._("What to work on first:"))
         for code in result.weakest:
             indicator = criteria.indicator(code)
             points = next(s.points for s in result.indicators if s.code == code)
@@ -535,10 +558,20 @@ def result_text(turn: Turn, result: ScoreResult) -> str:
                 f"{pick(group.question(code).suggestion, turn.lang)}"
             )
     lines.append("")
-    lines.append(
-        t._(
-            "Attach the summary sheet (the button below) to the unit's dossier. The commune "
-            "or province that registered your unit decides on it; you will be told here."
+    area = u.area.name(turn.world.places, t)
+    if reached(result):
+        lines.append(
+            t._(
+                "Attach the summary sheet (the button below) to the unit's dossier. {area} "
+                "decides on the recognition; you will be told here."
+            ).format(area=area)
         )
-    )
+    else:
+        lines.append(
+            t._(
+                "The unit does not meet the conditions to be proposed for recognition this "
+                "year; its self-assessment is sent to {area} for its records. The summary "
+                "sheet (the button below) keeps it for the unit's files."
+            ).format(area=area)
+        )
     return "\n".join(lines)

@@ -22,9 +22,10 @@ from flows.model import (
 )
 from flows.navigation import leave, too_many_attempts, with_current
 from flows.places import Area
-from flows.screens import UNIT_NAME
+from flows.reminders import UNIT_ASSESS
+from flows.screens import UNIT_NAME, UNIT_SCREENS
 from flows.text import fold, tidy
-from flows.turn import Turn, command, screen
+from flows.turn import SCREENS, Turn, command, screen
 from flows.unit_assessment import open_menu
 
 DEEP_LINK_PREFIX = "dv-"
@@ -79,9 +80,12 @@ def _unit(turn: Turn, args: str) -> None:
         if unit:
             turn.effect(RemoveRecipient(FOCAL_POINT))
             del turn.state["unit"]
-            text = t._("You will no longer get deadline reminders for “{unit}”.").format(
-                unit=unit["name"]
-            )
+            if turn.screen in UNIT_SCREENS:  # its self-assessment is no longer theirs
+                turn.state["screen"] = turn.state.pop("unit_back", None)
+            text = t._(
+                "You are no longer the focal point of “{unit}”: no more deadline reminders "
+                "or self-assessment for it."
+            ).format(unit=unit["name"])
         else:
             text = t._("You are not registered as the focal point of a unit.")
         with_current(turn, text)
@@ -115,7 +119,9 @@ def use_invite(turn: Turn) -> None:
             ).format(code=code),
         )
     else:
-        if turn.screen not in (UNIT_NAME,):
+        if turn.screen in UNIT_SCREENS:  # those of the unit being left: back to before
+            turn.state["back"] = turn.state.pop("unit_back", None)
+        elif turn.screen not in (UNIT_NAME,):
             turn.state["back"] = turn.screen
         area = invite.area
         turn.state["unit_invite"] = {
@@ -160,11 +166,24 @@ def _on_name(turn: Turn, text: str) -> None:
     else:
         done = t._(
             "Done: you will get reminders of reporting deadlines for “{unit}” ({area}). "
-            "Send /unit off to stop them."
+            "Send /unit off if you are no longer its focal point."
         )
-    then = t._("Send /unit to self-assess your unit as a learning unit.")
-    turn.say(done.format(unit=name, area=area.name(turn.world.places, t)) + "\n" + then)
-    _leave(turn)
+    then = t._("Send /unit to self-assess your unit by the learning-unit criteria.")
+    text = done.format(unit=name, area=area.name(turn.world.places, t)) + "\n" + then
+    back = turn.state.pop("back", None)
+    if back in SCREENS and not _untouched_registration(turn, back):
+        turn.say(text)
+        leave(turn, back)
+    else:  # came for the unit: its self-assessment next, not registering as a citizen
+        turn.state["screen"] = None
+        turn.ask(text, [Option(UNIT_ASSESS, t._("Self-assess the unit"))])
+
+
+def _untouched_registration(turn: Turn, back: str) -> bool:
+    """The screen to go back to is the first question of a registration nobody began
+    answering (a chat that opened with /start): not worth going back to."""
+    draft = turn.state.get("draft") or {}
+    return back.startswith("reg.") and not any(draft.values())
 
 
 def _reminders_off(turn: Turn) -> bool:

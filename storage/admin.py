@@ -9,6 +9,7 @@ An area is applied as a condition on people's province or commune code, both ind
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -51,6 +52,8 @@ from storage.models import (
     Recipient,
 )
 from storage.outbox import Claimed, OutboxEntry
+
+log = logging.getLogger(__name__)
 
 
 def _in_area(area: Area, province: Any, commune: Any) -> list[Any]:
@@ -208,7 +211,16 @@ def apply(conn: Connection, account_id: int, effect: AdminEffect, now: datetime)
         )
     elif isinstance(effect, DecideUnit):
         _check(admin, effect.scope)
-        units.decide(conn, effect.assessment_id, admin.area, account_id, now, effect.reason)
+        if not units.decide(
+            conn,
+            effect.assessment_id,
+            effect.submitted_at,
+            admin.area,
+            account_id,
+            now,
+            effect.reason,
+        ):  # another admin decided meanwhile: theirs stands (told as with citizens)
+            log.info("a decision on a unit was made meanwhile by another admin")
     elif isinstance(effect, AddDeadline):
         _check(admin, effect.deadline.area)
         deadlines.add(conn, effect.deadline, now)
@@ -562,6 +574,8 @@ def claim_decisions(
             continue
         recognised = row.recognised_at is not None
         at = row.recognised_at if recognised else row.returned_at
+        if at is None:  # (nothing to tell: returned, then submitted anew before told)
+            continue
         t = world.langs.get(row.language) or world.langs[world.default_lang]
         reply = decision_reply(recognised, at, row.return_reason, t)
         kind = "recognised" if recognised else "returned"

@@ -365,6 +365,7 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
                 result=result_json(r),
                 returned_at=None,  # a returned one, submitted again: the note is answered
                 return_reason=None,
+                decision_pending=None,  # (and a return not told yet need not be)
             )
         )
     elif isinstance(effect, ClaimPaperForm):

@@ -113,10 +113,13 @@ def unit_view(conn: Connection, account_id: int, year: int) -> UnitView | None:
         name = conn.execute(select(Unit.name).where(Unit.id == unit_id)).scalar_one()
     a = None
     if unit_id is not None:
+        # Locked for the step: a colleague's answer or submission waits for this step
+        # to commit, so a submission scores the answers it read (PostgreSQL; SQLite
+        # runs one writing transaction at a time anyway).
         a = conn.execute(
-            select(UnitAssessment).where(
-                UnitAssessment.unit_id == unit_id, UnitAssessment.year == year
-            )
+            select(UnitAssessment)
+            .where(UnitAssessment.unit_id == unit_id, UnitAssessment.year == year)
+            .with_for_update()
         ).first()
     base = UnitView(name, area, year, unit_criteria(area), me=row.person_name)
     if a is None:
@@ -222,6 +225,7 @@ def submit(
             result={"indicators": {s.code: s.points for s in result.indicators}},
             returned_at=None,
             return_reason=None,
+            decision_pending=None,  # a return not told yet is overtaken by this
         )
     )
 
@@ -238,7 +242,9 @@ def forget(conn: Connection, accounts: list[int]) -> None:
         )
     ).all()
     conn.execute(
-        update(UnitAnswer).where(UnitAnswer.answered_by.in_(accounts)).values(answered_name=None)
+        update(UnitAnswer)
+        .where(UnitAnswer.answered_by.in_(accounts))
+        .values(answered_name=None, answered_by=None)  # (SQLite reuses an account's id)
     )
     for unit_id, name in focal:
         conn.execute(
@@ -261,7 +267,8 @@ def _in_scope(area: Area) -> list[Any]:
 
 def units_in(conn: Connection, area: Area, year: int) -> list[UnitRow]:
     """Every unit of `area` (a province's own units and those of its communes) with a
-    focal point or a self-assessment of `year`, and where that stands, by area and name."""
+    focal point or a submitted self-assessment of `year` (a unit whose focal points all
+    left half-way is not counted), and where that stands, by area and name."""
     answered = (
         select(UnitAnswer.assessment_id, func.count().label("n"))
         .group_by(UnitAnswer.assessment_id)
@@ -290,7 +297,7 @@ def units_in(conn: Connection, area: Area, year: int) -> list[UnitRow]:
         )
         .outerjoin(a, and_(a.unit_id == Unit.id, a.year == year))
         .outerjoin(answered, answered.c.assessment_id == a.id)
-        .where(*_in_scope(area), or_(Unit.id.in_(_with_focal_point()), a.id.is_not(None)))
+        .where(*_in_scope(area), or_(Unit.id.in_(_with_focal_point()), a.status == "submitted"))
         .order_by(Unit.province_code, Unit.commune_code, Unit.name_key)
     ).all()
     out = []
@@ -335,7 +342,7 @@ def tally(conn: Connection, area: Area, year: int) -> UnitTally:
         )
         .select_from(Unit)
         .outerjoin(a, and_(a.unit_id == Unit.id, a.year == year))
-        .where(*_in_scope(area), or_(Unit.id.in_(_with_focal_point()), a.id.is_not(None)))
+        .where(*_in_scope(area), or_(Unit.id.in_(_with_focal_point()), a.status == "submitted"))
     ).one()
     return UnitTally(
         year, row.registered, row.in_progress, row.submitted, row.reached, row.recognised
@@ -349,26 +356,35 @@ def _with_focal_point() -> Any:
 
 
 class UnitRefused(Exception):
-    """A decision on a unit outside the admin's scope, or not waiting for one."""
+    """A decision on a unit outside the admin's scope."""
 
 
 def decide(
     conn: Connection,
     assessment_id: int,
+    submitted_at: datetime | None,
     scope: Area,
     by: int,
     now: datetime,
     reason: str | None = None,
-) -> None:
-    """Recognise a unit's submitted self-assessment (reason None) or return it with a
-    reason (in progress again, answers kept); its focal points are told."""
+) -> bool:
+    """Recognise a unit's self-assessment as submitted at `submitted_at` (the version the
+    admin saw) with reason None, or return it with a reason (in progress again, answers
+    kept); its focal points are told. False, with nothing changed, if it is no longer
+    that version waiting for a decision (another admin decided, or it was returned and
+    submitted anew meanwhile)."""
     row = conn.execute(
         select(Unit.province_code, Unit.commune_code, UnitAssessment.status)
         .join(Unit, Unit.id == UnitAssessment.unit_id)
-        .where(UnitAssessment.id == assessment_id, UnitAssessment.recognised_at.is_(None))
+        .where(
+            UnitAssessment.id == assessment_id,
+            UnitAssessment.recognised_at.is_(None),
+            UnitAssessment.submitted_at == submitted_at,
+        )
+        .with_for_update(of=UnitAssessment)
     ).first()
     if row is None or row.status != "submitted":
-        raise UnitRefused("the unit's self-assessment is not waiting for a decision")
+        return False
     if not scope.contains(Area(row.province_code, row.commune_code)):
         raise UnitRefused("outside the admin's scope")
     if reason is None:
@@ -381,6 +397,7 @@ def decide(
             "reached": None,
             "band": None,
             "result": None,
+            "submitted_by": None,
             "returned_at": now,
             "return_reason": reason,
         }
@@ -389,6 +406,7 @@ def decide(
         .where(UnitAssessment.id == assessment_id)
         .values(decision_pending=True, **values)
     )
+    return True
 
 
 def claim_decisions(
@@ -408,6 +426,8 @@ def claim_decisions(
             a.returned_at,
             a.return_reason,
             Unit.name,
+            Unit.province_code,
+            Unit.commune_code,
             Recipient.language,
             ChannelAccount.id.label("account_id"),
             ChannelAccount.external_id,
@@ -428,8 +448,11 @@ def claim_decisions(
             continue
         recognised = row.recognised_at is not None
         at = row.recognised_at if recognised else row.returned_at
+        if at is None:  # (nothing to tell: returned, then submitted anew)
+            continue
         t = world.langs.get(row.language) or world.langs[world.default_lang]
-        reply = unit_decision_reply(row.name, row.year, recognised, at, row.return_reason, t)
+        by = Area(row.province_code, row.commune_code).name(world.places, t)
+        reply = unit_decision_reply(row.name, row.year, recognised, at, row.return_reason, t, by)
         kind = "recognised" if recognised else "returned"
         event_id = f"unit-decision:{row.id}:{kind}:{at.isoformat()}:{row.account_id}"
         by_channel.setdefault(row.channel, []).append(

@@ -311,7 +311,7 @@ async def test_a_focal_point_registers_with_a_code_and_gets_unit_reminders(db, d
     assert "tên đơn vị" in unit.text  # asked again
     await unit.type("Trường THCS Ngô Sĩ Liên")
     assert "Đã xong" in unit.text and "Trường THCS Ngô Sĩ Liên" in unit.text
-    assert "/start" in unit.text  # not pushed into registering as a citizen
+    assert unit.labels == ["Tự đánh giá đơn vị"]  # not pushed into registering as a citizen
     await unit.type("/donvi")  # the unit's menu: its self-assessment
     assert "Đơn vị của bạn: “Trường THCS Ngô Sĩ Liên”" in unit.text
 
@@ -325,7 +325,7 @@ async def test_a_focal_point_registers_with_a_code_and_gets_unit_reminders(db, d
     assert "Đơn vị “Trường THCS Ngô Sĩ Liên”" in delivery.replies[0].text
 
     await unit.type("/donvi tat")
-    assert "không còn nhận" in unit.text
+    assert "không còn là đầu mối" in unit.text
     clock.current += timedelta(days=4)
     assert await scheduler_beside(dispatcher, {"test": channel}).tick() == 0
 

@@ -249,13 +249,16 @@ async def test_admins_see_units_and_recognise_or_return_them(db, dispatcher, clo
     channel = Recorder()
     await scheduler_beside(dispatcher, {"test": channel}).tick()
     told = {user: delivery.replies[0] for user, delivery in channel.pushed}
-    assert "đã được công nhận là Đơn vị học tập năm 2026" in told["kl"].text
+    assert (
+        "Phường Hoàn Kiếm, Thành phố Hà Nội đã công nhận “Trường THCS Kim Liên” là Đơn vị học "
+        "tập năm 2026" in told["kl"].text
+    )
     assert "Xin bổ sung kế hoạch năm" in told["ta"].text
-    assert [o.label for o in told["ta"].options] == ["Tự đánh giá đơn vị"]
+    assert [o.label for o in told["ta"].options] == ["Sửa và gửi lại"]
 
     # The returned unit changes an answer and submits again.
     ta.replies = (told["ta"],)
-    await ta.tap("Tự đánh giá đơn vị")
+    await ta.tap("Sửa và gửi lại")
     assert "Đã được trả lại" in ta.text and "Xin bổ sung kế hoạch năm" in ta.text
     await ta.tap("Làm tiếp")
     assert "Xin xem lại" in ta.text  # every answer kept
@@ -310,3 +313,51 @@ async def test_an_admin_hands_out_a_code_for_units_in_chat(db, dispatcher, clock
     assert "(Phường Hoàn Kiếm, Thành phố Hà Nội)" in chat.text
     await admin.type("/invite unit da nang")  # outside the scope: refused, no code
     assert "Any number" not in admin.text
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_focal_points_registered_before_units_get_their_unit(kind, tmp_path, request):
+    """Migration 0011 makes the units of focal points who registered before it, one per
+    area and folded name, so they are counted from the start."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from storage.db import MIGRATIONS_DIR
+
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    else:
+        url = request.getfixturevalue("pg_url").replace("postgresql://", "postgresql+psycopg://")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if kind == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0010")
+        conn.execute(
+            text(
+                "INSERT INTO channel_accounts (id, channel, external_id, created_at, unreachable)"
+                " VALUES (1, 't', 'a', :now, false), (2, 't', 'b', :now, false)"
+            ),
+            {"now": datetime(2026, 11, 1, tzinfo=UTC)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO recipients (account_id, role, province_code, commune_code,"
+                " unit_name, language, created_at, monthly, follows_inside) VALUES"
+                " (1, 'focal_point', 1, 70, 'Trường THCS Kim Liên', 'vi', :now, false, false),"
+                " (2, 'focal_point', 1, 70, 'truong thcs kim lien', 'vi', :now, false, false)"
+            ),
+            {"now": datetime(2026, 11, 1, tzinfo=UTC)},
+        )
+        command.upgrade(config, "head")
+        units = conn.execute(text("SELECT id, name, area_key FROM units")).all()
+        linked = conn.execute(text("SELECT DISTINCT unit_id FROM recipients")).scalars().all()
+        assert [(u.name, u.area_key) for u in units] == [("Trường THCS Kim Liên", "1:70")]
+        assert linked == [units[0].id]
+        if kind == "postgresql":  # leave the shared test database as the other tests want it
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()

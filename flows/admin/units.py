@@ -60,8 +60,17 @@ def _waiting(turn: Turn) -> list[UnitRow]:
 
 
 def _picked(turn: Turn) -> UnitRow | None:
-    pick_id = turn.state.get("unit_pick")
-    return next((u for u in _waiting(turn) if u.assessment_id == pick_id), None)
+    pick_id, seen = turn.state.get("unit_pick"), turn.state.get("unit_seen")
+    return next(
+        (u for u in _waiting(turn) if u.assessment_id == pick_id and _version(u) == seen),
+        None,
+    )
+
+
+def _version(unit: UnitRow) -> str:
+    """Which submission of a unit the admin looks at: a unit returned and submitted
+    anew meanwhile is another one, to be looked at before deciding."""
+    return unit.submitted_at.isoformat() if unit.submitted_at else ""
 
 
 def _grade(turn: Turn, unit: UnitRow) -> str:
@@ -155,7 +164,7 @@ def _one_invalid(turn: Turn) -> None:
         _list_invalid(turn)
     else:
         turn.state.pop("unit_pick", None)
-        turn.say(turn.t._("That unit has been decided on meanwhile."))
+        turn.say(turn.t._("That unit was decided on, or submitted anew, meanwhile."))
         turn.go(UNITS_LIST)
 
 
@@ -166,7 +175,10 @@ def _on_list(turn: Turn, option: str) -> None:
     if option == "done":
         _leave(turn, turn.t._("Done. /units shows the units again."))
         return
-    turn.state["unit_pick"] = int(option.removeprefix("u"))
+    pick_id = int(option.removeprefix("u"))
+    unit = next((u for u in _waiting(turn) if u.assessment_id == pick_id), None)
+    turn.state["unit_pick"] = pick_id
+    turn.state["unit_seen"] = _version(unit) if unit is not None else ""
     turn.go(UNITS_ONE)
 
 
@@ -210,8 +222,8 @@ def _on_one(turn: Turn, option: str) -> None:
     elif option == "return":
         turn.state["unit_reason_for"] = unit.assessment_id
         turn.go(UNITS_REASON)
-    else:
-        turn.effect(DecideUnit(unit.assessment_id, unit.area))
+    elif option == "recognise":
+        turn.effect(DecideUnit(unit.assessment_id, unit.submitted_at, unit.area))
         _decided(turn, unit, recognised_at=turn.world.now)
         turn.say(
             t._("“{unit}” is recognised as a learning unit. Its focal points are told.").format(
@@ -276,14 +288,14 @@ def _on_reason(turn: Turn, text: str) -> None:
     reason = tidy(text)
     if unit is None or unit.assessment_id is None:  # (checked before any input)
         return
-    if len(reason) < 3 or len(reason) > MAX_REASON:
+    if sum(ch.isalpha() for ch in reason) < 3 or len(reason) > MAX_REASON:
         turn.again(
             t._("Please write the reason in a few words, at most {max} characters.").format(
                 max=MAX_REASON
             )
         )
         return
-    turn.effect(DecideUnit(unit.assessment_id, unit.area, reason))
+    turn.effect(DecideUnit(unit.assessment_id, unit.submitted_at, unit.area, reason))
     _decided(turn, unit, status="in_progress", returned_at=turn.world.now)
     turn.state.pop("unit_reason_for", None)
     turn.say(
@@ -322,24 +334,31 @@ def _ask_reason(turn: Turn) -> None:
 
 
 def unit_decision_reply(
-    unit: str, year: int, recognised: bool, at: datetime, reason: str | None, t: Lang
+    unit: str,
+    year: int,
+    recognised: bool,
+    at: datetime,
+    reason: str | None,
+    t: Lang,
+    by: str,
 ) -> Reply:
-    """The message to a unit's focal points about the decision on its self-assessment."""
+    """The message to a unit's focal points about the decision `by` (the area that gave
+    the unit its code) took on its self-assessment."""
     date = t.date(at.astimezone(LOCAL_TZ))
     if recognised:
         return Reply(
             "text",
             "🎉 "
             + t._(
-                "On {date}, “{unit}” was recognised as a learning unit for {year}. "
+                "On {date}, {by} recognised “{unit}” as a learning unit for {year}. "
                 "Congratulations to everyone in it!"
-            ).format(date=date, unit=unit, year=year),
+            ).format(date=date, by=by, unit=unit, year=year),
         )
     return Reply(
         "options",
         t._(
-            "The self-assessment of “{unit}” for {year} was returned on {date} with this note: "
-            "“{reason}”. Change the answers you need to and submit it again."
-        ).format(unit=unit, year=year, date=date, reason=reason or ""),
-        (Option(UNIT_ASSESS, t._("Self-assess the unit")),),
+            "On {date}, {by} returned the self-assessment of “{unit}” for {year} with this "
+            "note: “{reason}”. Correct it as the note says, then submit it again."
+        ).format(date=date, by=by, unit=unit, year=year, reason=reason or ""),
+        (Option(UNIT_ASSESS, t._("Correct and submit again")),),
     )

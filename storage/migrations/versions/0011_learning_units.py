@@ -6,6 +6,8 @@ Revises: 0010
 Create Date: 2026-12-02
 """
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -77,6 +79,43 @@ def upgrade():
             "fk_recipients_unit_id", "units", ["unit_id"], ["id"], ondelete="SET NULL"
         )
         batch_op.create_index("ix_recipients_unit_id", ["unit_id"])
+    _units_of_focal_points()
+
+
+def _units_of_focal_points():
+    """Focal points registered before units had rows get theirs (as storage.units does:
+    one unit per area and folded name), so every unit is counted from the start."""
+    from flows.text import fold  # the same folding as storage.units.name_key
+
+    conn = op.get_bind()
+    now = datetime.now(UTC)
+    if conn.dialect.name == "sqlite":
+        now = now.replace(tzinfo=None)
+    rows = conn.execute(
+        sa.text(
+            "SELECT id, province_code, commune_code, unit_name FROM recipients "
+            "WHERE role = 'focal_point' AND unit_name IS NOT NULL"
+        )
+    ).all()
+    for rid, province, commune, name in rows:
+        key = {
+            "area_key": f"{province or 0}:{commune or 0}",
+            "name_key": " ".join(fold(name).split())[:120],
+        }
+        find = sa.text("SELECT id FROM units WHERE area_key = :area_key AND name_key = :name_key")
+        unit_id = conn.execute(find, key).scalar()
+        if unit_id is None:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO units (province_code, commune_code, area_key, name, name_key, "
+                    "created_at) VALUES (:p, :c, :area_key, :name, :name_key, :now)"
+                ),
+                {**key, "p": province, "c": commune, "name": name, "now": now},
+            )
+            unit_id = conn.execute(find, key).scalar()
+        conn.execute(
+            sa.text("UPDATE recipients SET unit_id = :u WHERE id = :r"), {"u": unit_id, "r": rid}
+        )
 
 
 def downgrade():
