@@ -62,7 +62,7 @@ def commune_admin(world, **kwargs) -> FlowChat:
         ("/donvi k7qxm2pa", Needs(admin=True, invite="K7QXM2PA", unit=True)),
         ("/start dv-K7QXM2PA", Needs(admin=True, invite="K7QXM2PA")),
         ("/help", Needs(admin=True)),
-        # Text outside any question: whether they are an admin (not pushed to register).
+        # Text outside any question: an admin or a focal point? (not pushed to register)
         ("Nguyễn Văn An", Needs(admin=True)),
     ],
 )
