@@ -63,7 +63,7 @@ def commune_admin(world, **kwargs) -> FlowChat:
         ("/start dv-K7QXM2PA", Needs(admin=True, invite="K7QXM2PA")),
         ("/help", Needs(admin=True)),
         # Text outside any question: an admin or a focal point? (not pushed to register)
-        ("Nguyễn Văn An", Needs(admin=True)),
+        ("Nguyễn Văn An", Needs(admin=True, unit=True)),
     ],
 )
 def test_each_command_declares_what_it_reads(world, text, expected):
