@@ -33,6 +33,7 @@ from flows.model import (
     FollowInside,
     NewInvite,
     Recognise,
+    Reply,
     ReturnAssessment,
     RevokeAdmin,
     SetMonthly,
@@ -51,7 +52,7 @@ from storage.models import (
     ProcessedEvent,
     Recipient,
 )
-from storage.outbox import Claimed, OutboxEntry
+from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
 
@@ -568,26 +569,12 @@ def claim_decisions(
     ).all()
     if not rows:
         return [], 0
-    by_channel: dict[str, list[OutboxEntry]] = {}
-    for row in rows:
-        if row.channel is None or row.unreachable:
-            continue
-        recognised = row.recognised_at is not None
-        at = row.recognised_at if recognised else row.returned_at
-        if at is None:  # (nothing to tell: returned, then submitted anew before told)
-            continue
+
+    def reply_of(row: Any, recognised: bool, at: datetime) -> Reply:
         t = world.langs.get(row.language) or world.langs[world.default_lang]
-        reply = decision_reply(recognised, at, row.return_reason, t)
-        kind = "recognised" if recognised else "returned"
-        event_id = f"decision:{row.id}:{kind}:{at.isoformat()}:{row.account_id}"
-        by_channel.setdefault(row.channel, []).append(
-            OutboxEntry(row.account_id, row.external_id, event_id, (reply,), row.language)
-        )
-    claimed = [
-        (channel, c)
-        for channel, entries in by_channel.items()
-        for c in outbox.record(conn, channel, now, entries)
-    ]
+        return decision_reply(recognised, at, row.return_reason, t)
+
+    claimed = outbox.record_decisions(conn, now, rows, reply_of, "decision")
     told = sorted({row.id for row in rows})
     conn.execute(update(a).where(a.id.in_(told)).values(decision_pending=None))
     return claimed, len(rows)

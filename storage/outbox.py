@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,6 +67,43 @@ class _Statements:
 
 
 _sql = PerDialect(_Statements)
+
+
+def record_decisions(
+    conn: Connection,
+    now: datetime,
+    rows: Iterable[Any],
+    reply_of: Callable[[Any, bool, datetime], Reply],
+    prefix: str,
+) -> list[tuple[str, Claimed]]:
+    """Decisions (a title recognised or a self-assessment returned) in the outbox, one per
+    reachable chat account of a row (id, recognised_at, returned_at, language, account_id,
+    external_id, channel, unreachable), in the words `reply_of(row, recognised, at)` gives;
+    the event id `prefix:<id>:<kind>:<at>:<account>` keeps each once."""
+    by_channel: dict[str, list[OutboxEntry]] = {}
+    for row in rows:
+        if row.channel is None or row.unreachable:
+            continue
+        recognised = row.recognised_at is not None
+        at = row.recognised_at if recognised else row.returned_at
+        if at is None:  # (nothing to tell: returned, then submitted anew before told)
+            continue
+        kind = "recognised" if recognised else "returned"
+        event_id = f"{prefix}:{row.id}:{kind}:{at.isoformat()}:{row.account_id}"
+        by_channel.setdefault(row.channel, []).append(
+            OutboxEntry(
+                row.account_id,
+                row.external_id,
+                event_id,
+                (reply_of(row, recognised, at),),
+                row.language,
+            )
+        )
+    return [
+        (channel, c)
+        for channel, entries in by_channel.items()
+        for c in record(conn, channel, now, entries)
+    ]
 
 
 def record(

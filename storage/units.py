@@ -19,14 +19,14 @@ from sqlalchemy.engine import Connection
 
 from flows.admin.units import unit_decision_reply
 from flows.digest import UnitTally
-from flows.model import FOCAL_POINT, UnitAnswerView, UnitRow, UnitView, World
+from flows.model import FOCAL_POINT, Reply, UnitAnswerView, UnitRow, UnitView, World
 from flows.places import Area
 from flows.scoring import ScoreResult, reached
 from flows.text import fold
 from flows.unit_assessment import unit_criteria
 from storage import outbox
 from storage.models import ChannelAccount, Recipient, Unit, UnitAnswer, UnitAssessment
-from storage.outbox import Claimed, OutboxEntry
+from storage.outbox import Claimed
 
 
 def _insert(conn: Connection) -> Any:
@@ -442,27 +442,13 @@ def claim_decisions(
     ).all()
     if not rows:
         return [], 0
-    by_channel: dict[str, list[OutboxEntry]] = {}
-    for row in rows:
-        if row.channel is None or row.unreachable:
-            continue
-        recognised = row.recognised_at is not None
-        at = row.recognised_at if recognised else row.returned_at
-        if at is None:  # (nothing to tell: returned, then submitted anew)
-            continue
+
+    def reply_of(row: Any, recognised: bool, at: datetime) -> Reply:
         t = world.langs.get(row.language) or world.langs[world.default_lang]
         by = Area(row.province_code, row.commune_code).name(world.places, t)
-        reply = unit_decision_reply(row.name, row.year, recognised, at, row.return_reason, t, by)
-        kind = "recognised" if recognised else "returned"
-        event_id = f"unit-decision:{row.id}:{kind}:{at.isoformat()}:{row.account_id}"
-        by_channel.setdefault(row.channel, []).append(
-            OutboxEntry(row.account_id, row.external_id, event_id, (reply,), row.language)
-        )
-    claimed = [
-        (channel, c)
-        for channel, entries in by_channel.items()
-        for c in outbox.record(conn, channel, now, entries)
-    ]
+        return unit_decision_reply(row.name, row.year, recognised, at, row.return_reason, t, by)
+
+    claimed = outbox.record_decisions(conn, now, rows, reply_of, "unit-decision")
     told = sorted({row.id for row in rows})
     conn.execute(update(a).where(a.id.in_(told)).values(decision_pending=None))
     return claimed, len(told)
