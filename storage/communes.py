@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from storage.db import dialect_insert
 from storage.models import CommuneFlag
 
 
 def set_commune_difficult(
     conn: Connection, commune_code: int, difficult: bool, now: datetime
 ) -> None:
-    ins = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    ins = dialect_insert(conn)
     flag = ins(CommuneFlag).values(commune_code=commune_code, difficult=difficult, updated_at=now)
     conn.execute(
         flag.on_conflict_do_update(

@@ -32,6 +32,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,11 @@ class PerDialect(Generic[T]):
         if name not in self._built:
             self._built[name] = self._build(name)
         return self._built[name]
+
+
+def dialect_insert(conn: Connection) -> Any:
+    """The INSERT with ON CONFLICT of the connection's database (PostgreSQL or SQLite)."""
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def run_batch(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> Any:

@@ -25,7 +25,7 @@ from flows.deadlines import Deadline, Reminder, reminder_reply
 from flows.model import ADMIN, FOCAL_POINT, Reply, World
 from flows.places import Area
 from storage import outbox
-from storage.db import PerDialect
+from storage.db import PerDialect, dialect_insert
 from storage.models import (
     Assessment,
     ChannelAccount,
@@ -72,17 +72,13 @@ def _from_row(row: Any) -> Deadline:
     )
 
 
-def _insert(conn: Connection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-
-
 def seed(conn: Connection, defaults: list[Deadline], now: datetime) -> int:
     """Add the default deadlines the database lacks (by key); returns how many. One that
     was cancelled stays cancelled."""
     if not defaults:
         return 0
     added = conn.execute(
-        _insert(conn)(DeadlineRow)
+        dialect_insert(conn)(DeadlineRow)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(DeadlineRow.id),
         [_to_row(d, now) for d in defaults],
@@ -108,7 +104,7 @@ def add(conn: Connection, deadline: Deadline, now: datetime) -> int:
     row = _to_row(deadline, now)
     row["key"] = None
     new_id: int = conn.execute(
-        _insert(conn)(DeadlineRow).values(**row).returning(DeadlineRow.id)
+        dialect_insert(conn)(DeadlineRow).values(**row).returning(DeadlineRow.id)
     ).scalar_one()
     return new_id
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from storage.db import dialect_insert
 from storage.models import HealthCheck
 
 
 def check(conn: Connection, process: str, now: datetime) -> None:
     """Record that `process` checked now (processes gone for a day are let go)."""
     conn.execute(delete(HealthCheck).where(HealthCheck.checked_at < now - timedelta(days=1)))
-    ins = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    ins = dialect_insert(conn)
     row = ins(HealthCheck).values(process=process[:64], checked_at=now)
     conn.execute(
         row.on_conflict_do_update(

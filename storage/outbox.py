@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from flows.model import Reply
-from storage.db import PerDialect, run_batch
+from storage.db import PerDialect, dialect_insert, run_batch
 from storage.models import ChannelAccount, ForgottenEvent, Person, ProcessedEvent
 
 
@@ -324,7 +324,7 @@ def forget_events(conn: Connection, account_ids: Sequence[int], now: datetime) -
 
 
 def forget_event(conn: Connection, channel: str, event_id: str, now: datetime) -> None:
-    ins = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    ins = dialect_insert(conn)
     conn.execute(
         ins(ForgottenEvent)
         .values(channel=channel, event_id=event_hash(event_id), at=now)

@@ -6,20 +6,15 @@ transaction by storage.db.Database.run.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from flows.model import Role
 from flows.places import Area
 from storage import invites
+from storage.db import dialect_insert
 from storage.models import Recipient
-
-
-def _insert(conn: Connection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def save_recipient(
@@ -34,7 +29,7 @@ def save_recipient(
     invite_key: str | None = None,
 ) -> None:
     """Register (or re-register) an account as a recipient in a role."""
-    stmt = _insert(conn)(Recipient).values(
+    stmt = dialect_insert(conn)(Recipient).values(
         account_id=account_id,
         role=role,
         province_code=area.province,

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from flows.admin.units import unit_decision_reply
@@ -25,12 +24,9 @@ from flows.scoring import ScoreResult, reached
 from flows.text import fold
 from flows.unit_assessment import unit_criteria
 from storage import outbox
+from storage.db import dialect_insert
 from storage.models import ChannelAccount, Recipient, Unit, UnitAnswer, UnitAssessment
 from storage.outbox import Claimed
-
-
-def _insert(conn: Connection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def name_key(name: str) -> str:
@@ -63,7 +59,7 @@ def link_unit(conn: Connection, account_id: int, now: datetime) -> int | None:
         return None
     area = Area(row.province_code, row.commune_code)
     key = {"area_key": area_key(area), "name_key": name_key(row.unit_name)}
-    stmt = _insert(conn)(Unit).values(
+    stmt = dialect_insert(conn)(Unit).values(
         province_code=area.province,
         commune_code=area.commune,
         name=row.unit_name,
@@ -160,7 +156,7 @@ def start(
     if criteria is None:
         focal = _focal(conn, account_id)
         criteria = unit_criteria(Area(focal.province_code, focal.commune_code))
-    stmt = _insert(conn)(UnitAssessment).values(
+    stmt = dialect_insert(conn)(UnitAssessment).values(
         unit_id=unit_id, year=year, criteria=criteria, status="in_progress", started_at=now
     )
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["unit_id", "year"]))
@@ -197,7 +193,9 @@ def save_answer(
         "answered_by": account_id,
         "answered_name": focal.person_name if focal is not None else None,
     }
-    stmt = _insert(conn)(UnitAnswer).values(assessment_id=assessment, indicator=indicator, **values)
+    stmt = dialect_insert(conn)(UnitAnswer).values(
+        assessment_id=assessment, indicator=indicator, **values
+    )
     conn.execute(
         stmt.on_conflict_do_update(index_elements=["assessment_id", "indicator"], set_=values)
     )

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from flows.windows import Cost, WindowRules, quota_month, send_cost
-from storage.db import PerDialect
+from storage.db import PerDialect, dialect_insert
 from storage.models import (
     ChannelAccount,
     ChannelToken,
@@ -25,10 +25,6 @@ from storage.models import (
     MessagingWindow,
     ProactiveQuota,
 )
-
-
-def _insert(conn: Connection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 class _Statements:
@@ -203,7 +199,7 @@ def load_tokens(
         "updated_at": now,
     }
     if row is None:
-        conn.execute(_insert(conn)(ChannelToken).values(channel=channel, **values))
+        conn.execute(dialect_insert(conn)(ChannelToken).values(channel=channel, **values))
     else:
         conn.execute(update(ChannelToken).where(ChannelToken.channel == channel).values(**values))
     return Tokens("", refresh_token, epoch, None, None)
