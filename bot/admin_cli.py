@@ -83,6 +83,9 @@ def add_parsers(sub: Any, t: Lang) -> None:
     target.add_argument("--officials", type=int, help=t._("officials working in the commune"))
     target.add_argument("--adults-pct", type=int, help=t._("target for adults, percent (40)"))
     target.add_argument("--officials-pct", type=int, help=t._("target for officials, percent (60)"))
+    target.add_argument(
+        "--households", type=int, help=t._("households in the commune (learning families' target)")
+    )
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -235,12 +238,15 @@ async def _target(settings: Settings, args: argparse.Namespace, core: Any, db: A
     area = Area.parse(f"commune:{args.commune}", core.places)
     changes = {
         key: value
-        for key in ("adults", "officials", "adults_pct", "officials_pct")
+        for key in ("adults", "officials", "adults_pct", "officials_pct", "households")
         if (value := getattr(args, key)) is not None
     }
     if not changes:
         raise Problem(
-            N_("give at least one of --adults, --officials, --adults-pct, --officials-pct")
+            N_(
+                "give at least one of --adults, --officials, --adults-pct, --officials-pct, "
+                "--households"
+            )
         )
     for key, value in changes.items():
         if value < 0 or (key.endswith("_pct") and value > 100):
@@ -255,6 +261,7 @@ async def _target(settings: Settings, args: argparse.Namespace, core: Any, db: A
         "officials": t._("officials"),
         "adults_pct": t._("target for adults (%)"),
         "officials_pct": t._("target for officials (%)"),
+        "households": t._("households"),
     }
     what = ", ".join(f"{words[k]} {v}" for k, v in changes.items())
     print(t._("Saved for {area}: {what}").format(area=area.name(core.places, t), what=what))

@@ -9,7 +9,7 @@ from bot.config import Settings
 from bot.data import load_criteria, load_gazetteer
 from bot.i18n import load_langs
 from bot.posters import PosterLinks
-from flows.criteria import UNIT_SETS, CriteriaSet
+from flows.criteria import FAMILY_SET, UNIT_SETS, CriteriaSet
 from flows.lang import Lang
 from flows.localtime import local_day
 from flows.model import World
@@ -25,6 +25,7 @@ class Core:
     default_lang: str
     posters: PosterLinks = field(default_factory=PosterLinks)
     unit_sets: dict[str, CriteriaSet] = field(default_factory=dict)  # by code
+    family_set: CriteriaSet | None = None
 
     def year(self, now: datetime) -> int:
         """The campaign year at `now`: the one set, else the year in Vietnam (the data
@@ -44,6 +45,7 @@ class Core:
             self.year(now),
             self.default_lang,
             unit_sets=self.unit_sets,
+            family_set=self.family_set,
         )
 
 
@@ -56,4 +58,5 @@ def load_core(settings: Settings) -> Core:
         default_lang=settings.language,
         posters=PosterLinks(settings.telegram_username, settings.zalo_oa_link),
         unit_sets={name: load_criteria(name) for name in UNIT_SETS.values()},
+        family_set=load_criteria(FAMILY_SET),
     )

@@ -34,7 +34,7 @@ from flows.places import Area
 from flows.unit_assessment import criteria_of, unit_year, unit_year_of
 from storage import admin as admin_store
 from storage import deadlines as deadline_store
-from storage import invites
+from storage import families, invites
 from storage import paper as paper_store
 from storage import units as unit_store
 from storage.db import Database
@@ -122,6 +122,11 @@ class Preloader:
                 found["unit_sheet"] = reports.unit_sheet(unit, criteria, self.core.places, t)
         if admin is not None and needs.units is not None:
             found["units"] = tuple(unit_store.units_in(conn, admin.area, needs.units))
+        if needs.family:
+            found["family"] = families.family_view(conn, account_id, world.campaign_year)
+        if needs.family_code is not None:
+            found["family_found"] = families.find(conn, needs.family_code)
+            found["code_attempts"] = invites.attempts(conn, account_id, world.now)
         if needs.fresh_code:
             found["fresh_code"] = codes.new_code()
         return replace(world, **found) if found else world

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from bot.core import Core
 from flows.criteria import CriteriaSet, pick
-from flows.digest import Counts, Digest, chart_data, group_label
+from flows.digest import FAMILY_TARGET, Counts, Digest, chart_data, group_label
 from flows.lang import Lang
 from flows.localtime import LOCAL_TZ
 from flows.model import UnitRow, UnitView
@@ -24,6 +24,7 @@ from flows.places import Area, Gazetteer
 from flows.text import fold
 from flows.unit_assessment import unit_year_of
 from storage import admin as store
+from storage import families as family_store
 from storage import units as unit_store
 
 if TYPE_CHECKING:
@@ -46,7 +47,9 @@ def load_digest(
     since, until = shell.period
     lines = store.digest_lines(conn, area, year, since, until)
     units = unit_store.tally(conn, area, unit_year_of(day))
-    return Digest(area, day, year, tuple(lines), tuple(store.targets(conn, area)), monthly, units)
+    families = family_store.tally(conn, area, year)
+    targets = tuple(store.targets(conn, area))
+    return Digest(area, day, year, tuple(lines), targets, monthly, units, families)
 
 
 def chart_figure(digest: Digest, core: Core, t: Lang) -> Figure:
@@ -244,7 +247,8 @@ def export_xlsx(
     """Sheet 1: a title, then every commune of the area (a row per group, the commune's
     subtotal, province subtotals for the whole deployment) and the total, with the header
     frozen and filterable; sheet 2: average points per indicator and group; sheet 3: the
-    learning units and their self-assessments (if any unit registered)."""
+    learning units and their self-assessments (if any unit registered); sheet 4: the learning
+    families per commune against the households' target (if any family registered)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -302,6 +306,8 @@ def export_xlsx(
         )
     if units and digest.units is not None:
         units_sheet(wb, units, digest.units.year, core, t)
+    if digest.families is not None and digest.families.lines:
+        families_sheet(wb, digest, core, t)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -652,3 +658,92 @@ def units_sheet(wb: Any, rows: Sequence[UnitRow], year: int, core: Core, t: Lang
         )
     if not rows:
         ws.append([t._("No unit of this area has registered a focal point yet.")])
+
+
+def families_sheet(wb: Any, digest: Digest, core: Core, t: Lang) -> None:
+    """A sheet of the learning families in the export (a write-only workbook): per commune,
+    the families registered and where their self-assessments stand, the adults in them and
+    the Learning Citizens among them, and the households' target where it is set; counts
+    only, no names."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    families = digest.families
+    if families is None:
+        return
+    ws = wb.create_sheet(t._("Learning families"))
+    bold = Font(bold=True)
+
+    def strong(values: Sequence[Any]) -> list[Any]:
+        cells = [WriteOnlyCell(ws, value=value) for value in values]
+        for cell in cells:
+            cell.font = bold
+        return cells
+
+    widths = (5, 30, 11, 13, 13, 13, 11, 13, 11, 13)
+    for column, width in zip("ABCDEFGHIJ", widths, strict=True):
+        ws.column_dimensions[column].width = width
+    ws.freeze_panes = "C4"
+    ws.append(
+        strong(
+            [
+                t._("Learning families {year} — {area}").format(
+                    year=families.year, area=digest.area.name(core.places, t)
+                )
+            ]
+        )
+    )
+    ws.append([])
+    ws.append(
+        strong(
+            [
+                t._("No."),
+                t._("Commune"),
+                t._("Registered"),
+                t._("Self-assessing"),
+                t._("Self-assessed"),
+                t._("Reaching the criteria"),
+                t._("Adults"),
+                t._("Learning Citizens"),
+                t._("Households"),
+                t._("Target ({pct}%)").format(pct=FAMILY_TARGET),
+            ]
+        )
+    )
+    households = {target.commune: target.households for target in digest.targets}
+    for n, line in enumerate(families.lines, 1):
+        commune = core.places.commune(line.commune)
+        size = households.get(line.commune)
+        ws.append(
+            [
+                n,
+                commune.name if commune else str(line.commune),
+                line.registered,
+                line.in_progress,
+                line.submitted,
+                line.reached,
+                line.adults,
+                line.titled,
+                size,
+                round(size * FAMILY_TARGET / 100) if size else None,
+            ]
+        )
+    ws.append(
+        strong(
+            [
+                None,
+                t._("Total"),
+                *(
+                    families.total(name)
+                    for name in (
+                        "registered",
+                        "in_progress",
+                        "submitted",
+                        "reached",
+                        "adults",
+                        "titled",
+                    )
+                ),
+            ]
+        )
+    )

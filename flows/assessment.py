@@ -6,19 +6,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flows.criteria import Group, pick
+from flows.criteria import CriteriaSet, Group, pick
 from flows.localtime import LOCAL_TZ
 from flows.model import (
     AssessmentView,
+    Event,
+    Needs,
     Option,
     Profile,
     ResetAssessment,
     SaveAnswer,
+    Snapshot,
     StartAssessment,
     SubmitAssessment,
+    World,
 )
 from flows.navigation import resume
 from flows.registration import draft_from_profile
+from flows.reminders import FAMILY
 from flows.scoring import Reason, ScoreResult, score
 from flows.screens import MENU, QUESTION, REG_CONFIRM, REVIEW, REVIEW_PICK
 from flows.turn import Turn, screen
@@ -78,9 +83,18 @@ def _on_menu(turn: Turn, option: str) -> None:
         turn.state["draft"] = draft_from_profile(_person(turn))
         turn.state["editing"] = True
         turn.go(REG_CONFIRM)
+    elif option == FAMILY:  # typed ("3"); a tap is taken by flows.conversation.step
+        from flows.family import open_menu  # (flows.family reads this module's texts)
+
+        open_menu(turn)
 
 
-@screen(MENU, on_option=_on_menu, valid=_registered, on_invalid=_elsewhere)
+def _menu_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    # A typed choice may be the learning family's.
+    return Needs(family=event.kind == "text")
+
+
+@screen(MENU, on_option=_on_menu, needs=_menu_needs, valid=_registered, on_invalid=_elsewhere)
 def _ask_menu(turn: Turn) -> None:
     t = turn.t
     a = turn.assessment
@@ -96,7 +110,14 @@ def _ask_menu(turn: Turn) -> None:
         )
     else:
         first = Option("result", t._("See my result"))
-    turn.ask(t._("What would you like to do?"), [first, Option("edit", t._("Change my details"))])
+    turn.ask(
+        t._("What would you like to do?"),
+        [
+            first,
+            Option("edit", t._("Change my details")),
+            Option(FAMILY, t._("Learning family")),
+        ],
+    )
 
 
 def start_or_continue(turn: Turn) -> None:
@@ -276,7 +297,9 @@ def restart(turn: Turn) -> None:
 # --- the result ------------------------------------------------------------------------
 
 
-def explain(turn: Turn, reason: Reason) -> str:
+def explain(turn: Turn, reason: Reason, criteria: CriteriaSet | None = None) -> str:
+    """One reason of a verdict in words (`criteria`: the set scored, the citizens' if
+    None)."""
     t = turn.t
     if reason.kind == "total_ok":
         return t._("Total {points} points: reaches the {threshold} needed.").format(
@@ -287,7 +310,7 @@ def explain(turn: Turn, reason: Reason) -> str:
             points=reason.points, threshold=reason.threshold
         )
     if reason.kind == "indicator_below":
-        indicator = turn.world.criteria.find_indicator(reason.indicator or "")
+        indicator = (criteria or turn.world.criteria).find_indicator(reason.indicator or "")
         return t._(
             "Indicator {code} {name} has {points} points, below the minimum of {threshold}."
         ).format(
@@ -342,27 +365,37 @@ def result_text(turn: Turn, result: ScoreResult) -> str:
             max=result.max_total,
         )
     ]
-    for comp in criteria.competencies:
-        lines.append(
-            f"• {pick(comp.name, turn.lang)}: {result.competencies[comp.code]}/{comp.max_points}"
-        )
+    lines += competency_lines(turn, result, criteria)
     if verdict := verdict_text(turn, result):
         lines.append(verdict)
     if result.band is not None:
         lines.append(t._("Grade: {band}").format(band=pick(result.band.name, turn.lang)))
-    group = criteria.group(result.group)
-    if result.weakest and group is not None:
-        lines.append("")
-        lines.append(t._("Where to improve first:"))
-        for code in result.weakest:
-            question = group.question(code)
-            indicator = criteria.indicator(code)
-            points = next(s.points for s in result.indicators if s.code == code)
-            lines.append(
-                f"• {code} {pick(indicator.name, turn.lang)} ({points}/{indicator.max_points}): "
-                f"{pick(question.suggestion, turn.lang)}"
-            )
+    lines += improve_lines(turn, result, criteria)
     return "\n".join(lines)
+
+
+def competency_lines(turn: Turn, result: ScoreResult, criteria: CriteriaSet) -> list[str]:
+    """Each competency (or criterion) of a result with its points: "• name: 30/40"."""
+    return [
+        f"• {pick(comp.name, turn.lang)}: {result.competencies[comp.code]}/{comp.max_points}"
+        for comp in criteria.competencies
+    ]
+
+
+def improve_lines(turn: Turn, result: ScoreResult, criteria: CriteriaSet) -> list[str]:
+    """The weakest indicators of a result with the suggestion for each (none: nothing)."""
+    group = criteria.group(result.group)
+    if not result.weakest or group is None:
+        return []
+    lines = ["", turn.t._("Where to improve first:")]
+    for code in result.weakest:
+        indicator = criteria.indicator(code)
+        points = next(s.points for s in result.indicators if s.code == code)
+        lines.append(
+            f"• {code} {pick(indicator.name, turn.lang)} ({points}/{indicator.max_points}): "
+            f"{pick(group.question(code).suggestion, turn.lang)}"
+        )
+    return lines
 
 
 def standing_text(turn: Turn, result: ScoreResult | None = None, after_result: bool = True) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 # Importing the feature modules registers their screens and commands.
-from flows import admin, assessment, registration, unit_assessment, units
+from flows import admin, assessment, family, registration, unit_assessment, units
 from flows.admin import paperform
 from flows.lang import LANGUAGES, Lang
 from flows.model import (
@@ -27,7 +27,7 @@ from flows.model import (
     World,
 )
 from flows.navigation import resume, with_current
-from flows.reminders import RESUME, STOP_REMINDERS, reminders_on
+from flows.reminders import FAMILY, RESUME, STOP_REMINDERS, reminders_on
 from flows.screens import CONFIRM_DELETE, CONFIRM_RESTART, LANGUAGE, MENU, UNIT_NAME
 from flows.text import fold
 from flows.turn import COMMAND_HANDLERS, SCREENS, Turn, command, match_option, screen
@@ -55,6 +55,7 @@ def needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
         state.get("paper_back"),
         state.get("unit_back"),
         state.get("units_back"),
+        state.get("family_back"),
         state.get("screen"),
     ):
         shown = SCREENS.get(name or "")
@@ -66,6 +67,8 @@ def needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
         found |= Needs(admin=True, unit=True)
     if event.kind == "option" and event.option == unit_assessment.UNIT_ASSESS:
         found |= Needs(unit=True)  # a focal point's reminder: their unit's self-assessment
+    if event.kind == "option" and event.option == FAMILY:
+        found |= Needs(family=True)  # the citizen's menu: their learning family
     if event.kind == "file":  # a spreadsheet of paper forms, from an admin
         found |= Needs(admin=True, upload=event.file_data or b"")
     if event.kind == "command":  # a command's own needs win over its screen's
@@ -97,6 +100,8 @@ def step(snapshot: Snapshot, event: Event, world: World) -> Outcome:
         _command(turn, "start", "")
     elif event.kind == "option" and event.option == unit_assessment.UNIT_ASSESS:
         unit_assessment.open_menu(turn)
+    elif event.kind == "option" and event.option == FAMILY and turn.person is not None:
+        family.open_menu(turn)
     elif event.kind == "option" and event.option == STOP_REMINDERS:
         _set_reminders(turn, False)
     elif event.kind == "file":
@@ -307,6 +312,7 @@ def command_descriptions(t: Lang) -> list[tuple[str, str]]:
         ("restart", t._("start my self-scoring again")),
         ("delete", t._("delete my data")),
         ("reminders", t._("reminders on or off")),
+        ("family", t._("my learning family: register it, join it with a code")),
         ("unit", t._("focal points of units: deadline reminders")),
     ]
 
@@ -319,6 +325,7 @@ _VIETNAMESE_NAMES = {
     "restart": "lamlai",
     "delete": "xoa",
     "reminders": "nhacnho",
+    "family": "giadinh",
     "unit": "donvi",
 }
 

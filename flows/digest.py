@@ -25,6 +25,9 @@ from flows.places import Area, Gazetteer
 
 # QĐ 677/QĐ-TTg (03/06/2022), targets for 2025: the share that should hold the title.
 TARGETS = {"adults": 40, "officials": 60}
+# QĐ 387/QĐ-TTg (25/03/2022), for 2025: the share of households recognised as learning
+# families (Gia đình học tập). QĐ 677's 40% of adults covers the adults in them.
+FAMILY_TARGET = 70
 OFFICIALS_GROUP = "3"  # cán bộ, công chức, viên chức: counted against the officials target
 K = TypeVar("K")
 RANKED = 5  # communes listed with the most and the least progress
@@ -84,6 +87,7 @@ class Target:
     officials: int | None = None
     adults_pct: int | None = None
     officials_pct: int | None = None
+    households: int | None = None  # for the learning families' target
 
     def pct(self, kind: str) -> int:
         own = self.adults_pct if kind == "adults" else self.officials_pct
@@ -114,6 +118,37 @@ class UnitTally:
 
 
 @dataclass(frozen=True)
+class FamilyLine:
+    """The learning families of one commune: registered, and where their self-assessments
+    of the campaign year stand; the adults in them (as their heads said) and the members
+    among them who hold or reached the Learning Citizen title."""
+
+    province: int
+    commune: int
+    registered: int = 0
+    in_progress: int = 0
+    submitted: int = 0
+    reached: int = 0
+    adults: int = 0
+    titled: int = 0
+
+
+@dataclass(frozen=True)
+class FamilyTally:
+    """The learning families of an area, commune by commune, and their sums."""
+
+    year: int
+    lines: tuple[FamilyLine, ...] = ()
+
+    def total(self, name: str) -> int:
+        return sum(getattr(line, name) for line in self.lines)
+
+    @property
+    def registered(self) -> int:
+        return self.total("registered")
+
+
+@dataclass(frozen=True)
 class Digest:
     area: Area
     day: date  # the day it is for (Vietnam time); the period ends at its start
@@ -122,6 +157,7 @@ class Digest:
     targets: tuple[Target, ...] = ()
     monthly: bool = False  # "new" counts the past month instead of yesterday
     units: UnitTally | None = None
+    families: FamilyTally | None = None
 
     @property
     def period(self) -> tuple[date, date]:
@@ -180,6 +216,21 @@ class Digest:
                 recognised += got[1]
             result.append(TargetProgress(kind, population, target, reached, recognised, communes))
         return result
+
+    def family_progress(self) -> tuple[int, int, int, int]:
+        """Learning families against QĐ 387's share of households, in the communes whose
+        households are set: (communes, households, target, families reaching the criteria)."""
+        lines = self.families.lines if self.families else ()
+        reached = {line.commune: line.reached for line in lines}
+        communes = households = target = got = 0
+        for t in self.targets:
+            if not t.households:
+                continue
+            communes += 1
+            households += t.households
+            target += round(t.households * FAMILY_TARGET / 100)
+            got += reached.get(t.commune, 0)
+        return communes, households, target, got
 
 
 def _sum_by(pairs: Iterable[tuple[K, Counts]]) -> dict[K, Counts]:
@@ -259,7 +310,66 @@ def digest_text(
         lines += _ranking_lines(d, places, t)
     lines += _target_lines(d, t, cli)
     lines += _unit_lines(d.units, t)
+    lines += _family_lines(d, t, cli)
     return "\n".join(lines)
+
+
+def _family_lines(d: Digest, t: Lang, cli: bool = False) -> list[str]:
+    f = d.families
+    if f is None or not f.registered:
+        return []
+    titled, adults = f.total("titled"), f.total("adults")
+    lines = [
+        "",
+        t._(
+            "Learning families ({year}): {n} registered, {progress} self-assessing, "
+            "{submitted} self-assessed, {reached} reaching the criteria."
+        ).format(
+            year=f.year,
+            n=t.number(f.registered),
+            progress=t.number(f.total("in_progress")),
+            submitted=t.number(f.total("submitted")),
+            reached=t.number(f.total("reached")),
+        ),
+        t._(
+            "• Adults in them who are Learning Citizens: {titled} of {adults} ({rate}); "
+            "target {pct}% (QĐ 677/QĐ-TTg)"
+        ).format(
+            titled=t.number(titled),
+            adults=t.number(adults),
+            rate=_pct(t, titled, adults),
+            pct=TARGETS["adults"],
+        ),
+    ]
+    communes, households, target, reached = d.family_progress()
+    if communes:
+        lines.append(
+            t._(
+                "• Families reaching the criteria: {reached} of {households} households "
+                "({rate}); target {pct}% = {target} (QĐ 387/QĐ-TTg)"
+            ).format(
+                reached=t.number(reached),
+                households=t.number(households),
+                rate=_pct(t, reached, households),
+                pct=FAMILY_TARGET,
+                target=t.number(target),
+            )
+        )
+    elif cli:
+        lines.append(
+            t._(
+                "• Target {pct}% of households (QĐ 387/QĐ-TTg): set the households with cdht "
+                "target --commune CODE --households N."
+            ).format(pct=FAMILY_TARGET)
+        )
+    else:
+        lines.append(
+            t._(
+                "• Target {pct}% of households (QĐ 387/QĐ-TTg): set the households with "
+                "/target households N."
+            ).format(pct=FAMILY_TARGET)
+        )
+    return lines
 
 
 def _unit_lines(u: UnitTally | None, t: Lang) -> list[str]:

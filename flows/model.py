@@ -293,6 +293,65 @@ class UnitRow:
 
 
 @dataclass(frozen=True)
+class FamilyMember:
+    """A member of a learning family, and where their Learning Citizen self-assessment of
+    the year stands: "recognised", "reached" (submitted, reaching the title), "submitted"
+    (not reaching it), "in_progress" or None (not begun)."""
+
+    name: str
+    head: bool = False
+    me: bool = False
+    standing: str | None = None
+
+    @property
+    def titled(self) -> bool:
+        """Holds the title this year, or reached it by self-assessment."""
+        return self.standing in ("recognised", "reached")
+
+
+@dataclass(frozen=True)
+class FamilyView:
+    """The learning family (Gia đình học tập) the person belongs to, its members and its
+    self-assessment of `year` (status None: not begun), as stored."""
+
+    family_id: int
+    code: str  # what members join with
+    area: Area
+    adults: int  # people aged 18 or more in the household, as the head said
+    members: tuple[FamilyMember, ...]
+    year: int
+    criteria: str
+    status: Status | None = None
+    answers: Mapping[str, int] = field(default_factory=dict)  # indicator → option index
+    submitted_at: datetime | None = None
+    total: int | None = None
+    titled_then: int | None = None  # members holding the title when it was submitted
+
+    @property
+    def head(self) -> FamilyMember:
+        return next((m for m in self.members if m.head), self.members[0])
+
+    @property
+    def mine(self) -> bool:
+        """The person at hand is the household head."""
+        return self.head.me
+
+    @property
+    def titled(self) -> int:
+        return sum(1 for m in self.members if m.titled)
+
+
+@dataclass(frozen=True)
+class FamilyFound:
+    """The family a code names (for someone about to join it)."""
+
+    family_id: int
+    head_name: str
+    area: Area
+    members: int
+
+
+@dataclass(frozen=True)
 class Report:
     """An admin's numbers for an area, and the files made from them (the chart, an
     export): read and made by the shell before the step."""
@@ -388,6 +447,11 @@ class ConversationState(TypedDict, total=False):
     unit_seen: str  # ... as submitted then (ISO time): a newer submission is looked at anew
     unit_answers_seen: str  # a focal point: the unit's answers on their review screen
     unit_reason_for: int  # an admin: the unit assessment being returned
+    # a learning family
+    family_back: str | None  # where the family's screens return to
+    family_idx: int  # the family's question on screen
+    family_review: bool  # back to the family's review after changing an answer
+    family_join: dict[str, Any]  # the family about to be joined: id, head's name
     units_back: str | None  # where an admin's /units returns to
     # an admin recognising titles
     rec: RecognitionState
@@ -458,6 +522,8 @@ class Needs:
     unit: bool = False  # the focal point's unit and its self-assessment
     unit_sheet: str | None = None  # its summary sheet, in this language
     units: int | None = None  # an admin: the units of their scope, for this year
+    family: bool = False  # the person's learning family and its self-assessment
+    family_code: str | None = None  # the code a member quotes to join a family
 
     def __or__(self, other: Needs) -> Needs:
         """Both: what `other` asks for, and what this asks for that `other` does not."""
@@ -497,6 +563,10 @@ class World:
     unit: UnitView | None = None  # this focal point's unit (None: not a focal point)
     unit_sheet: tuple[str, bytes] | None = None  # its summary sheet (file name, xlsx)
     units: tuple[UnitRow, ...] = ()  # an admin: the units of their scope
+    # The criteria set of learning families (flows.criteria.FAMILY_SET).
+    family_set: CriteriaSet | None = None
+    family: FamilyView | None = None  # the person's learning family (None: in none)
+    family_found: FamilyFound | None = None  # the family the quoted code names
 
 
 # --- Effects: domain changes the dispatcher writes in the same transaction as the state ---
@@ -596,10 +666,45 @@ class SubmitUnitAssessment:
 
 
 @dataclass(frozen=True)
+class SetFamily:
+    """The household head registers their family as a learning family (with the code its
+    members join with), or changes how many adults live in it."""
+
+    adults: int
+    code: str = ""  # a new family's code (unused when the family exists)
+
+
+@dataclass(frozen=True)
+class JoinFamily:
+    family_id: int
+
+
+@dataclass(frozen=True)
+class LeaveFamily:
+    """A member leaves the family; the household head leaving ends it (members stay
+    citizens, only the family and its self-assessment go)."""
+
+
+@dataclass(frozen=True)
+class SaveFamilyAnswer:
+    year: int
+    criteria: str
+    indicator: str
+    option: int
+
+
+@dataclass(frozen=True)
+class SubmitFamilyAssessment:
+    year: int
+    result: ScoreResult
+    titled: int  # members holding the title, counted into the result
+
+
+@dataclass(frozen=True)
 class WrongCode:
     """A code was typed that is not valid (counted: wrong attempts are limited)."""
 
-    role: Role
+    role: Role | Literal["family"]
 
 
 @dataclass(frozen=True)
@@ -738,6 +843,11 @@ Effect = (
     | StartUnitAssessment
     | SaveUnitAnswer
     | SubmitUnitAssessment
+    | SetFamily
+    | JoinFamily
+    | LeaveFamily
+    | SaveFamilyAnswer
+    | SubmitFamilyAssessment
     | WrongCode
     | AdminEffect
 )

@@ -23,6 +23,7 @@ from flows.model import Option, Reply, Snapshot, World
 RESUME = "resume"
 STOP_REMINDERS = "reminders_off"
 UNIT_ASSESS = "unit_assess"  # a focal point's reminder: open the unit's self-assessment
+FAMILY = "family"  # the citizen's menu: open their learning family
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from flows.criteria import Band, CriteriaSet
+from flows.criteria import Band, CriteriaSet, Question
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,17 @@ def reached(result: ScoreResult) -> bool:
     if result.title is not None:
         return result.title
     return result.band is not None and result.band.min_total > 0
+
+
+def counted_choice(question: Question, part: int, whole: int) -> int:
+    """The option a counted question takes when `part` of `whole` count (a family's
+    adults who reach the Learning Citizen title): the first whose share the percentage
+    reaches; none counted of none is 0%."""
+    percent = 100 * part / whole if whole > 0 else 0
+    for index, option in enumerate(question.options):
+        if option.share is not None and percent >= option.share:
+            return index
+    return len(question.options) - 1
 
 
 def score(

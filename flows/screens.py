@@ -42,6 +42,25 @@ UNIT_REVIEW: Final = "unit.review"
 UNIT_PICK: Final = "unit.pick"
 UNIT_SCREENS: Final = (UNIT_MENU, UNIT_WHO, UNIT_QUESTION, UNIT_REVIEW, UNIT_PICK)
 
+# A learning family (flows.family): its menu, registering it, joining it, leaving it, and
+# its head's self-assessment.
+FAMILY_MENU: Final = "family.menu"
+FAMILY_ADULTS: Final = "family.adults"
+FAMILY_JOIN: Final = "family.join"
+FAMILY_LEAVE: Final = "family.leave"
+FAMILY_QUESTION: Final = "family.q"
+FAMILY_REVIEW: Final = "family.review"
+FAMILY_PICK: Final = "family.pick"
+FAMILY_SCREENS: Final = (
+    FAMILY_MENU,
+    FAMILY_ADULTS,
+    FAMILY_JOIN,
+    FAMILY_LEAVE,
+    FAMILY_QUESTION,
+    FAMILY_REVIEW,
+    FAMILY_PICK,
+)
+
 # An admin deciding on learning units (flows.admin.units).
 UNITS_LIST: Final = "admin.units"
 UNITS_ONE: Final = "admin.units.one"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 
+from flows.assessment import competency_lines, improve_lines
 from flows.criteria import UNIT_SETS, CriteriaSet, Group, pick
 from flows.localtime import LOCAL_TZ, local_day
 from flows.model import (
@@ -541,22 +542,9 @@ def result_text(turn: Turn, result: ScoreResult) -> str:
             unit=u.name, year=u.year, total=result.total, max=result.max_total
         )
     ]
-    for comp in criteria.competencies:
-        lines.append(
-            f"• {pick(comp.name, turn.lang)}: {result.competencies[comp.code]}/{comp.max_points}"
-        )
+    lines += competency_lines(turn, result, criteria)
     lines.append(verdict_text(turn, result))
-    group = _group(turn)
-    if result.weakest:
-        lines.append("")
-        lines.append(t._("What to work on first:"))
-        for code in result.weakest:
-            indicator = criteria.indicator(code)
-            points = next(s.points for s in result.indicators if s.code == code)
-            lines.append(
-                f"• {code} {pick(indicator.name, turn.lang)} ({points}/{indicator.max_points}): "
-                f"{pick(group.question(code).suggestion, turn.lang)}"
-            )
+    lines += improve_lines(turn, result, criteria)
     lines.append("")
     area = u.area.name(turn.world.places, t)
     if reached(result):

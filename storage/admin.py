@@ -328,7 +328,7 @@ def indicator_points(conn: Connection, area: Area, year: int) -> list[tuple[str,
 def targets(conn: Connection, area: Area) -> list[Target]:
     t = CommuneTarget
     rows = conn.execute(
-        select(t.commune_code, t.adults, t.officials, t.adults_pct, t.officials_pct)
+        select(t.commune_code, t.adults, t.officials, t.adults_pct, t.officials_pct, t.households)
         .where(*_in_area(area, t.province_code, t.commune_code))
         .order_by(t.commune_code)
     )

@@ -29,26 +29,31 @@ from flows.model import (
     ConversationState,
     DeletePerson,
     Effect,
+    JoinFamily,
+    LeaveFamily,
     Outcome,
     RemoveRecipient,
     ResetAssessment,
     SaveAnswer,
+    SaveFamilyAnswer,
     SavePerson,
     SaveRecipient,
     SaveUnitAnswer,
+    SetFamily,
     SetFocalName,
     SetLanguage,
     Snapshot,
     StartAssessment,
     StartUnitAssessment,
     SubmitAssessment,
+    SubmitFamilyAssessment,
     SubmitUnitAssessment,
     WrongCode,
 )
 from flows.places import Area
 from flows.reminders import reminders_on
 from flows.scoring import AreaFlags
-from storage import admin, downloads, invites, outbox, paper, recipients, units
+from storage import admin, downloads, families, invites, outbox, paper, recipients, units
 from storage.db import PerDialect
 from storage.models import (
     Answer,
@@ -312,6 +317,10 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
         )
     elif isinstance(effect, SubmitUnitAssessment):
         units.submit(conn, loaded.account_id, effect.year, effect.result, now)
+    elif isinstance(effect, SetFamily | JoinFamily | LeaveFamily):
+        _apply_family(conn, loaded, effect, now)
+    elif isinstance(effect, SaveFamilyAnswer | SubmitFamilyAssessment):
+        _apply_family(conn, loaded, effect, now)
     elif isinstance(effect, WrongCode):
         # Logged without the code: the count is what matters (see flows.codes).
         log.warning("a wrong %s code was tried (account %d)", effect.role, loaded.account_id)
@@ -377,6 +386,27 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
         admin.apply(conn, loaded.account_id, effect, now)
     else:  # pragma: no cover - a new Effect type without storage is a programming error
         raise TypeError(f"no storage for effect {effect!r}")
+
+
+FamilyEffect = SetFamily | JoinFamily | LeaveFamily | SaveFamilyAnswer | SubmitFamilyAssessment
+
+
+def _apply_family(conn: Connection, loaded: Loaded, effect: FamilyEffect, now: datetime) -> None:
+    person = loaded.person_id
+    if person is None:  # (families are of registered people)
+        return
+    if isinstance(effect, SetFamily):
+        families.set_family(conn, person, effect.adults, effect.code, now)
+    elif isinstance(effect, JoinFamily):
+        families.join(conn, person, effect.family_id, now)
+    elif isinstance(effect, LeaveFamily):
+        families.leave(conn, person)
+    elif isinstance(effect, SaveFamilyAnswer):
+        families.save_answer(
+            conn, person, effect.year, effect.criteria, effect.indicator, effect.option, now
+        )
+    else:
+        families.submit(conn, person, effect.year, effect.result, effect.titled, now)
 
 
 def erase(conn: Connection, loaded: Loaded, now: datetime) -> None:

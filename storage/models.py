@@ -457,6 +457,61 @@ class UnitAnswer(Base):
     answered_name: Mapped[str | None] = mapped_column(String(80))
 
 
+class Family(Base):
+    """Gia đình học tập: a household registered by its head (a registered citizen), with
+    the code its other members join with. Ends with the head's registration."""
+
+    __tablename__ = "families"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    head_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), unique=True)
+    province_code: Mapped[int] = mapped_column(Integer, index=True)
+    commune_code: Mapped[int] = mapped_column(Integer, index=True)
+    # Kept as it is, not hashed: the head and members see it again to share it. It only
+    # lets someone join (and see the members' names and titles), guessing is limited.
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    adults: Mapped[int] = mapped_column(Integer)  # people aged 18 or more, as the head said
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FamilyMember(Base):
+    """Who belongs to a family (its head too): a person belongs to one at most."""
+
+    __tablename__ = "family_members"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    family_id: Mapped[int] = mapped_column(
+        ForeignKey("families.id", ondelete="CASCADE"), index=True
+    )
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FamilyAssessment(Base):
+    """A family's self-assessment of one campaign year, answered by its head. `titled`:
+    the members holding the Learning Citizen title counted into it when submitted."""
+
+    __tablename__ = "family_assessments"
+    __table_args__ = (
+        UniqueConstraint("family_id", "year", name="uq_family_assessments_family_year"),
+        Index("ix_family_assessments_year_status", "year", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("families.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    criteria: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # in_progress | submitted
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType)  # indicator → option index
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    total: Mapped[int | None] = mapped_column(Integer)
+    reached: Mapped[bool | None] = mapped_column(Boolean)
+    titled: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
 class CommuneTarget(Base):
     """A commune's population and targets, set by an admin: how many adults and officials
     live or work there, and the share of each that should hold the title (None: the
@@ -471,6 +526,7 @@ class CommuneTarget(Base):
     adults_pct: Mapped[int | None] = mapped_column(Integer)
     officials_pct: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    households: Mapped[int | None] = mapped_column(Integer)  # for the families' target
 
 
 class Download(Base):

@@ -209,6 +209,7 @@ async def test_commands_menu_in_vietnamese_and_english(bot, tg):
         "restart",
         "delete",
         "reminders",
+        "family",
         "unit",
     ]
     assert default[0]["description"] == "bắt đầu, hoặc làm tiếp từ chỗ đã dừng"
@@ -1012,3 +1013,48 @@ async def test_an_admin_sends_a_spreadsheet_of_paper_forms(polling_bot, tg, cloc
     citizen = FakeUser(tg, 565)
     texts = await citizen.send_document("xa.xlsx", filled(rows))
     assert "Tôi chỉ đọc được chữ" in texts[-1]
+
+
+async def test_a_household_registers_a_family_and_two_members_join(polling_bot, tg):
+    """Issue 20: a learning family through Telegram: the head registers it with buttons
+    and gets a code, two members join with it, and the family's self-assessment counts
+    the member who reached the Learning Citizen title."""
+    head = FakeUser(tg, 571)
+    await to_phone(head, name="Nguyễn Văn An")
+    await head.send("Bỏ qua")
+    await head.tap("Đúng rồi")
+    await head.tap("Gia đình học tập")
+    await head.tap("Đăng ký gia đình")
+    texts = await head.tap("3")
+    [code] = re.findall(r"Mã gia đình là (\S+)\.", "\n".join(texts))
+
+    binh = FakeUser(tg, 572)
+    await to_phone(binh, name="Trần Thị Bình")
+    await binh.send("Bỏ qua")
+    await binh.tap("Đúng rồi")
+    await binh.tap("Bắt đầu tự đánh giá")
+    for _ in range(10):
+        await binh.tap(binh.labels()[0])
+    texts = await binh.tap("Gửi kết quả")
+    assert any("100/100 điểm" in t for t in texts)
+    texts = await binh.send(f"/giadinh {code}")
+    assert "Tham gia Gia đình học tập của gia đình Nguyễn Văn An?" in texts[-1]
+    texts = await binh.tap("Tham gia")
+    assert any("bạn là thành viên gia đình Nguyễn Văn An" in t for t in texts)
+
+    chi = FakeUser(tg, 573)
+    await to_phone(chi, name="Nguyễn Văn Chí")
+    await chi.send("Bỏ qua")
+    await chi.tap("Đúng rồi")
+    await chi.send(f"/giadinh {code}")
+    await chi.tap("Tham gia")
+
+    texts = await head.send("/giadinh")
+    assert "Thành viên (3; số người lớn trong nhà: 3):" in texts[-1]
+    assert "• Trần Thị Bình: ✅ tự đánh giá đạt điều kiện danh hiệu" in texts[-1]
+    await head.tap("Tự đánh giá gia đình")
+    for _ in range(9):
+        texts = await head.tap(head.labels()[0])
+    assert "2.1 Người lớn đạt Công dân học tập: 0/10 — 1/3 người lớn" in texts[-1]
+    texts = await head.tap("Gửi kết quả")
+    assert any("Kết quả tự đánh giá của gia đình năm 2026: 90/100 điểm." in t for t in texts)

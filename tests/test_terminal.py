@@ -159,3 +159,33 @@ def test_a_focal_point_self_assesses_their_unit_in_the_terminal(tmp_path):
     assert "Bản tự đánh giá của đơn vị đã được gửi" in done.stdout
     [sheet] = (tmp_path / "data" / "files").glob("dvht-70-truong-thcs-kim-lien-*.xlsx")
     assert f"[{Path('data') / 'files' / sheet.name}]" in done.stdout
+
+
+def test_a_household_registers_a_family_in_the_terminal_and_a_member_joins(tmp_path):
+    head = run_chat(tmp_path, [*SCRIPT, "/giadinh", "1", "3"])
+    assert head.returncode == 0, head.stderr
+    [code] = re.findall(r"Mã gia đình là (\S+)\.", head.stdout)
+    member = [
+        "Trần Thị Bình",
+        "1990",
+        "nu",
+        "1",
+        "Ha Tinh",
+        "thanh sen",
+        "bo qua",  # no village
+        "bo qua",  # no phone
+        "1",
+        f"/giadinh {code}",
+        "1",  # join
+    ]
+    joined = run_chat(tmp_path, member, "--user", "binh")
+    assert joined.returncode == 0, joined.stderr
+    assert "Tham gia Gia đình học tập của gia đình Nguyễn Văn Tâm?" in joined.stdout
+    assert "Đã xong: bạn là thành viên gia đình Nguyễn Văn Tâm" in joined.stdout
+    assessed = run_chat(tmp_path, ["/giadinh", "1", *["1"] * 9, "1"])
+    assert assessed.returncode == 0, assessed.stderr
+    out = assessed.stdout
+    assert "Thành viên (2; số người lớn trong nhà: 3):" in out
+    assert "• Trần Thị Bình: chưa tự đánh giá" in out
+    assert "Câu 9/9" in out and "Bản tự đánh giá của gia đình đã được gửi" in out
+    assert "Kết quả tự đánh giá của gia đình năm 2026:" in out

@@ -8,17 +8,35 @@ from flows.lang import Lang
 from flows.model import SetTarget
 from flows.navigation import aside
 from flows.places import Area, Gazetteer, parse_area
+from flows.text import fold
 from flows.turn import Turn, command
 
 MAX_POPULATION = 10_000_000
 
 
+HOUSEHOLD_WORDS = ("ho", "households", "soho")
+
+
 def parse_target(args: str, places: Gazetteer) -> tuple[Area | None, dict[str, int]] | None:
-    """[xa:CODE] ADULTS [OFFICIALS] [ADULTS%] [OFFICIALS%]; None if unreadable."""
+    """[xa:CODE] [ADULTS [OFFICIALS] [ADULTS%] [OFFICIALS%]] [hộ HOUSEHOLDS]; None if
+    unreadable."""
     area: Area | None = None
     numbers: list[int] = []
     percents: list[int] = []
-    for word in args.split():
+    households: int | None = None
+    words = args.split()
+    for n, word in enumerate(words):
+        if fold(word) in HOUSEHOLD_WORDS:
+            following = words[n + 1] if n + 1 < len(words) else ""
+            plain = following.replace(".", "").replace(",", "")
+            if households is not None or not (plain.isascii() and plain.isdigit()):
+                return None
+            if len(plain) > 9 or int(plain) > MAX_POPULATION:
+                return None
+            households = int(plain)
+            continue
+        if n > 0 and fold(words[n - 1]) in HOUSEHOLD_WORDS:
+            continue  # (the number of households, read above)
         if ":" in word:
             area = parse_area(word, places)
             if area is None or area.kind != "commune":
@@ -34,11 +52,13 @@ def parse_target(args: str, places: Gazetteer) -> tuple[Area | None, dict[str, i
             numbers.append(int(digits))
         else:
             return None
-    if len(numbers) > 2 or len(percents) > 2 or not (numbers or percents):
+    if len(numbers) > 2 or len(percents) > 2 or not (numbers or percents or households):
         return None
     keys = ("adults", "officials")
     changes = dict(zip(keys, numbers, strict=False))
     changes.update(zip((f"{k}_pct" for k in keys), percents, strict=False))
+    if households is not None:
+        changes["households"] = households
     return area, changes
 
 
@@ -57,7 +77,8 @@ def _target(turn: Turn, args: str) -> None:
             t._(
                 "Write: /target xa:CODE ADULTS OFFICIALS, and the targets in percent if they "
                 "are not the national ones. For example: /target xa:70 2000 150 45% 60%. "
-                "A commune admin can leave out xa:CODE."
+                "For the learning families' target, the number of households: /target xa:70 "
+                "households 1200. A commune admin can leave out xa:CODE."
             ),
         )
         return
@@ -79,6 +100,8 @@ def _target(turn: Turn, args: str) -> None:
         parts.append(t._("target for adults {n}%").format(n=changes["adults_pct"]))
     if "officials_pct" in changes:
         parts.append(t._("target for officials {n}%").format(n=changes["officials_pct"]))
+    if "households" in changes:
+        parts.append(t._("{n} households").format(n=t.number(changes["households"])))
     aside(
         turn,
         t._("Saved for {commune}: {what}.").format(

@@ -21,6 +21,11 @@ DEFAULT_SET = "cdht-2023"  # the name of a file shipped beside this module
 # them: a province's units under TT 22/2020 (a 100-point scale with grade bands, as the
 # Lai Châu letter scores them), a commune's under TT 24/2023's targets (see the files).
 UNIT_SETS = {"province": "dvht-tt22-2020", "commune": "dvht-tt24-2023"}
+# Learning families (Gia đình học tập) self-assess with this set (flows.family).
+FAMILY_SET = "gdht-2016"
+# What a question may be counted from instead of asked ("counted:" in the YAML): the
+# share of a family's adults whose Learning Citizen self-assessment reaches the title.
+COUNTED = ("cdht_adults",)
 
 Localized = Mapping[str, str]
 
@@ -34,6 +39,7 @@ def pick(text: Localized, lang: str) -> str:
 class Option:
     points: int
     text: Localized
+    share: int | None = None  # a counted question's: the least percentage it stands for
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,8 @@ class Question:
     hint: Localized
     suggestion: Localized
     options: tuple[Option, ...]
+    # Not asked but counted by the bot (one of COUNTED); its options carry `share`s.
+    counted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -340,6 +348,12 @@ def parse_criteria(text: str, source: str) -> CriteriaSet:
                     f"group {g_code} has no question for indicator {ind_code}. Add one.",
                 )
             q = c.mapping(raw, qp, "a question")
+            counted = q.get("counted")
+            if counted is not None and counted not in COUNTED:
+                raise c.fail(
+                    (*qp, "counted"),
+                    f"the bot cannot count '{counted}'. Use one of: {', '.join(COUNTED)}.",
+                )
             options_raw = c.seq(c.field(q, "options", qp), (*qp, "options"), "options")
             if not 3 <= len(options_raw) <= 5:
                 raise c.fail(
@@ -364,8 +378,25 @@ def parse_criteria(text: str, source: str) -> CriteriaSet:
                 points = c.integer(
                     c.field(opt, "points", op), (*op, "points"), 0, indicator.max_points, "points"
                 )
+                share = None
+                if counted is not None:
+                    share = c.integer(c.field(opt, "share", op), (*op, "share"), 0, 100, "share")
+                    if options and share >= (options[-1].share or 0):
+                        raise c.fail(
+                            (*op, "share"),
+                            "the shares of a counted question's options must go down, "
+                            "from the best option to the last.",
+                        )
                 options.append(
-                    Option(points, c.text(c.field(opt, "text", op), (*op, "text"), languages))
+                    Option(
+                        points, c.text(c.field(opt, "text", op), (*op, "text"), languages), share
+                    )
+                )
+            if counted is not None and options[-1].share != 0:
+                raise c.fail(
+                    (*qp, "options"),
+                    "the last option of a counted question must have share: 0, so that "
+                    "every count has an option.",
                 )
             if max(o.points for o in options) != indicator.max_points:
                 raise c.fail(
@@ -380,6 +411,7 @@ def parse_criteria(text: str, source: str) -> CriteriaSet:
                     c.text(c.field(q, "hint", qp), (*qp, "hint"), languages),
                     c.text(c.field(q, "suggestion", qp), (*qp, "suggestion"), languages),
                     tuple(options),
+                    counted,
                 )
             )
         who = c.text(grp["who"], (*gp, "who"), languages) if "who" in grp else None

@@ -1,0 +1,763 @@
+"""Learning families (Gia đình học tập): a household registers and self-assesses in chat.
+
+A registered citizen sends /family (or taps "Gia đình học tập" in their menu) and
+registers their household as its head: they say how many adults live in it and get a code
+that the others at home send (`/family CODE`) to join. The head answers the family's
+criteria (flows/criteria/gdht-2016.yaml) question by question; the indicator on the
+adults' Learning Citizen titles is not asked but counted from the members who joined, so
+the family's result follows their titles: when one more member reaches the title after
+the family submitted, the head can bring the result up to date. Counts go to the admins'
+digest and export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flows.assessment import competency_lines, explain, improve_lines
+from flows.codes import blocked, normalise_code, shown
+from flows.criteria import CriteriaSet, Group, Question, pick
+from flows.model import (
+    Event,
+    FamilyView,
+    JoinFamily,
+    LeaveFamily,
+    Needs,
+    Option,
+    SaveFamilyAnswer,
+    SetFamily,
+    Snapshot,
+    SubmitFamilyAssessment,
+    World,
+    WrongCode,
+)
+from flows.navigation import leave, too_many_attempts, with_current
+from flows.scoring import ScoreResult, counted_choice, score
+from flows.screens import (
+    FAMILY_ADULTS,
+    FAMILY_JOIN,
+    FAMILY_LEAVE,
+    FAMILY_MENU,
+    FAMILY_PICK,
+    FAMILY_QUESTION,
+    FAMILY_REVIEW,
+    FAMILY_SCREENS,
+)
+from flows.text import fold, number
+from flows.turn import Turn, command, screen
+
+GROUP = "family"  # the one group of the families' criteria set
+CODE_LENGTH = 8  # of a family's code: 40 bits, and wrong attempts are limited
+MAX_ADULTS = 30
+
+
+# --- reading the world -------------------------------------------------------------------
+
+
+def _family(turn: Turn) -> FamilyView:
+    if turn.world.family is None:  # (the screens that use it are valid only with one)
+        raise LookupError("a family's screen without a family")
+    return turn.world.family
+
+
+def _criteria(turn: Turn) -> CriteriaSet:
+    if turn.world.family_set is None:
+        raise LookupError("the families' criteria set was not loaded")
+    return turn.world.family_set
+
+
+def _group(turn: Turn) -> Group:
+    criteria = _criteria(turn)
+    return criteria.group(GROUP) or criteria.groups[0]
+
+
+def _asked(turn: Turn) -> list[Question]:
+    """The questions the head answers (the counted ones are not asked)."""
+    return [q for q in _group(turn).questions if q.counted is None]
+
+
+def _adults(view: FamilyView) -> int:
+    """Whom the adults' share is taken of: the adults the head counted, or the members
+    who joined if they are more."""
+    return max(view.adults, len(view.members))
+
+
+def _answers(turn: Turn) -> dict[str, int]:
+    """The head's answers with the counted ones as they stand now."""
+    view = _family(turn)
+    answers = dict(view.answers)
+    for q in _group(turn).questions:
+        if q.counted is not None:
+            answers[q.indicator] = counted_choice(q, view.titled, _adults(view))
+    return answers
+
+
+def _result(turn: Turn) -> ScoreResult:
+    return score(_criteria(turn), _group(turn).code, _answers(turn))
+
+
+def _update(turn: Turn, **changes: object) -> None:
+    """This step's view of the family, after its own changes."""
+    turn.world = replace(turn.world, family=replace(_family(turn), **changes))  # type: ignore[arg-type]
+
+
+# --- /family -----------------------------------------------------------------------------
+
+
+def quoted_code(event: Event) -> str | None:
+    """The family code an event quotes (`/family CODE`), looked up by the shell."""
+    if event.kind != "command" or event.command != "family":
+        return None
+    return normalise_code(event.args) or None  # (spaces and dashes anywhere)
+
+
+def _typed_code(snapshot: Snapshot, event: Event) -> str | None:
+    """A code typed on the menu of someone in no family."""
+    if event.kind != "text" or snapshot.state.get("screen") != FAMILY_MENU:
+        return None
+    code = normalise_code(event.text)
+    return code if len(code) == CODE_LENGTH else None
+
+
+def _command_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    return Needs(family=True, family_code=quoted_code(event), fresh_code=True)
+
+
+def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    return Needs(family=True, family_code=_typed_code(snapshot, event), fresh_code=True)
+
+
+@command("family", "giadinh", "gdht", "giadinhhoctap", needs=_command_needs)
+def _family_command(turn: Turn, args: str) -> None:
+    """/family: the family's menu; /family CODE: join a family."""
+    if turn.person is None:
+        with_current(
+            turn,
+            turn.t._(
+                "A learning family is made of registered Learning Citizens. Please register "
+                "first (the questions below), then send /family again."
+            ),
+        )
+        return
+    if quoted_code(turn.event):
+        _use_code(turn, quoted_code(turn.event) or "")
+        return
+    open_menu(turn)
+
+
+def open_menu(turn: Turn) -> None:
+    """The family's menu, coming back to where the person was when they close it."""
+    if turn.screen not in FAMILY_SCREENS:
+        turn.state["family_back"] = turn.screen
+    turn.go(FAMILY_MENU)
+
+
+def _leave(turn: Turn) -> None:
+    for key in ("family_idx", "family_review", "family_join"):
+        turn.state.pop(key, None)  # type: ignore[misc]
+    leave(turn, turn.state.pop("family_back", None))
+
+
+def _registered(turn: Turn) -> bool:
+    return turn.person is not None
+
+
+def _not_registered(turn: Turn) -> None:
+    turn.state["screen"] = None
+    _leave(turn)
+
+
+# --- joining with a code -------------------------------------------------------------------
+
+
+def _use_code(turn: Turn, code: str) -> None:
+    t = turn.t
+    found = turn.world.family_found
+    mine = turn.world.family
+    if blocked(turn.world.code_attempts):
+        _aside(turn, too_many_attempts(turn))
+    elif found is None:
+        turn.effect(WrongCode("family"))
+        _aside(
+            turn,
+            t._(
+                "No family has the code “{code}”. Check it with the head of your household."
+            ).format(code=shown(code)),
+        )
+    elif mine is not None and mine.family_id == found.family_id:
+        turn.say(t._("You are already a member of this family."))
+        open_menu(turn)
+    elif mine is not None and mine.mine and len(mine.members) > 1:
+        _aside(
+            turn,
+            t._(
+                "You are the head of a family that others have joined. To join another, "
+                "end yours first: /family, then “End the family”."
+            ),
+        )
+    else:
+        if turn.screen not in FAMILY_SCREENS:
+            turn.state["family_back"] = turn.screen
+        turn.state["family_join"] = {"id": found.family_id, "head": found.head_name, "code": code}
+        turn.go(FAMILY_JOIN)
+
+
+def _aside(turn: Turn, text: str) -> None:
+    if turn.screen == FAMILY_MENU:
+        turn.again(text, kind="text")
+    else:
+        with_current(turn, text)
+
+
+def _on_join(turn: Turn, option: str) -> None:
+    t = turn.t
+    join = turn.state.pop("family_join", None)
+    if option != "join" or join is None:
+        turn.say(t._("Cancelled: you did not join the family."))
+        _leave(turn)
+        return
+    found = turn.world.family_found
+    if found is None or found.family_id != join["id"]:  # ended meanwhile
+        turn.say(t._("That family is no longer registered: you did not join it."))
+        _leave(turn)
+        return
+    turn.effect(JoinFamily(found.family_id))
+    turn.say(
+        t._(
+            "Done: you are a member of the family of {head}. When you reach the Learning "
+            "Citizen title, it counts toward the family's criteria."
+        ).format(head=join["head"])
+    )
+    turn.world = replace(turn.world, family=None)  # read again at the next step
+    _leave(turn)
+
+
+def _joining(turn: Turn) -> bool:
+    return turn.person is not None and bool(turn.state.get("family_join"))
+
+
+def _join_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    # The family about to be joined, looked up again: it may have ended meanwhile.
+    join = snapshot.state.get("family_join") or {}
+    return Needs(family=True, family_code=join.get("code"))
+
+
+@screen(
+    FAMILY_JOIN,
+    on_option=_on_join,
+    needs=_join_needs,
+    valid=_joining,
+    on_invalid=_not_registered,
+)
+def _ask_join(turn: Turn) -> None:
+    t = turn.t
+    join = turn.state.get("family_join") or {}
+    turn.ask(
+        t._(
+            "Join the learning family of {head}? Its members see your name and whether you "
+            "reached the Learning Citizen title this year."
+        ).format(head=join.get("head", "")),
+        [Option("join", t._("Join")), Option("cancel", t._("Cancel"))],
+    )
+
+
+# --- the menu -------------------------------------------------------------------------------
+
+
+def _standing(turn: Turn, standing: str | None) -> str:
+    t = turn.t
+    if standing == "recognised":
+        return "✅ " + t._("recognised as a Learning Citizen")
+    if standing == "reached":
+        return "✅ " + t._("reached the Learning Citizen title by self-score")
+    if standing == "submitted":
+        return t._("self-assessed, title not reached this year")
+    if standing == "in_progress":
+        return t._("self-scoring")
+    return t._("not self-assessed yet")
+
+
+def status_text(turn: Turn) -> str:
+    t, f = turn.t, _family(turn)
+    if f.status == "submitted" and f.submitted_at is not None:
+        return t._("submitted at {when}: {total}/{max} points.").format(
+            when=t.datetime(f.submitted_at), total=f.total, max=_criteria(turn).max_total
+        )
+    if f.status == "in_progress":
+        asked = _asked(turn)
+        done = sum(1 for q in asked if q.indicator in f.answers)
+        return t._("{done} of {total} questions answered.").format(done=done, total=len(asked))
+    return t._("not started yet.")
+
+
+def _outdated(turn: Turn) -> bool:
+    """Submitted, and the members holding the title changed since: the head may update."""
+    f = _family(turn)
+    return f.status == "submitted" and f.titled_then != f.titled
+
+
+def _on_menu(turn: Turn, option: str) -> None:
+    t = turn.t
+    if option == "new":
+        turn.go(FAMILY_ADULTS)
+    elif option == "code":
+        turn.again(
+            t._("Type the code the head of your household gave you, for example: K7QX-M2PA"),
+            kind="text",
+        )
+    elif option == "assess":
+        _start_or_continue(turn)
+    elif option == "result":
+        turn.say(result_text(turn, _result(turn)))
+        turn.show()
+    elif option == "update":
+        _submit(turn)
+    elif option == "adults":
+        turn.go(FAMILY_ADULTS)
+    elif option == "leave":
+        turn.go(FAMILY_LEAVE)
+    else:
+        _leave(turn)
+
+
+def _on_menu_text(turn: Turn, text: str) -> None:
+    """Someone in no family may type a family's code here."""
+    t = turn.t
+    if turn.world.family is None and len(normalise_code(text)) == CODE_LENGTH:
+        _use_code(turn, normalise_code(text))
+    elif turn.world.family is None:
+        turn.again(
+            t._(
+                "A family's code has 8 letters and digits, for example K7QX-M2PA. Type it, or "
+                "tap a button."
+            )
+        )
+    else:
+        turn.again(t._("Please choose one of the answers: tap a button or type its number."))
+
+
+@screen(
+    FAMILY_MENU,
+    on_option=_on_menu,
+    on_text=_on_menu_text,
+    needs=_needs,
+    valid=_registered,
+    on_invalid=_not_registered,
+)
+def _ask_menu(turn: Turn) -> None:
+    t = turn.t
+    f = turn.world.family
+    if f is None:
+        turn.ask(
+            t._(
+                "Learning family (Gia đình học tập): the head of the household registers the "
+                "family and gives the others at home its code to join. The adults who reach "
+                "the Learning Citizen title count toward the family's criteria.\n\n"
+                "If you have a code, type it here."
+            ),
+            [
+                Option("new", t._("Register my family (I am the head)")),
+                Option("code", t._("I have a family's code")),
+                Option("close", t._("Close")),
+            ],
+        )
+        return
+    places = turn.world.places
+    lines = [
+        t._("Learning family of {head} ({area}).").format(
+            head=f.head.name, area=f.area.name(places, t)
+        ),
+        t._("Code to join it: {code} (send /family {code})").format(code=shown(f.code)),
+        "",
+        t._("Members ({n}; adults at home: {adults}):").format(n=len(f.members), adults=f.adults),
+    ]
+    for m in f.members:
+        who = m.name + (" (" + t._("head") + ")" if m.head else "")
+        if m.me:
+            who += " — " + t._("you")
+        lines.append(f"• {who}: {_standing(turn, m.standing)}")
+    lines += [
+        "",
+        t._("Self-assessment of {year}: {status}").format(year=f.year, status=status_text(turn)),
+    ]
+    options = []
+    if f.mine:
+        if f.status == "submitted":
+            if _outdated(turn):
+                options.append(Option("update", t._("Update the result (members' titles)")))
+            options.append(Option("result", t._("See the result")))
+        elif f.status == "in_progress":
+            options.append(Option("assess", t._("Continue the family's self-assessment")))
+        else:
+            options.append(Option("assess", t._("Self-assess the family")))
+        options.append(Option("adults", t._("Change the number of adults")))
+        options.append(Option("leave", t._("End the family")))
+    else:
+        if f.status == "submitted":
+            options.append(Option("result", t._("See the result")))
+        options.append(Option("leave", t._("Leave the family")))
+    options.append(Option("close", t._("Close")))
+    turn.ask("\n".join(lines), options)
+
+
+# --- registering the family: how many adults -------------------------------------------------
+
+
+def _on_adults(turn: Turn, option: str) -> None:
+    if option == "back":
+        turn.go(FAMILY_MENU)
+        return
+    _set_adults(turn, int(option.removeprefix("n")))
+
+
+def _on_adults_text(turn: Turn, text: str) -> None:
+    found = number(fold(text), 2)
+    if found is None or not 1 <= found <= MAX_ADULTS:
+        turn.again(
+            turn.t._("Please type a number from 1 to {max}, or tap a button.").format(
+                max=MAX_ADULTS
+            )
+        )
+        return
+    _set_adults(turn, found)
+
+
+def _set_adults(turn: Turn, adults: int) -> None:
+    t = turn.t
+    f = turn.world.family
+    if f is not None and not f.mine:  # joined another family meanwhile
+        turn.go(FAMILY_MENU)
+        return
+    if f is not None:
+        turn.effect(SetFamily(adults))
+        _update(turn, adults=adults)
+        turn.say(t._("Saved: {n} adults at home.").format(n=adults))
+        turn.go(FAMILY_MENU)
+        return
+    code = turn.world.fresh_code[:CODE_LENGTH]
+    turn.effect(SetFamily(adults, code))
+    turn.say(
+        t._(
+            "Done: your family is registered as a learning family. Its code is {code}. Give "
+            "it to the others at home who are registered as Learning Citizens: each sends "
+            "/family {code} to join. Send /family to self-assess the family."
+        ).format(code=shown(code))
+    )
+    turn.world = replace(turn.world, family=None)  # read again at the next step
+    _leave(turn)
+
+
+def _may_set_adults(turn: Turn) -> bool:
+    return turn.person is not None and (turn.world.family is None or turn.world.family.mine)
+
+
+@screen(
+    FAMILY_ADULTS,
+    on_option=_on_adults,
+    on_text=_on_adults_text,
+    needs=_needs,
+    valid=_may_set_adults,
+    on_invalid=_not_registered,
+)
+def _ask_adults(turn: Turn) -> None:
+    t = turn.t
+    options = [Option(f"n{n}", str(n)) for n in range(1, 7)]
+    options.append(Option("back", "⬅ " + t._("Back")))
+    turn.ask(
+        t._(
+            "How many adults (aged 18 or more) live in your household, you included? "
+            "Tap a number or type it."
+        ),
+        options,
+    )
+
+
+# --- leaving ----------------------------------------------------------------------------------
+
+
+def _on_leave(turn: Turn, option: str) -> None:
+    t = turn.t
+    if option != "yes":
+        turn.go(FAMILY_MENU)
+        return
+    head = _family(turn).mine
+    turn.effect(LeaveFamily())
+    turn.world = replace(turn.world, family=None)
+    turn.say(
+        t._("Your family is no longer registered as a learning family.")
+        if head
+        else t._("You have left the family.")
+    )
+    _leave(turn)
+
+
+def _in_family(turn: Turn) -> bool:
+    return turn.person is not None and turn.world.family is not None
+
+
+def _not_in_family(turn: Turn) -> None:
+    if turn.person is None:
+        _not_registered(turn)
+        return
+    turn.say(turn.t._("You are not in a learning family any more."))
+    turn.go(FAMILY_MENU)
+
+
+@screen(
+    FAMILY_LEAVE,
+    on_option=_on_leave,
+    needs=_needs,
+    valid=_in_family,
+    on_invalid=_not_in_family,
+)
+def _ask_leave(turn: Turn) -> None:
+    t = turn.t
+    if _family(turn).mine:
+        text = t._(
+            "End the family? Its members and its self-assessment are removed (their own "
+            "Learning Citizen self-assessments stay)."
+        )
+        yes = t._("Yes, end the family")
+    else:
+        text = t._("Leave the family of {head}?").format(head=_family(turn).head.name)
+        yes = t._("Yes, leave")
+    turn.ask(text, [Option("yes", yes), Option("no", t._("No"))])
+
+
+# --- the head's self-assessment ---------------------------------------------------------------
+
+
+def _heading(turn: Turn) -> bool:
+    f = turn.world.family
+    return turn.person is not None and f is not None and f.mine and f.status != "submitted"
+
+
+def _not_heading(turn: Turn) -> None:
+    if turn.world.family is None or turn.person is None:
+        _not_in_family(turn)
+    else:
+        turn.go(FAMILY_MENU)
+
+
+def _start_or_continue(turn: Turn) -> None:
+    t = turn.t
+    f = _family(turn)
+    asked = _asked(turn)
+    if f.status is None:
+        turn.say(
+            t._(
+                "There are {n} questions about your family in {year}. One more, on the "
+                "adults who are Learning Citizens, is counted from the members. Your answers "
+                "are saved as you go."
+            ).format(n=len(asked), year=f.year)
+        )
+    turn.state.pop("family_review", None)
+    unanswered = [i for i, q in enumerate(asked) if q.indicator not in f.answers]
+    if not unanswered:
+        turn.go(FAMILY_REVIEW)
+        return
+    turn.state["family_idx"] = unanswered[0]
+    turn.go(FAMILY_QUESTION)
+
+
+def _on_answer(turn: Turn, option: str) -> None:
+    asked = _asked(turn)
+    idx = min(int(turn.state.get("family_idx", 0)), len(asked) - 1)
+    if option == "back":
+        turn.state.pop("family_review", None)
+        if idx == 0:
+            turn.go(FAMILY_MENU)
+        else:
+            turn.state["family_idx"] = idx - 1
+            turn.go(FAMILY_QUESTION)
+        return
+    f = _family(turn)
+    question = asked[idx]
+    choice = int(option.removeprefix("a"))
+    turn.effect(SaveFamilyAnswer(f.year, f.criteria, question.indicator, choice))
+    _update(turn, answers={**f.answers, question.indicator: choice}, status="in_progress")
+    if turn.state.pop("family_review", False) or idx + 1 >= len(asked):
+        turn.go(FAMILY_REVIEW)
+    else:
+        turn.state["family_idx"] = idx + 1
+        turn.go(FAMILY_QUESTION)
+
+
+@screen(
+    FAMILY_QUESTION,
+    on_option=_on_answer,
+    needs=_needs,
+    valid=_heading,
+    on_invalid=_not_heading,
+)
+def _ask_question(turn: Turn) -> None:
+    t = turn.t
+    asked = _asked(turn)
+    criteria = _criteria(turn)
+    idx = min(int(turn.state.get("family_idx", 0)), len(asked) - 1)
+    question = asked[idx]
+    indicator = criteria.indicator(question.indicator)
+    competency = next(c for c in criteria.competencies if c.code == indicator.competency)
+    head = t._("Question {n}/{total}").format(n=idx + 1, total=len(asked))
+    given = _family(turn).answers.get(question.indicator)
+    options = [
+        Option(f"a{i}", ("✓ " if i == given else "") + pick(o.text, turn.lang))
+        for i, o in enumerate(question.options)
+    ]
+    options.append(Option("back", "⬅ " + t._("Back")))
+    turn.ask(
+        "\n\n".join(
+            [
+                f"{head} · {pick(competency.name, turn.lang)}",
+                pick(question.text, turn.lang),
+                "💡 " + pick(question.hint, turn.lang),
+            ]
+        ),
+        options,
+    )
+
+
+def _complete(turn: Turn) -> bool:
+    return _heading(turn) and all(q.indicator in _family(turn).answers for q in _asked(turn))
+
+
+def _incomplete(turn: Turn) -> None:
+    if _heading(turn):
+        _start_or_continue(turn)
+    else:
+        _not_heading(turn)
+
+
+def _answer_lines(turn: Turn) -> list[str]:
+    """Each indicator with its points and the answer (or, counted, how it was counted)."""
+    t, f = turn.t, _family(turn)
+    criteria = _criteria(turn)
+    answers = _answers(turn)
+    lines = []
+    for q in _group(turn).questions:
+        indicator = criteria.indicator(q.indicator)
+        option = q.options[min(answers[q.indicator], len(q.options) - 1)]
+        said = pick(option.text, turn.lang)
+        if q.counted is not None:
+            said = t._("{titled} of {adults} adults are Learning Citizens").format(
+                titled=f.titled, adults=_adults(f)
+            )
+        lines.append(
+            f"{q.indicator} {pick(indicator.name, turn.lang)}: "
+            f"{option.points}/{indicator.max_points} — {said}"
+        )
+    return lines
+
+
+def _on_review(turn: Turn, option: str) -> None:
+    if option == "change":
+        turn.go(FAMILY_PICK)
+    elif option == "later":
+        turn.go(FAMILY_MENU)
+    else:
+        _submit(turn)
+
+
+def _submit(turn: Turn) -> None:
+    t, f = turn.t, _family(turn)
+    result = _result(turn)
+    first = f.status != "submitted"
+    turn.effect(SubmitFamilyAssessment(f.year, result, f.titled))
+    _update(
+        turn,
+        status="submitted",
+        submitted_at=turn.world.now,
+        total=result.total,
+        titled_then=f.titled,
+    )
+    turn.say(
+        t._("Thank you! Your family's self-assessment is submitted.")
+        if first
+        else t._("The family's result is brought up to date with the members' titles.")
+    )
+    turn.say(result_text(turn, result))
+    turn.go(FAMILY_MENU)
+
+
+@screen(
+    FAMILY_REVIEW,
+    on_option=_on_review,
+    needs=_needs,
+    valid=_complete,
+    on_invalid=_incomplete,
+)
+def _ask_review(turn: Turn) -> None:
+    t = turn.t
+    result = _result(turn)
+    parts = [
+        t._("Please check the family's answers before you submit:")
+        + "\n"
+        + "\n".join(_answer_lines(turn)),
+        t._("Total: {total}/{max} points").format(total=result.total, max=result.max_total),
+        verdict_text(turn, result),
+    ]
+    turn.ask(
+        "\n\n".join(parts),
+        [
+            Option("submit", t._("Submit")),
+            Option("change", t._("Change an answer")),
+            Option("later", t._("Later")),
+        ],
+    )
+
+
+def _on_pick(turn: Turn, option: str) -> None:
+    if option == "back":
+        turn.go(FAMILY_REVIEW)
+        return
+    turn.state["family_idx"] = int(option.removeprefix("i"))
+    turn.state["family_review"] = True
+    turn.go(FAMILY_QUESTION)
+
+
+@screen(FAMILY_PICK, on_option=_on_pick, needs=_needs, valid=_complete, on_invalid=_incomplete)
+def _ask_pick(turn: Turn) -> None:
+    t = turn.t
+    criteria = _criteria(turn)
+    options = [
+        Option(f"i{i}", f"{q.indicator} {pick(criteria.indicator(q.indicator).name, turn.lang)}")
+        for i, q in enumerate(_asked(turn))
+    ]
+    options.append(Option("back", "⬅ " + t._("Back")))
+    turn.ask(t._("Which answer do you want to change?"), options)
+
+
+# --- the result --------------------------------------------------------------------------------
+
+
+def verdict_text(turn: Turn, result: ScoreResult) -> str:
+    t = turn.t
+    if result.title:
+        head = "✅ " + t._("The family meets the criteria of a learning family.")
+    else:
+        head = "❌ " + t._("The family does not meet the criteria of a learning family yet:")
+    met = ("total_ok", "indicators_ok")
+    reasons = [
+        ("  ✓ " if r.kind in met else "  ✗ ") + explain(turn, r, _criteria(turn))
+        for r in result.reasons
+    ]
+    return "\n".join([head, *reasons])
+
+
+def result_text(turn: Turn, result: ScoreResult) -> str:
+    t, f = turn.t, _family(turn)
+    criteria = _criteria(turn)
+    lines = [
+        t._("The family's self-assessment for {year}: {total}/{max} points.").format(
+            year=f.year, total=result.total, max=result.max_total
+        ),
+        *competency_lines(turn, result, criteria),
+        verdict_text(turn, result),
+        *improve_lines(turn, result, criteria),
+        "",
+        t._(
+            "The result counts in the learning-family figures of {area}. When another member "
+            "reaches the Learning Citizen title, the head of the household can update it."
+        ).format(area=f.area.name(turn.world.places, t)),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,298 @@
+"""Learning families (Gia đình học tập): the household head's family, its members and its
+self-assessment of each campaign year; counts for the digest and rows for the export.
+
+A person belongs to one family at most (its head included). Members are people, not chat
+accounts: a citizen on two channels is one member. Everything goes with the people
+(ON DELETE CASCADE): /delete by the head ends the family, by a member their membership.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from flows.criteria import FAMILY_SET
+from flows.digest import FamilyLine, FamilyTally
+from flows.model import FamilyFound, FamilyMember, FamilyView
+from flows.places import Area
+from flows.scoring import ScoreResult
+from storage.models import Assessment, ChannelAccount, Family, FamilyAssessment, Person
+from storage.models import FamilyMember as Member
+from storage.scores import result_json
+
+MAX_MEMBERS = 30  # people who may join one family: more is not a household
+
+
+def _standing(a: Any) -> str | None:
+    """Where a member's Learning Citizen self-assessment stands (see FamilyMember)."""
+    if a.status is None:
+        return None
+    if a.recognised_at is not None:
+        return "recognised"
+    if a.status == "submitted":
+        return "reached" if a.title_reached else "submitted"
+    return "in_progress"
+
+
+def _titled() -> Any:
+    """The condition on Assessment for a member who holds or reached the title."""
+    return or_(
+        Assessment.recognised_at.is_not(None),
+        and_(Assessment.status == "submitted", Assessment.title_reached.is_(True)),
+    )
+
+
+def family_view(conn: Connection, account_id: int, year: int) -> FamilyView | None:
+    """The family of the person of a chat account, its members and its self-assessment
+    of `year`."""
+    person_id = conn.execute(
+        select(ChannelAccount.person_id).where(ChannelAccount.id == account_id)
+    ).scalar()
+    if person_id is None:
+        return None
+    family = conn.execute(
+        select(Family)
+        .join(Member, Member.family_id == Family.id)
+        .where(Member.person_id == person_id)
+    ).first()
+    if family is None:
+        return None
+    rows = conn.execute(
+        select(
+            Person.id,
+            Person.full_name,
+            Assessment.status,
+            Assessment.title_reached,
+            Assessment.recognised_at,
+        )
+        .select_from(Member)
+        .join(Person, Person.id == Member.person_id)
+        .outerjoin(
+            Assessment,
+            and_(Assessment.person_id == Person.id, Assessment.campaign_year == year),
+        )
+        .where(Member.family_id == family.id)
+        .order_by(Member.joined_at, Person.id)
+    ).all()
+    members = tuple(
+        FamilyMember(r.full_name, r.id == family.head_id, r.id == person_id, _standing(r))
+        for r in rows
+    )
+    members = tuple(sorted(members, key=lambda m: not m.head))  # the head first
+    area = Area(family.province_code, family.commune_code)
+    a = conn.execute(
+        select(FamilyAssessment).where(
+            FamilyAssessment.family_id == family.id, FamilyAssessment.year == year
+        )
+    ).first()
+    if a is None:
+        return FamilyView(family.id, family.code, area, family.adults, members, year, FAMILY_SET)
+    return FamilyView(
+        family.id,
+        family.code,
+        area,
+        family.adults,
+        members,
+        year,
+        a.criteria,
+        status=a.status,
+        answers={str(k): int(v) for k, v in (a.answers or {}).items()},
+        submitted_at=a.submitted_at,
+        total=a.total,
+        titled_then=a.titled,
+    )
+
+
+def find(conn: Connection, code: str) -> FamilyFound | None:
+    """The family a code names, with its head's name and how many joined it."""
+    row = conn.execute(
+        select(Family.id, Family.province_code, Family.commune_code, Person.full_name)
+        .join(Person, Person.id == Family.head_id)
+        .where(Family.code == code)
+    ).first()
+    if row is None:
+        return None
+    count = conn.execute(
+        select(func.count()).select_from(Member).where(Member.family_id == row.id)
+    ).scalar_one()
+    return FamilyFound(row.id, row.full_name, Area(row.province_code, row.commune_code), count)
+
+
+def set_family(conn: Connection, person_id: int, adults: int, code: str, now: datetime) -> None:
+    """The head's family: made (in the head's commune, the head its first member) or its
+    number of adults changed. Someone who belonged to another family leaves it."""
+    existing = conn.execute(select(Family.id).where(Family.head_id == person_id)).first()
+    if existing is not None:
+        conn.execute(update(Family).where(Family.id == existing.id).values(adults=adults))
+        return
+    place = conn.execute(
+        select(Person.province_code, Person.commune_code).where(Person.id == person_id)
+    ).one()
+    family_id = conn.execute(
+        insert(Family)
+        .values(
+            head_id=person_id,
+            province_code=place.province_code,
+            commune_code=place.commune_code,
+            code=code,
+            adults=adults,
+            created_at=now,
+        )
+        .returning(Family.id)
+    ).scalar_one()
+    conn.execute(delete(Member).where(Member.person_id == person_id))
+    conn.execute(insert(Member).values(person_id=person_id, family_id=family_id, joined_at=now))
+
+
+def join(conn: Connection, person_id: int, family_id: int, now: datetime) -> bool:
+    """`person_id` joins the family (leaving the one they were in, unless they head one).
+    False when it cannot be: the family is gone, full, or they head a family."""
+    heads = conn.execute(select(Family.id).where(Family.head_id == person_id)).first()
+    exists = conn.execute(select(Family.id).where(Family.id == family_id).with_for_update()).first()
+    if heads is not None or exists is None:
+        return False
+    count = conn.execute(
+        select(func.count()).select_from(Member).where(Member.family_id == family_id)
+    ).scalar_one()
+    if count >= MAX_MEMBERS:
+        return False
+    conn.execute(delete(Member).where(Member.person_id == person_id))
+    conn.execute(insert(Member).values(person_id=person_id, family_id=family_id, joined_at=now))
+    return True
+
+
+def leave(conn: Connection, person_id: int) -> None:
+    """A member leaves; the head leaving ends the family (its members and its
+    self-assessments go with it)."""
+    conn.execute(delete(Family).where(Family.head_id == person_id))
+    conn.execute(delete(Member).where(Member.person_id == person_id))
+
+
+def _assessment_of(conn: Connection, person_id: int, year: int) -> Any:
+    return conn.execute(
+        select(FamilyAssessment.id, FamilyAssessment.status, FamilyAssessment.answers)
+        .join(Family, Family.id == FamilyAssessment.family_id)
+        .where(Family.head_id == person_id, FamilyAssessment.year == year)
+        .with_for_update()
+    ).first()
+
+
+def save_answer(
+    conn: Connection,
+    person_id: int,
+    year: int,
+    criteria: str,
+    indicator: str,
+    option: int,
+    now: datetime,
+) -> None:
+    """The head's answer to one question of the family's self-assessment of `year` (begun
+    by the first answer). A submitted one is not changed."""
+    family_id = conn.execute(select(Family.id).where(Family.head_id == person_id)).scalar()
+    if family_id is None:
+        return
+    a = _assessment_of(conn, person_id, year)
+    if a is None:
+        conn.execute(
+            insert(FamilyAssessment).values(
+                family_id=family_id,
+                year=year,
+                criteria=criteria,
+                status="in_progress",
+                answers={indicator: option},
+                started_at=now,
+            )
+        )
+    elif a.status == "in_progress":
+        answers: Mapping[str, int] = a.answers or {}
+        conn.execute(
+            update(FamilyAssessment)
+            .where(FamilyAssessment.id == a.id)
+            .values(answers={**answers, indicator: option})
+        )
+
+
+def submit(
+    conn: Connection, person_id: int, year: int, result: ScoreResult, titled: int, now: datetime
+) -> None:
+    """The family's self-assessment of `year`, scored: submitted, or its result brought
+    up to date with the members' titles (the answers of a submitted one are kept)."""
+    a = _assessment_of(conn, person_id, year)
+    if a is None:
+        return
+    conn.execute(
+        update(FamilyAssessment)
+        .where(FamilyAssessment.id == a.id)
+        .values(
+            status="submitted",
+            submitted_at=now,
+            total=result.total,
+            reached=result.title,
+            titled=titled,
+            result=result_json(result),
+        )
+    )
+
+
+def _in_area(area: Area) -> list[Any]:
+    if area.commune is not None:
+        return [Family.commune_code == area.commune]
+    if area.province is not None:
+        return [Family.province_code == area.province]
+    return []
+
+
+def tally(conn: Connection, area: Area, year: int) -> FamilyTally:
+    """The families of `area`, commune by commune, and their self-assessments of `year`;
+    the adults in them and the members who hold or reached the title (families are
+    counted from their rows: a few per hundred people)."""
+    a = FamilyAssessment
+    rows = conn.execute(
+        select(
+            Family.province_code,
+            Family.commune_code,
+            func.count(Family.id).label("registered"),
+            func.count(a.id).filter(a.status == "in_progress").label("in_progress"),
+            func.count(a.id).filter(a.status == "submitted").label("submitted"),
+            func.count(a.id).filter(a.status == "submitted", a.reached.is_(True)).label("reached"),
+            func.coalesce(func.sum(Family.adults), 0).label("adults"),
+        )
+        .select_from(Family)
+        .outerjoin(a, and_(a.family_id == Family.id, a.year == year))
+        .where(*_in_area(area))
+        .group_by(Family.province_code, Family.commune_code)
+        .order_by(Family.province_code, Family.commune_code)
+    ).all()
+    titled = dict(
+        conn.execute(
+            select(Family.commune_code, func.count())
+            .select_from(Member)
+            .join(Family, Family.id == Member.family_id)
+            .join(
+                Assessment,
+                and_(Assessment.person_id == Member.person_id, Assessment.campaign_year == year),
+            )
+            .where(*_in_area(area), _titled())
+            .group_by(Family.commune_code)
+        ).all()
+    )
+    return FamilyTally(
+        year,
+        tuple(
+            FamilyLine(
+                r.province_code,
+                r.commune_code,
+                r.registered,
+                r.in_progress,
+                r.submitted,
+                r.reached,
+                int(r.adults),
+                int(titled.get(r.commune_code, 0)),
+            )
+            for r in rows
+        ),
+    )
