@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from bot.core import Core
 from flows.criteria import CriteriaSet, pick
-from flows.digest import FAMILY_TARGET, Counts, Digest, chart_data, group_label
+from flows.digest import FAMILY_TARGET, Counts, Digest, FamilyLine, chart_data, group_label
 from flows.lang import Lang
 from flows.localtime import LOCAL_TZ
 from flows.model import UnitRow, UnitView
@@ -710,8 +710,14 @@ def families_sheet(wb: Any, digest: Digest, core: Core, t: Lang) -> None:
             ]
         )
     )
-    households = {target.commune: target.households for target in digest.targets}
-    for n, line in enumerate(families.lines, 1):
+    households = {t.commune: t.households for t in digest.targets if t.households}
+    lines = {line.commune: line for line in families.lines}
+    for commune_code in households.keys() - lines.keys():  # a target, no family yet
+        commune = core.places.commune(commune_code)
+        province = commune.province_code if commune else 0
+        lines[commune_code] = FamilyLine(province, commune_code)
+    ordered = sorted(lines.values(), key=lambda line: (line.province, line.commune))
+    for n, line in enumerate(ordered, 1):
         commune = core.places.commune(line.commune)
         size = households.get(line.commune)
         ws.append(
@@ -744,6 +750,8 @@ def families_sheet(wb: Any, digest: Digest, core: Core, t: Lang) -> None:
                         "titled",
                     )
                 ),
+                sum(households.values()) or None,
+                sum(round(size * FAMILY_TARGET / 100) for size in households.values()) or None,
             ]
         )
     )

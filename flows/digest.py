@@ -323,7 +323,7 @@ def _family_lines(d: Digest, t: Lang, cli: bool = False) -> list[str]:
         "",
         t._(
             "Learning families ({year}): {n} registered, {progress} self-assessing, "
-            "{submitted} self-assessed, {reached} reaching the criteria."
+            "{submitted} self-assessed, {reached} of them meeting the criteria."
         ).format(
             year=f.year,
             n=t.number(f.registered),
@@ -332,8 +332,8 @@ def _family_lines(d: Digest, t: Lang, cli: bool = False) -> list[str]:
             reached=t.number(f.total("reached")),
         ),
         t._(
-            "• Adults in them who are Learning Citizens: {titled} of {adults} ({rate}); "
-            "target {pct}% (QĐ 677/QĐ-TTg)"
+            "• Adults in them who reached the Learning Citizen title: {titled} of {adults} "
+            "({rate}); target {pct}% (QĐ 677/QĐ-TTg)"
         ).format(
             titled=t.number(titled),
             adults=t.number(adults),
@@ -345,8 +345,8 @@ def _family_lines(d: Digest, t: Lang, cli: bool = False) -> list[str]:
     if communes:
         lines.append(
             t._(
-                "• Families reaching the criteria: {reached} of {households} households "
-                "({rate}); target {pct}% = {target} (QĐ 387/QĐ-TTg)"
+                "• Families meeting the criteria by self-assessment: {reached} of {households} "
+                "households ({rate}); target {pct}% = {target} recognised (QĐ 387/QĐ-TTg)"
             ).format(
                 reached=t.number(reached),
                 households=t.number(households),

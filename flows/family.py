@@ -12,6 +12,7 @@ digest and export.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from flows.assessment import competency_lines, explain, improve_lines
@@ -49,6 +50,8 @@ from flows.turn import Turn, command, screen
 GROUP = "family"  # the one group of the families' criteria set
 CODE_LENGTH = 8  # of a family's code: 40 bits, and wrong attempts are limited
 MAX_ADULTS = 30
+MAX_MEMBERS = 30  # people who may join one family: more is not a household
+CODE_WORDS = ("ma", "code", "magiadinh")  # "/giadinh mã K7QX-M2PA": not part of the code
 
 
 # --- reading the world -------------------------------------------------------------------
@@ -93,7 +96,16 @@ def _answers(turn: Turn) -> dict[str, int]:
 
 
 def _result(turn: Turn) -> ScoreResult:
+    """The family's result with the members' titles and the adults as they are now."""
     return score(_criteria(turn), _group(turn).code, _answers(turn))
+
+
+def _submitted_result(turn: Turn) -> ScoreResult:
+    """The result as submitted (the counted indicators as they were then)."""
+    view = _family(turn)
+    if all(q.indicator in view.answers for q in _group(turn).questions):
+        return score(_criteria(turn), _group(turn).code, view.answers)
+    return _result(turn)  # (submitted before the counted answers were kept)
 
 
 def _update(turn: Turn, **changes: object) -> None:
@@ -108,7 +120,8 @@ def quoted_code(event: Event) -> str | None:
     """The family code an event quotes (`/family CODE`), looked up by the shell."""
     if event.kind != "command" or event.command != "family":
         return None
-    return normalise_code(event.args) or None  # (spaces and dashes anywhere)
+    words = [w for w in event.args.split() if fold(w) not in CODE_WORDS]
+    return normalise_code(" ".join(words)) or None  # (spaces and dashes anywhere)
 
 
 def _typed_code(snapshot: Snapshot, event: Event) -> str | None:
@@ -174,31 +187,58 @@ def _use_code(turn: Turn, code: str) -> None:
     t = turn.t
     found = turn.world.family_found
     mine = turn.world.family
-    if blocked(turn.world.code_attempts):
+    if len(code) != CODE_LENGTH:  # not a family's code at all: not counted as a guess
+        _aside(
+            turn,
+            t._(
+                "A family's code has 8 letters and digits, for example K7QX-M2PA. Type it, or "
+                "tap a button."
+            ),
+        )
+    elif blocked(turn.world.code_attempts):
         _aside(turn, too_many_attempts(turn))
     elif found is None:
         turn.effect(WrongCode("family"))
         _aside(
             turn,
             t._(
-                "No family has the code “{code}”. Check it with the head of your household."
+                "No family was found with the code “{code}”. Please check the code with the "
+                "head of your household."
             ).format(code=shown(code)),
         )
     elif mine is not None and mine.family_id == found.family_id:
-        turn.say(t._("You are already a member of this family."))
+        turn.say(
+            t._("This is your own family's code: give it to the others at home.")
+            if mine.mine
+            else t._("You are already a member of this family.")
+        )
         open_menu(turn)
     elif mine is not None and mine.mine and len(mine.members) > 1:
         _aside(
             turn,
             t._(
                 "You are the head of a family that others have joined. To join another, "
-                "end yours first: /family, then “End the family”."
+                "first end your family's registration: /family, then “End the "
+                "registration”."
+            ),
+        )
+    elif found.members >= MAX_MEMBERS:
+        _aside(
+            turn,
+            t._("That family has {n} members already: no one else can join it.").format(
+                n=MAX_MEMBERS
             ),
         )
     else:
         if turn.screen not in FAMILY_SCREENS:
             turn.state["family_back"] = turn.screen
-        turn.state["family_join"] = {"id": found.family_id, "head": found.head_name, "code": code}
+        turn.state["family_join"] = {
+            "id": found.family_id,
+            "head": found.head_name,
+            "code": code,
+            "leaves": "" if mine is None else mine.head.name,
+            "own": mine is not None and mine.mine,
+        }
         turn.go(FAMILY_JOIN)
 
 
@@ -224,8 +264,8 @@ def _on_join(turn: Turn, option: str) -> None:
     turn.effect(JoinFamily(found.family_id))
     turn.say(
         t._(
-            "Done: you are a member of the family of {head}. When you reach the Learning "
-            "Citizen title, it counts toward the family's criteria."
+            "Done: you have joined the family of {head}. Your Learning Citizen "
+            "self-assessment counts for the family."
         ).format(head=join["head"])
     )
     turn.world = replace(turn.world, family=None)  # read again at the next step
@@ -252,12 +292,23 @@ def _join_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
 def _ask_join(turn: Turn) -> None:
     t = turn.t
     join = turn.state.get("family_join") or {}
-    turn.ask(
+    lines = [
         t._(
-            "Join the learning family of {head}? Its members see your name and whether you "
-            "reached the Learning Citizen title this year."
-        ).format(head=join.get("head", "")),
-        [Option("join", t._("Join")), Option("cancel", t._("Cancel"))],
+            "Join the family of {head}, registered as a learning family? Its members will "
+            "see your name and your Learning Citizen self-assessment of this year."
+        ).format(head=join.get("head", ""))
+    ]
+    if join.get("own"):
+        lines.append(t._("Your own family's registration ends."))
+    elif join.get("leaves"):
+        lines.append(
+            t._("You will no longer be a member of the family of {head}.").format(
+                head=join["leaves"]
+            )
+        )
+    turn.ask(
+        "\n".join(lines),
+        [Option("join", t._("Join")), Option("cancel", t._("Do not join"))],
     )
 
 
@@ -280,9 +331,18 @@ def _standing(turn: Turn, standing: str | None) -> str:
 def status_text(turn: Turn) -> str:
     t, f = turn.t, _family(turn)
     if f.status == "submitted" and f.submitted_at is not None:
-        return t._("submitted at {when}: {total}/{max} points.").format(
-            when=t.datetime(f.submitted_at), total=f.total, max=_criteria(turn).max_total
-        )
+        text = (
+            t._("submitted at {when}: {total}/{max} points, meets the criteria.")
+            if f.reached
+            else t._("submitted at {when}: {total}/{max} points, does not meet the criteria yet.")
+        ).format(when=t.datetime(f.submitted_at), total=f.total, max=_criteria(turn).max_total)
+        if _outdated(turn):
+            now = _result(turn)
+            text += "\n" + t._(
+                "The members' results or the number of adults have changed since: with them "
+                "the family would now have {total} points. Tap “Update the result”."
+            ).format(total=now.total)
+        return text
     if f.status == "in_progress":
         asked = _asked(turn)
         done = sum(1 for q in asked if q.indicator in f.answers)
@@ -291,9 +351,13 @@ def status_text(turn: Turn) -> str:
 
 
 def _outdated(turn: Turn) -> bool:
-    """Submitted, and the members holding the title changed since: the head may update."""
+    """Submitted, and the result would differ now (the members' titles, the members or
+    the number of adults changed): the head may bring it up to date."""
     f = _family(turn)
-    return f.status == "submitted" and f.titled_then != f.titled
+    if f.status != "submitted":
+        return False
+    now = _result(turn)
+    return (now.total, now.title) != (f.total, f.reached)
 
 
 def _on_menu(turn: Turn, option: str) -> None:
@@ -308,7 +372,7 @@ def _on_menu(turn: Turn, option: str) -> None:
     elif option == "assess":
         _start_or_continue(turn)
     elif option == "result":
-        turn.say(result_text(turn, _result(turn)))
+        turn.say(result_text(turn, _submitted_result(turn)))
         turn.show()
     elif option == "update":
         _submit(turn)
@@ -369,7 +433,10 @@ def _ask_menu(turn: Turn) -> None:
         ),
         t._("Code to join it: {code} (send /family {code})").format(code=shown(f.code)),
         "",
-        t._("Members ({n}; adults at home: {adults}):").format(n=len(f.members), adults=f.adults),
+        t._(
+            "Members who joined ({n}; adults at home: {adults}), each with their own "
+            "Learning Citizen self-assessment:"
+        ).format(n=len(f.members), adults=f.adults),
     ]
     for m in f.members:
         who = m.name + (" (" + t._("head") + ")" if m.head else "")
@@ -378,7 +445,9 @@ def _ask_menu(turn: Turn) -> None:
         lines.append(f"• {who}: {_standing(turn, m.standing)}")
     lines += [
         "",
-        t._("Self-assessment of {year}: {status}").format(year=f.year, status=status_text(turn)),
+        t._("The family's self-assessment of {year}: {status}").format(
+            year=f.year, status=status_text(turn)
+        ),
     ]
     options = []
     if f.mine:
@@ -391,11 +460,11 @@ def _ask_menu(turn: Turn) -> None:
         else:
             options.append(Option("assess", t._("Self-assess the family")))
         options.append(Option("adults", t._("Change the number of adults")))
-        options.append(Option("leave", t._("End the family")))
+        options.append(Option("leave", t._("End the registration")))
     else:
         if f.status == "submitted":
             options.append(Option("result", t._("See the result")))
-        options.append(Option("leave", t._("Leave the family")))
+        options.append(Option("leave", t._("Stop being a member")))
     options.append(Option("close", t._("Close")))
     turn.ask("\n".join(lines), options)
 
@@ -404,14 +473,24 @@ def _ask_menu(turn: Turn) -> None:
 
 
 def _on_adults(turn: Turn, option: str) -> None:
-    if option == "back":
+    if turn.event.kind == "text" and _typed_number(turn.event.text) is not None:
+        _on_adults_text(turn, turn.event.text)  # "7" is 7 adults, not the 7th button
+    elif option == "back":
         turn.go(FAMILY_MENU)
-        return
-    _set_adults(turn, int(option.removeprefix("n")))
+    else:
+        _set_adults(turn, int(option.removeprefix("n")))
+
+
+def _typed_number(text: str) -> int | None:
+    """A whole number typed alone or with words ("3 người"); None for "2.5", "-1", "1 2"."""
+    found = re.findall(r"\d+", text)
+    if len(found) != 1 or re.search(r"[-−]\s*\d|\d\s*[.,]\s*\d", text):
+        return None
+    return number(found[0], 2)
 
 
 def _on_adults_text(turn: Turn, text: str) -> None:
-    found = number(fold(text), 2)
+    found = _typed_number(text)
     if found is None or not 1 <= found <= MAX_ADULTS:
         turn.again(
             turn.t._("Please type a number from 1 to {max}, or tap a button.").format(
@@ -480,14 +559,16 @@ def _on_leave(turn: Turn, option: str) -> None:
     if option != "yes":
         turn.go(FAMILY_MENU)
         return
-    head = _family(turn).mine
+    family = _family(turn)
     turn.effect(LeaveFamily())
-    turn.world = replace(turn.world, family=None)
     turn.say(
         t._("Your family is no longer registered as a learning family.")
-        if head
-        else t._("You have left the family.")
+        if family.mine
+        else t._("You are no longer a member of the family of {head}.").format(
+            head=family.head.name
+        )
     )
+    turn.world = replace(turn.world, family=None)
     _leave(turn)
 
 
@@ -514,14 +595,18 @@ def _ask_leave(turn: Turn) -> None:
     t = turn.t
     if _family(turn).mine:
         text = t._(
-            "End the family? Its members and its self-assessment are removed (their own "
-            "Learning Citizen self-assessments stay)."
+            "End your family's registration as a learning family? The list of members and "
+            "the family's self-assessment are removed (each member's own Learning Citizen "
+            "self-assessment stays)."
         )
-        yes = t._("Yes, end the family")
+        yes = t._("Yes, end the registration")
     else:
-        text = t._("Leave the family of {head}?").format(head=_family(turn).head.name)
-        yes = t._("Yes, leave")
-    turn.ask(text, [Option("yes", yes), Option("no", t._("No"))])
+        text = t._("Stop being a member of the family of {head}?").format(
+            head=_family(turn).head.name
+        )
+        yes = t._("Yes, stop")
+    # "No" first: a number typed from habit does not end anything.
+    turn.ask(text, [Option("no", t._("No, keep it")), Option("yes", yes)])
 
 
 # --- the head's self-assessment ---------------------------------------------------------------
@@ -546,9 +631,9 @@ def _start_or_continue(turn: Turn) -> None:
     if f.status is None:
         turn.say(
             t._(
-                "There are {n} questions about your family in {year}. One more, on the "
-                "adults who are Learning Citizens, is counted from the members. Your answers "
-                "are saved as you go."
+                "There are {n} questions about your family in {year}; your answers are saved "
+                "as you go. Indicator 2.1 (adults with the Learning Citizen title) needs no "
+                "answer: the bot counts it from the results of those who joined with the code."
             ).format(n=len(asked), year=f.year)
         )
     turn.state.pop("family_review", None)
@@ -639,9 +724,9 @@ def _answer_lines(turn: Turn) -> list[str]:
         option = q.options[min(answers[q.indicator], len(q.options) - 1)]
         said = pick(option.text, turn.lang)
         if q.counted is not None:
-            said = t._("{titled} of {adults} adults are Learning Citizens").format(
-                titled=f.titled, adults=_adults(f)
-            )
+            said = t._(
+                "{titled} of {adults} adults reached the title (by self-assessment or recognised)"
+            ).format(titled=f.titled, adults=_adults(f))
         lines.append(
             f"{q.indicator} {pick(indicator.name, turn.lang)}: "
             f"{option.points}/{indicator.max_points} — {said}"
@@ -661,19 +746,25 @@ def _on_review(turn: Turn, option: str) -> None:
 def _submit(turn: Turn) -> None:
     t, f = turn.t, _family(turn)
     result = _result(turn)
+    answers = _answers(turn)
     first = f.status != "submitted"
-    turn.effect(SubmitFamilyAssessment(f.year, result, f.titled))
+    turn.effect(SubmitFamilyAssessment(f.year, result, answers, f.titled))
     _update(
         turn,
         status="submitted",
+        answers=answers,
         submitted_at=turn.world.now,
         total=result.total,
+        reached=result.title,
         titled_then=f.titled,
     )
     turn.say(
-        t._("Thank you! Your family's self-assessment is submitted.")
+        t._("Thank you! The family's self-assessment is saved.")
         if first
-        else t._("The family's result is brought up to date with the members' titles.")
+        else t._(
+            "The family's result is brought up to date with the members' results and the "
+            "number of adults."
+        )
     )
     turn.say(result_text(turn, result))
     turn.go(FAMILY_MENU)
@@ -695,6 +786,10 @@ def _ask_review(turn: Turn) -> None:
         + "\n".join(_answer_lines(turn)),
         t._("Total: {total}/{max} points").format(total=result.total, max=result.max_total),
         verdict_text(turn, result),
+        t._(
+            "Once submitted, the answers cannot be changed; when the members' results or the "
+            "number of adults change, you can update the result."
+        ),
     ]
     turn.ask(
         "\n\n".join(parts),
@@ -733,9 +828,11 @@ def _ask_pick(turn: Turn) -> None:
 def verdict_text(turn: Turn, result: ScoreResult) -> str:
     t = turn.t
     if result.title:
-        head = "✅ " + t._("The family meets the criteria of a learning family.")
+        head = "✅ " + t._("By its self-assessment, the family meets the learning-family criteria.")
     else:
-        head = "❌ " + t._("The family does not meet the criteria of a learning family yet:")
+        head = "❌ " + t._(
+            "By its self-assessment, the family does not meet the learning-family criteria yet:"
+        )
     met = ("total_ok", "indicators_ok")
     reasons = [
         ("  ✓ " if r.kind in met else "  ✗ ") + explain(turn, r, _criteria(turn))
@@ -756,8 +853,8 @@ def result_text(turn: Turn, result: ScoreResult) -> str:
         *improve_lines(turn, result, criteria),
         "",
         t._(
-            "The result counts in the learning-family figures of {area}. When another member "
-            "reaches the Learning Citizen title, the head of the household can update it."
+            "The result counts in the learning-family figures of {area}. When the members' "
+            "results or the number of adults change, the head of the household can update it."
         ).format(area=f.area.name(turn.world.places, t)),
     ]
     return "\n".join(lines)

@@ -325,6 +325,7 @@ class FamilyView:
     answers: Mapping[str, int] = field(default_factory=dict)  # indicator → option index
     submitted_at: datetime | None = None
     total: int | None = None
+    reached: bool | None = None  # the submitted result reaches the criteria
     titled_then: int | None = None  # members holding the title when it was submitted
 
     @property
@@ -697,6 +698,7 @@ class SaveFamilyAnswer:
 class SubmitFamilyAssessment:
     year: int
     result: ScoreResult
+    answers: Mapping[str, int]  # the counted indicators' options included, as scored
     titled: int  # members holding the title, counted into the result
 
 

@@ -406,7 +406,9 @@ def _apply_family(conn: Connection, loaded: Loaded, effect: FamilyEffect, now: d
             conn, person, effect.year, effect.criteria, effect.indicator, effect.option, now
         )
     else:
-        families.submit(conn, person, effect.year, effect.result, effect.titled, now)
+        families.submit(
+            conn, person, effect.year, effect.result, effect.answers, effect.titled, now
+        )
 
 
 def erase(conn: Connection, loaded: Loaded, now: datetime) -> None:

@@ -12,19 +12,19 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from flows.criteria import FAMILY_SET
 from flows.digest import FamilyLine, FamilyTally
+from flows.family import MAX_MEMBERS
 from flows.model import FamilyFound, FamilyMember, FamilyView
 from flows.places import Area
 from flows.scoring import ScoreResult
+from storage.db import dialect_insert
 from storage.models import Assessment, ChannelAccount, Family, FamilyAssessment, Person
 from storage.models import FamilyMember as Member
 from storage.scores import result_json
-
-MAX_MEMBERS = 30  # people who may join one family: more is not a household
 
 
 def _standing(a: Any) -> str | None:
@@ -103,6 +103,7 @@ def family_view(conn: Connection, account_id: int, year: int) -> FamilyView | No
         answers={str(k): int(v) for k, v in (a.answers or {}).items()},
         submitted_at=a.submitted_at,
         total=a.total,
+        reached=a.reached,
         titled_then=a.titled,
     )
 
@@ -149,12 +150,22 @@ def set_family(conn: Connection, person_id: int, adults: int, code: str, now: da
 
 
 def join(conn: Connection, person_id: int, family_id: int, now: datetime) -> bool:
-    """`person_id` joins the family (leaving the one they were in, unless they head one).
-    False when it cannot be: the family is gone, full, or they head a family."""
-    heads = conn.execute(select(Family.id).where(Family.head_id == person_id)).first()
+    """`person_id` joins the family, leaving the one they were in; a head whose family
+    nobody else joined ends it. False when it cannot be: the family is gone or full, or
+    they head a family others joined (the flow says so before; this is the race)."""
     exists = conn.execute(select(Family.id).where(Family.id == family_id).with_for_update()).first()
-    if heads is not None or exists is None:
+    heads = conn.execute(select(Family.id).where(Family.head_id == person_id)).scalar()
+    if exists is None or heads == family_id:
         return False
+    if heads is not None:
+        others = conn.execute(
+            select(func.count())
+            .select_from(Member)
+            .where(Member.family_id == heads, Member.person_id != person_id)
+        ).scalar_one()
+        if others:
+            return False
+        conn.execute(delete(Family).where(Family.id == heads))
     count = conn.execute(
         select(func.count()).select_from(Member).where(Member.family_id == family_id)
     ).scalar_one()
@@ -173,6 +184,7 @@ def leave(conn: Connection, person_id: int) -> None:
 
 
 def _assessment_of(conn: Connection, person_id: int, year: int) -> Any:
+    """The head's family's assessment of `year`, locked for the step."""
     return conn.execute(
         select(FamilyAssessment.id, FamilyAssessment.status, FamilyAssessment.answers)
         .join(Family, Family.id == FamilyAssessment.family_id)
@@ -195,19 +207,22 @@ def save_answer(
     family_id = conn.execute(select(Family.id).where(Family.head_id == person_id)).scalar()
     if family_id is None:
         return
-    a = _assessment_of(conn, person_id, year)
-    if a is None:
-        conn.execute(
-            insert(FamilyAssessment).values(
-                family_id=family_id,
-                year=year,
-                criteria=criteria,
-                status="in_progress",
-                answers={indicator: option},
-                started_at=now,
-            )
+    # Begun by the first answer; a second account of the head answering at the same
+    # moment finds the row made instead of failing on the unique (family, year).
+    conn.execute(
+        dialect_insert(conn)(FamilyAssessment)
+        .values(
+            family_id=family_id,
+            year=year,
+            criteria=criteria,
+            status="in_progress",
+            answers={},
+            started_at=now,
         )
-    elif a.status == "in_progress":
+        .on_conflict_do_nothing(index_elements=["family_id", "year"])
+    )
+    a = _assessment_of(conn, person_id, year)
+    if a is not None and a.status == "in_progress":
         answers: Mapping[str, int] = a.answers or {}
         conn.execute(
             update(FamilyAssessment)
@@ -217,10 +232,17 @@ def save_answer(
 
 
 def submit(
-    conn: Connection, person_id: int, year: int, result: ScoreResult, titled: int, now: datetime
+    conn: Connection,
+    person_id: int,
+    year: int,
+    result: ScoreResult,
+    answers: Mapping[str, int],
+    titled: int,
+    now: datetime,
 ) -> None:
     """The family's self-assessment of `year`, scored: submitted, or its result brought
-    up to date with the members' titles (the answers of a submitted one are kept)."""
+    up to date with the members' results (`answers` with the counted indicators as
+    scored: what "see the result" shows later)."""
     a = _assessment_of(conn, person_id, year)
     if a is None:
         return
@@ -229,6 +251,7 @@ def submit(
         .where(FamilyAssessment.id == a.id)
         .values(
             status="submitted",
+            answers=dict(answers),
             submitted_at=now,
             total=result.total,
             reached=result.title,
@@ -251,6 +274,10 @@ def tally(conn: Connection, area: Area, year: int) -> FamilyTally:
     the adults in them and the members who hold or reached the title (families are
     counted from their rows: a few per hundred people)."""
     a = FamilyAssessment
+    joined = select(Member.family_id, func.count().label("n")).group_by(Member.family_id).subquery()
+    # The adults the share is taken of: the head's number, or the members if more joined
+    # (as the family's own indicator counts them).
+    adults = case((joined.c.n > Family.adults, joined.c.n), else_=Family.adults)
     rows = conn.execute(
         select(
             Family.province_code,
@@ -259,9 +286,10 @@ def tally(conn: Connection, area: Area, year: int) -> FamilyTally:
             func.count(a.id).filter(a.status == "in_progress").label("in_progress"),
             func.count(a.id).filter(a.status == "submitted").label("submitted"),
             func.count(a.id).filter(a.status == "submitted", a.reached.is_(True)).label("reached"),
-            func.coalesce(func.sum(Family.adults), 0).label("adults"),
+            func.coalesce(func.sum(adults), 0).label("adults"),
         )
         .select_from(Family)
+        .outerjoin(joined, joined.c.family_id == Family.id)
         .outerjoin(a, and_(a.family_id == Family.id, a.year == year))
         .where(*_in_area(area))
         .group_by(Family.province_code, Family.commune_code)

@@ -166,9 +166,9 @@ async def test_a_household_registers_two_members_join_and_the_result_follows_the
     binh = await citizen(dispatcher, "binh", "Trần Thị Bình")
     await reach_the_title(binh)
     await binh.type(f"/giadinh {code.lower().replace('-', ' ')}")  # typed loosely
-    assert "Tham gia Gia đình học tập của gia đình Nguyễn Văn An?" in binh.text
+    assert "Tham gia gia đình Nguyễn Văn An (đăng ký xây dựng Gia đình học tập)?" in binh.text
     await binh.tap("Tham gia")
-    assert "Đã xong: bạn là thành viên gia đình Nguyễn Văn An" in binh.text
+    assert "Xong. Bạn đã tham gia gia đình Nguyễn Văn An" in binh.text
 
     chi = await citizen(dispatcher, "chi", "Nguyễn Văn Chí")
     await chi.type(f"/giadinh {code}")
@@ -176,8 +176,8 @@ async def test_a_household_registers_two_members_join_and_the_result_follows_the
 
     await an.type("/giadinh")
     menu = an.text
-    assert "Gia đình học tập: gia đình Nguyễn Văn An (Phường Hoàn Kiếm" in menu
-    assert "Thành viên (3; số người lớn trong nhà: 3):" in menu
+    assert "Gia đình Nguyễn Văn An — đăng ký xây dựng Gia đình học tập (Phường Hoàn Kiếm" in menu
+    assert "Đã tham gia: 3 người (trong nhà có 3 người lớn)." in menu
     assert "• Nguyễn Văn An (chủ hộ) — bạn: chưa tự đánh giá" in menu
     assert "• Trần Thị Bình: ✅ tự đánh giá đạt điều kiện danh hiệu" in menu
     assert "• Nguyễn Văn Chí: chưa tự đánh giá" in menu
@@ -190,10 +190,10 @@ async def test_a_household_registers_two_members_join_and_the_result_follows_the
     for _ in range(9):
         await an.type("1")
     review = an.text
-    assert "2.1 Người lớn đạt Công dân học tập: 0/10 — 1/3 người lớn đạt Công dân học tập" in review
-    assert "Tổng: 90/100 điểm" in review and "Gia đình chưa đạt tiêu chí" in review
+    assert "2.1 Người lớn đạt Công dân học tập: 0/10 — 1/3 người lớn đạt danh hiệu" in review
+    assert "Tổng: 90/100 điểm" in review and "gia đình chưa đạt tiêu chí Gia đình học tập" in review
     await an.tap("Gửi kết quả")
-    assert "Bản tự đánh giá của gia đình đã được gửi" in an.text
+    assert "Đã lưu bản tự đánh giá của gia đình" in an.text
     assert "Kết quả tự đánh giá của gia đình năm 2026: 90/100 điểm." in an.text
     assert "Chỉ số 2.1 Người lớn đạt Công dân học tập được 0 điểm" in an.text
 
@@ -203,19 +203,20 @@ async def test_a_household_registers_two_members_join_and_the_result_follows_the
     await an.type("/giadinh")
     assert "Cập nhật kết quả (danh hiệu của thành viên)" in an.labels
     await an.tap("Cập nhật kết quả")
-    assert "Kết quả của gia đình đã được cập nhật" in an.text
-    assert "100/100 điểm" in an.text and "✅ Gia đình đạt tiêu chí Gia đình học tập." in an.text
+    assert "Đã cập nhật kết quả của gia đình" in an.text
+    assert "100/100 điểm" in an.text
+    assert "✅ Theo bản tự đánh giá, gia đình đạt tiêu chí Gia đình học tập." in an.text
     assert "Cập nhật kết quả (danh hiệu của thành viên)" not in an.labels
 
     # A member sees the family and its result, and may leave it.
     await chi.type("/giadinh")
     assert "• Nguyễn Văn Chí — bạn: chưa tự đánh giá" in chi.text
-    assert "Tự đánh giá gia đình" not in chi.labels and "Rời gia đình" in chi.labels
+    assert "Tự đánh giá gia đình" not in chi.labels and "Thôi tham gia" in chi.labels
     await chi.tap("Xem kết quả")
     assert "100/100 điểm" in chi.text
-    await chi.tap("Rời gia đình")
-    await chi.tap("Đồng ý rời")
-    assert "Bạn đã rời gia đình." in chi.text
+    await chi.tap("Thôi tham gia")
+    await chi.tap("Đồng ý thôi tham gia")
+    assert "Bạn đã thôi tham gia gia đình Nguyễn Văn An." in chi.text
 
     area = Area(HA_NOI, HOAN_KIEM)
     tally = await db.read(lambda conn: family_store.tally(conn, area, 2026))
@@ -233,13 +234,13 @@ async def test_wrong_codes_and_people_who_cannot_join(db, dispatcher, clock):
     code = await register_family(an, adults="2")
     binh = await citizen(dispatcher, "binh", "Trần Thị Bình")
     await binh.type("/giadinh ZZZZ-ZZZZ")
-    assert "Không có gia đình nào có mã “ZZZZ-ZZZZ”" in binh.text
+    assert "Không tìm thấy gia đình có mã “ZZZZ-ZZZZ”" in binh.text
     assert "Bạn muốn làm gì tiếp?" in binh.text  # and where they were, again
     await binh.tap("Gia đình học tập")
     await binh.type("xin chao")
     assert "Mã gia đình gồm 8 chữ và số" in binh.text
     await binh.type(code)  # typed on the family's screen: the same as /giadinh CODE
-    await binh.tap("Hủy")
+    await binh.tap("Không tham gia")
     assert "Đã hủy: bạn chưa tham gia gia đình." in binh.text
     for _ in range(4):  # five wrong codes in the hour: no code is looked at any more
         await binh.type("/giadinh QQQQ-QQQQ")
@@ -253,17 +254,19 @@ async def test_wrong_codes_and_people_who_cannot_join(db, dispatcher, clock):
     dung = await citizen(dispatcher, "dung", "Lê Văn Dũng")
     other = await register_family(dung)
     await an.type(f"/giadinh {other}")
-    assert "Bạn là chủ hộ của một gia đình đã có thành viên" in an.text
+    assert "Bạn là chủ hộ của một gia đình đã có người tham gia" in an.text
     await an.type(f"/giadinh {code}")
-    assert "Bạn đã là thành viên của gia đình này." in an.text
+    assert "Đây là mã của gia đình bạn" in an.text
+    await chi.type(f"/giadinh {code}")
+    assert "Bạn đã là thành viên của gia đình này." in chi.text
 
     # "Tham gia" tapped after the family ended: not joined, and told so.
     eve = await citizen(dispatcher, "eve", "Lê Thị Én")
     await eve.type(f"/giadinh {other}")
     assert "Tham gia" in eve.labels
     await dung.type("/giadinh")
-    await dung.tap("Hủy đăng ký gia đình")
-    await dung.tap("Đồng ý hủy")
+    await dung.tap("Hủy đăng ký")
+    await dung.tap("Đồng ý hủy đăng ký")
     assert "Gia đình bạn đã hủy đăng ký Gia đình học tập." in dung.text
     await eve.tap("Tham gia")
     assert "Gia đình này không còn đăng ký: bạn chưa tham gia." in eve.text
@@ -280,11 +283,11 @@ async def test_adults_typed_and_changed(db, dispatcher, clock):
     await an.type("8")
     assert "Mã gia đình là" in an.text
     await an.type("/giadinh")
-    assert "số người lớn trong nhà: 8" in an.text
+    assert "trong nhà có 8 người lớn" in an.text
     await an.tap("Sửa số người lớn")
     await an.tap("2")
     assert "Đã lưu: trong nhà có 2 người lớn." in an.text
-    assert "số người lớn trong nhà: 2" in an.text
+    assert "trong nhà có 2 người lớn" in an.text
 
 
 async def test_delete_by_the_head_ends_the_family_by_a_member_only_their_membership(
@@ -302,7 +305,7 @@ async def test_delete_by_the_head_ends_the_family_by_a_member_only_their_members
     await chi.type("/xoa")
     await chi.tap("Xóa")
     await an.type("/giadinh")
-    assert "Thành viên (2;" in an.text and "Chí" not in an.text
+    assert "Đã tham gia: 2 người" in an.text and "Chí" not in an.text
 
     await an.type("/xoa")
     await an.tap("Xóa")
@@ -326,7 +329,7 @@ async def test_admins_see_families_in_the_digest_and_the_export(db, dispatcher, 
     for _ in range(9):
         await an.type("1")
     await an.tap("Gửi kết quả")
-    assert "✅ Gia đình đạt tiêu chí" in an.text
+    assert "✅ Theo bản tự đánh giá, gia đình đạt tiêu chí" in an.text
     await citizen(dispatcher, "chi", "Nguyễn Văn Chí")  # registered, in no family
 
     admin = await make_admin(db, dispatcher, clock, "officer", Area(HA_NOI, HOAN_KIEM))
@@ -339,10 +342,10 @@ async def test_admins_see_families_in_the_digest_and_the_export(db, dispatcher, 
     text = digest_text(digest, core.places, core.criteria, core.langs["vi"])
     assert (
         "Gia đình học tập (năm 2026): 1 gia đình đăng ký, 0 đang tự đánh giá, 1 đã tự đánh "
-        "giá, 1 đạt tiêu chí." in text
+        "giá, trong đó 1 tự đánh giá đạt tiêu chí." in text
     )
-    assert "• Người lớn trong các gia đình này đạt Công dân học tập: 2/2 (100%)" in text
-    assert "• Gia đình đạt tiêu chí: 1/1.200 hộ (0,1%); chỉ tiêu 70% = 840 hộ" in text
+    assert "được công nhận): 2/2 (100%); chỉ tiêu 40%" in text
+    assert "• Gia đình tự đánh giá đạt tiêu chí: 1/1.200 hộ (0,1%); chỉ tiêu 70% = 840 hộ" in text
 
     blob = reports.export_xlsx(digest, [], core, core.langs["vi"])
     sheet = load_workbook(io.BytesIO(blob))["Gia đình học tập"]
@@ -350,8 +353,56 @@ async def test_admins_see_families_in_the_digest_and_the_export(db, dispatcher, 
     assert rows[0][0] == "Gia đình học tập năm 2026 — Thành phố Hà Nội"
     assert rows[2][:4] == ("STT", "Xã, phường", "Đã đăng ký", "Đang tự đánh giá")
     assert rows[3] == (1, "Phường Hoàn Kiếm", 1, 0, 1, 1, 2, 2, 1200, 840)
-    assert rows[4][1:8] == ("Tổng cộng", 1, 0, 1, 1, 2, 2)
+    assert rows[4][1:] == ("Tổng cộng", 1, 0, 1, 1, 2, 2, 1200, 840)
 
     # The commune's own digest in chat says the same.
     await admin.type("/thongke")
     assert "Gia đình học tập (năm 2026): 1 gia đình đăng ký" in admin.text
+
+
+async def test_the_result_follows_the_adults_and_a_lone_head_may_join_another_family(
+    db, dispatcher, clock
+):
+    an = await citizen(dispatcher, "an", "Nguyễn Văn An")
+    await reach_the_title(an)
+    await an.tap("Gia đình học tập")
+    await an.tap("Đăng ký gia đình")
+    await an.type("7")  # 7 adults, not the 7th button ("Quay lại")
+    code = re.search(r"Mã gia đình là (\S+)\.", an.text).group(1)
+    await an.type("/giadinh")
+    assert "trong nhà có 7 người lớn" in an.text
+    await an.tap("Sửa số người lớn")
+    await an.type("2.5")
+    assert "Xin gõ một số từ 1 đến 30" in an.text
+    await an.type("2 người")
+    await an.tap("Tự đánh giá gia đình")
+    for _ in range(9):
+        await an.type("1")
+    assert "Sau khi gửi, bạn không sửa được câu trả lời nữa" in an.text
+    await an.tap("Gửi kết quả")  # 1 of 2 adults: 5 points, 95
+    assert "95/100 điểm, tự đánh giá đạt tiêu chí." in an.text
+
+    # More adults at home than said: the result would change, and the head can update it.
+    await an.tap("Sửa số người lớn")
+    await an.tap("4")
+    assert "tính lại, gia đình được 90 điểm" in an.text
+    await an.tap("Xem kết quả")  # what was submitted, until it is updated
+    assert "95/100 điểm." in an.text
+    await an.tap("Cập nhật kết quả")
+    assert "90/100 điểm, chưa đạt tiêu chí." in an.text
+
+    # Someone who registered a family nobody joined may join another: theirs ends.
+    binh = await citizen(dispatcher, "binh", "Trần Thị Bình")
+    await register_family(binh)
+    await binh.type(f"/giadinh {code}")
+    assert "Đăng ký Gia đình học tập của gia đình bạn sẽ bị hủy." in binh.text
+    await binh.tap("Tham gia")
+    await binh.type("/giadinh")
+    assert "Gia đình Nguyễn Văn An —" in binh.text and "• Trần Thị Bình — bạn" in binh.text
+
+    # The digest's adults are the head's number, or the members if more joined.
+    await an.tap("Sửa số người lớn")
+    await an.tap("1")
+    area = Area(HA_NOI, HOAN_KIEM)
+    tally = await db.read(lambda conn: family_store.tally(conn, area, 2026))
+    assert (tally.registered, tally.total("adults"), tally.total("titled")) == (1, 2, 1)

@@ -1038,9 +1038,9 @@ async def test_a_household_registers_a_family_and_two_members_join(polling_bot, 
     texts = await binh.tap("Gửi kết quả")
     assert any("100/100 điểm" in t for t in texts)
     texts = await binh.send(f"/giadinh {code}")
-    assert "Tham gia Gia đình học tập của gia đình Nguyễn Văn An?" in texts[-1]
+    assert "Tham gia gia đình Nguyễn Văn An (đăng ký xây dựng Gia đình học tập)?" in texts[-1]
     texts = await binh.tap("Tham gia")
-    assert any("bạn là thành viên gia đình Nguyễn Văn An" in t for t in texts)
+    assert any("Bạn đã tham gia gia đình Nguyễn Văn An" in t for t in texts)
 
     chi = FakeUser(tg, 573)
     await to_phone(chi, name="Nguyễn Văn Chí")
@@ -1050,7 +1050,7 @@ async def test_a_household_registers_a_family_and_two_members_join(polling_bot, 
     await chi.tap("Tham gia")
 
     texts = await head.send("/giadinh")
-    assert "Thành viên (3; số người lớn trong nhà: 3):" in texts[-1]
+    assert "Đã tham gia: 3 người (trong nhà có 3 người lớn)." in texts[-1]
     assert "• Trần Thị Bình: ✅ tự đánh giá đạt điều kiện danh hiệu" in texts[-1]
     await head.tap("Tự đánh giá gia đình")
     for _ in range(9):

@@ -180,12 +180,12 @@ def test_a_household_registers_a_family_in_the_terminal_and_a_member_joins(tmp_p
     ]
     joined = run_chat(tmp_path, member, "--user", "binh")
     assert joined.returncode == 0, joined.stderr
-    assert "Tham gia Gia đình học tập của gia đình Nguyễn Văn Tâm?" in joined.stdout
-    assert "Đã xong: bạn là thành viên gia đình Nguyễn Văn Tâm" in joined.stdout
+    assert "Tham gia gia đình Nguyễn Văn Tâm (đăng ký xây dựng Gia đình học tập)?" in joined.stdout
+    assert "Xong. Bạn đã tham gia gia đình Nguyễn Văn Tâm" in joined.stdout
     assessed = run_chat(tmp_path, ["/giadinh", "1", *["1"] * 9, "1"])
     assert assessed.returncode == 0, assessed.stderr
     out = assessed.stdout
-    assert "Thành viên (2; số người lớn trong nhà: 3):" in out
+    assert "Đã tham gia: 2 người (trong nhà có 3 người lớn)." in out
     assert "• Trần Thị Bình: chưa tự đánh giá" in out
-    assert "Câu 9/9" in out and "Bản tự đánh giá của gia đình đã được gửi" in out
+    assert "Câu 9/9" in out and "Đã lưu bản tự đánh giá của gia đình" in out
     assert "Kết quả tự đánh giá của gia đình năm 2026:" in out
