@@ -126,7 +126,7 @@ class Preloader:
             found["family"] = families.family_view(conn, account_id, world.campaign_year)
         if needs.family_code is not None:
             found["family_found"] = families.find(conn, needs.family_code)
-            found["code_attempts"] = invites.attempts(conn, account_id, world.now)
+            found["code_attempts"] = invites.attempts(conn, account_id, world.now, "family")
         if needs.fresh_code:
             found["fresh_code"] = codes.new_code()
         return replace(world, **found) if found else world

@@ -666,24 +666,37 @@ def families_sheet(wb: Any, digest: Digest, core: Core, t: Lang) -> None:
     the Learning Citizens among them, and the households' target where it is set; counts
     only, no names."""
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
 
     families = digest.families
     if families is None:
         return
     ws = wb.create_sheet(t._("Learning families"))
-    bold = Font(bold=True)
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
 
-    def strong(values: Sequence[Any]) -> list[Any]:
-        cells = [WriteOnlyCell(ws, value=value) for value in values]
+    def strong(values: Sequence[Any], wrapped: bool = False) -> list[Any]:
+        cells = counts(*values)
         for cell in cells:
             cell.font = bold
+            if wrapped:
+                cell.alignment = wrap
         return cells
 
-    widths = (5, 30, 11, 13, 13, 13, 11, 13, 11, 13)
+    def counts(*values: Any) -> list[Any]:
+        cells = [WriteOnlyCell(ws, value=value) for value in values]
+        for cell in cells[2:]:
+            if isinstance(cell.value, int):
+                cell.number_format = "#,##0"  # 1.200 in Vietnamese Excel
+        return cells
+
+    widths = (5, 28, 11, 12, 12, 12, 10, 13, 10, 11)
     for column, width in zip("ABCDEFGHIJ", widths, strict=True):
         ws.column_dimensions[column].width = width
     ws.freeze_panes = "C4"
+    ws.page_setup.orientation = "landscape"  # one page wide, as filed
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.row_dimensions[3].height = 30  # the header in two lines: "Đang tự / đánh giá"
     ws.append(
         strong(
             [
@@ -702,12 +715,13 @@ def families_sheet(wb: Any, digest: Digest, core: Core, t: Lang) -> None:
                 t._("Registered"),
                 t._("Self-assessing"),
                 t._("Self-assessed"),
-                t._("Reaching the criteria"),
+                t._("Meeting the criteria by self-assessment"),
                 t._("Adults"),
-                t._("Learning Citizens"),
+                t._("Adults with the title"),
                 t._("Households"),
                 t._("Target ({pct}%)").format(pct=FAMILY_TARGET),
-            ]
+            ],
+            wrapped=True,
         )
     )
     households = {t.commune: t.households for t in digest.targets if t.households}
@@ -721,7 +735,7 @@ def families_sheet(wb: Any, digest: Digest, core: Core, t: Lang) -> None:
         commune = core.places.commune(line.commune)
         size = households.get(line.commune)
         ws.append(
-            [
+            counts(
                 n,
                 commune.name if commune else str(line.commune),
                 line.registered,
@@ -732,7 +746,7 @@ def families_sheet(wb: Any, digest: Digest, core: Core, t: Lang) -> None:
                 line.titled,
                 size,
                 round(size * FAMILY_TARGET / 100) if size else None,
-            ]
+            )
         )
     ws.append(
         strong(

@@ -2,7 +2,11 @@
 units register with): how they are read, when one may be used, and the limit on wrong
 attempts. Codes are long (bot.codes makes them: 12 characters, 60 bits) and wrong attempts
 are limited per account and overall, so guessing one is hopeless; an unknown code and a
-used or expired one get the same answer, so trying tells nothing."""
+used or expired one get the same answer, so trying tells nothing.
+
+A learning family's code (flows.family) is shorter, 8 characters (40 bits: a household's
+members type it), and only lets someone join the family; its wrong guesses have their own
+overall limit (storage counts them by kind), so they never hold up an admin's code."""
 
 from __future__ import annotations
 

@@ -20,11 +20,14 @@ from flows.codes import blocked, normalise_code, shown
 from flows.criteria import CriteriaSet, Group, Question, pick
 from flows.model import (
     Event,
+    FamilyMember,
     FamilyView,
     JoinFamily,
     LeaveFamily,
     Needs,
+    NewFamilyCode,
     Option,
+    RemoveFamilyMember,
     SaveFamilyAnswer,
     SetFamily,
     Snapshot,
@@ -41,6 +44,8 @@ from flows.screens import (
     FAMILY_MENU,
     FAMILY_PICK,
     FAMILY_QUESTION,
+    FAMILY_REMOVE,
+    FAMILY_REMOVE_CONFIRM,
     FAMILY_REVIEW,
     FAMILY_SCREENS,
 )
@@ -133,11 +138,20 @@ def _typed_code(snapshot: Snapshot, event: Event) -> str | None:
 
 
 def _command_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
-    return Needs(family=True, family_code=quoted_code(event), fresh_code=True)
+    return Needs(family=True, family_code=quoted_code(event))
 
 
 def _needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    return Needs(family=True)
+
+
+def _menu_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    # A code typed by someone in no family; a fresh code, should the head ask for one.
     return Needs(family=True, family_code=_typed_code(snapshot, event), fresh_code=True)
+
+
+def _adults_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
+    return Needs(family=True, fresh_code=True)  # a new family's code
 
 
 @command("family", "giadinh", "gdht", "giadinhhoctap", needs=_command_needs)
@@ -166,7 +180,7 @@ def open_menu(turn: Turn) -> None:
 
 
 def _leave(turn: Turn) -> None:
-    for key in ("family_idx", "family_review", "family_join"):
+    for key in ("family_idx", "family_review", "family_join", "family_remove"):
         turn.state.pop(key, None)  # type: ignore[misc]
     leave(turn, turn.state.pop("family_back", None))
 
@@ -232,13 +246,8 @@ def _use_code(turn: Turn, code: str) -> None:
     else:
         if turn.screen not in FAMILY_SCREENS:
             turn.state["family_back"] = turn.screen
-        turn.state["family_join"] = {
-            "id": found.family_id,
-            "head": found.head_name,
-            "code": code,
-            "leaves": "" if mine is None else mine.head.name,
-            "own": mine is not None and mine.mine,
-        }
+        # (No names in the state: the screen reads them again, so /delete leaves none.)
+        turn.state["family_join"] = {"id": found.family_id, "code": code}
         turn.go(FAMILY_JOIN)
 
 
@@ -257,23 +266,33 @@ def _on_join(turn: Turn, option: str) -> None:
         _leave(turn)
         return
     found = turn.world.family_found
-    if found is None or found.family_id != join["id"]:  # ended meanwhile
-        turn.say(t._("That family is no longer registered: you did not join it."))
-        _leave(turn)
-        return
+    if found is None:  # (checked before: the screen is valid only with it)
+        raise LookupError("joining a family that was not looked up")
     turn.effect(JoinFamily(found.family_id))
     turn.say(
         t._(
             "Done: you have joined the family of {head}. Your Learning Citizen "
             "self-assessment counts for the family."
-        ).format(head=join["head"])
+        ).format(head=found.head_name)
     )
     turn.world = replace(turn.world, family=None)  # read again at the next step
     _leave(turn)
 
 
 def _joining(turn: Turn) -> bool:
-    return turn.person is not None and bool(turn.state.get("family_join"))
+    """About to join a family that is still there (its head may have ended it)."""
+    join = turn.state.get("family_join") or {}
+    found = turn.world.family_found
+    return turn.person is not None and found is not None and found.family_id == join.get("id")
+
+
+def _join_gone(turn: Turn) -> None:
+    if turn.person is None:
+        _not_registered(turn)
+        return
+    turn.state.pop("family_join", None)
+    turn.say(turn.t._("That family is no longer registered: you did not join it."))
+    _leave(turn)
 
 
 def _join_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
@@ -287,23 +306,23 @@ def _join_needs(snapshot: Snapshot, event: Event, world: World) -> Needs:
     on_option=_on_join,
     needs=_join_needs,
     valid=_joining,
-    on_invalid=_not_registered,
+    on_invalid=_join_gone,
 )
 def _ask_join(turn: Turn) -> None:
     t = turn.t
-    join = turn.state.get("family_join") or {}
+    found, mine = turn.world.family_found, turn.world.family
     lines = [
         t._(
             "Join the family of {head}, registered as a learning family? Its members will "
             "see your name and your Learning Citizen self-assessment of this year."
-        ).format(head=join.get("head", ""))
+        ).format(head=found.head_name if found else "")
     ]
-    if join.get("own"):
+    if mine is not None and mine.mine:
         lines.append(t._("Your own family's registration ends."))
-    elif join.get("leaves"):
+    elif mine is not None:
         lines.append(
             t._("You will no longer be a member of the family of {head}.").format(
-                head=join["leaves"]
+                head=mine.head.name
             )
         )
     turn.ask(
@@ -364,11 +383,15 @@ def _on_menu(turn: Turn, option: str) -> None:
     t = turn.t
     if option == "new":
         turn.go(FAMILY_ADULTS)
+    elif option == "newcode":
+        _new_code(turn)
     elif option == "code":
         turn.again(
             t._("Type the code the head of your household gave you, for example: K7QX-M2PA"),
             kind="text",
         )
+    elif option == "remove":
+        turn.go(FAMILY_REMOVE)
     elif option == "assess":
         _start_or_continue(turn)
     elif option == "result":
@@ -404,7 +427,7 @@ def _on_menu_text(turn: Turn, text: str) -> None:
     FAMILY_MENU,
     on_option=_on_menu,
     on_text=_on_menu_text,
-    needs=_needs,
+    needs=_menu_needs,
     valid=_registered,
     on_invalid=_not_registered,
 )
@@ -460,6 +483,9 @@ def _ask_menu(turn: Turn) -> None:
         else:
             options.append(Option("assess", t._("Self-assess the family")))
         options.append(Option("adults", t._("Change the number of adults")))
+        if len(f.members) > 1:
+            options.append(Option("remove", t._("Take a member off")))
+        options.append(Option("newcode", t._("New code")))
         options.append(Option("leave", t._("End the registration")))
     else:
         if f.status == "submitted":
@@ -534,7 +560,7 @@ def _may_set_adults(turn: Turn) -> bool:
     FAMILY_ADULTS,
     on_option=_on_adults,
     on_text=_on_adults_text,
-    needs=_needs,
+    needs=_adults_needs,
     valid=_may_set_adults,
     on_invalid=_not_registered,
 )
@@ -548,6 +574,99 @@ def _ask_adults(turn: Turn) -> None:
             "Tap a number or type it."
         ),
         options,
+    )
+
+
+# --- the head: a new code, taking a member off --------------------------------------------
+
+
+def _new_code(turn: Turn) -> None:
+    t = turn.t
+    code = turn.world.fresh_code[:CODE_LENGTH]
+    turn.effect(NewFamilyCode(code))
+    _update(turn, code=code)
+    turn.say(
+        t._(
+            "The family's new code is {code}. The old code no longer works; those who joined "
+            "stay members."
+        ).format(code=shown(code))
+    )
+    turn.show()
+
+
+def _others(turn: Turn) -> list[FamilyMember]:
+    return [m for m in _family(turn).members if not m.head]
+
+
+def _on_remove(turn: Turn, option: str) -> None:
+    if option == "back":
+        turn.go(FAMILY_MENU)
+        return
+    turn.state["family_remove"] = int(option.removeprefix("m"))
+    turn.go(FAMILY_REMOVE_CONFIRM)
+
+
+def _heads_with_others(turn: Turn) -> bool:
+    f = turn.world.family
+    return turn.person is not None and f is not None and f.mine and len(f.members) > 1
+
+
+def _to_menu(turn: Turn) -> None:
+    if turn.person is None or turn.world.family is None:
+        _not_in_family(turn)
+    else:
+        turn.go(FAMILY_MENU)
+
+
+@screen(
+    FAMILY_REMOVE,
+    on_option=_on_remove,
+    needs=_needs,
+    valid=_heads_with_others,
+    on_invalid=_to_menu,
+)
+def _ask_remove(turn: Turn) -> None:
+    t = turn.t
+    options = [Option(f"m{m.key}", m.name) for m in _others(turn)]
+    options.append(Option("back", "⬅ " + t._("Back")))
+    turn.ask(t._("Whom do you want to take off the family's members?"), options)
+
+
+def _chosen(turn: Turn) -> FamilyMember | None:
+    key = turn.state.get("family_remove")
+    return next((m for m in _others(turn) if m.key == key), None)
+
+
+def _on_remove_confirm(turn: Turn, option: str) -> None:
+    member = _chosen(turn)
+    turn.state.pop("family_remove", None)
+    if option == "yes" and member is not None:
+        turn.effect(RemoveFamilyMember(member.key))
+        _update(turn, members=tuple(m for m in _family(turn).members if m.key != member.key))
+        turn.say(turn.t._("{name} is no longer a member of your family.").format(name=member.name))
+    turn.go(FAMILY_MENU)
+
+
+def _removing(turn: Turn) -> bool:
+    return _heads_with_others(turn) and _chosen(turn) is not None
+
+
+@screen(
+    FAMILY_REMOVE_CONFIRM,
+    on_option=_on_remove_confirm,
+    needs=_needs,
+    valid=_removing,
+    on_invalid=_to_menu,
+)
+def _ask_remove_confirm(turn: Turn) -> None:
+    t = turn.t
+    member = _chosen(turn)
+    turn.ask(
+        t._(
+            "Take {name} off the family's members? Their own Learning Citizen self-assessment "
+            "stays; they can join again with the family's code."
+        ).format(name=member.name if member else ""),
+        [Option("no", t._("No, keep it")), Option("yes", t._("Yes, take them off"))],
     )
 
 

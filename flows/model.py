@@ -302,6 +302,7 @@ class FamilyMember:
     head: bool = False
     me: bool = False
     standing: str | None = None
+    key: int = 0  # how storage knows them (the head removes a member by it)
 
     @property
     def titled(self) -> bool:
@@ -452,7 +453,8 @@ class ConversationState(TypedDict, total=False):
     family_back: str | None  # where the family's screens return to
     family_idx: int  # the family's question on screen
     family_review: bool  # back to the family's review after changing an answer
-    family_join: dict[str, Any]  # the family about to be joined: id, head's name
+    family_join: dict[str, Any]  # the family about to be joined: id, code (no names)
+    family_remove: int  # the member the head is about to take off
     units_back: str | None  # where an admin's /units returns to
     # an admin recognising titles
     rec: RecognitionState
@@ -681,6 +683,21 @@ class JoinFamily:
 
 
 @dataclass(frozen=True)
+class RemoveFamilyMember:
+    """The household head takes someone off the family's members (storage checks the
+    member is in the head's family)."""
+
+    member: int  # FamilyMember.key
+
+
+@dataclass(frozen=True)
+class NewFamilyCode:
+    """The household head replaces the family's code: the old one no longer works."""
+
+    code: str
+
+
+@dataclass(frozen=True)
 class LeaveFamily:
     """A member leaves the family; the household head leaving ends it (members stay
     citizens, only the family and its self-assessment go)."""
@@ -847,6 +864,8 @@ Effect = (
     | SubmitUnitAssessment
     | SetFamily
     | JoinFamily
+    | RemoveFamilyMember
+    | NewFamilyCode
     | LeaveFamily
     | SaveFamilyAnswer
     | SubmitFamilyAssessment

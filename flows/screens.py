@@ -51,6 +51,8 @@ FAMILY_LEAVE: Final = "family.leave"
 FAMILY_QUESTION: Final = "family.q"
 FAMILY_REVIEW: Final = "family.review"
 FAMILY_PICK: Final = "family.pick"
+FAMILY_REMOVE: Final = "family.remove"  # the head takes a member off
+FAMILY_REMOVE_CONFIRM: Final = "family.remove.confirm"
 FAMILY_SCREENS: Final = (
     FAMILY_MENU,
     FAMILY_ADULTS,
@@ -59,6 +61,8 @@ FAMILY_SCREENS: Final = (
     FAMILY_QUESTION,
     FAMILY_REVIEW,
     FAMILY_PICK,
+    FAMILY_REMOVE,
+    FAMILY_REMOVE_CONFIRM,
 )
 
 # An admin deciding on learning units (flows.admin.units).

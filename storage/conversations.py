@@ -31,7 +31,9 @@ from flows.model import (
     Effect,
     JoinFamily,
     LeaveFamily,
+    NewFamilyCode,
     Outcome,
+    RemoveFamilyMember,
     RemoveRecipient,
     ResetAssessment,
     SaveAnswer,
@@ -253,6 +255,17 @@ def load_conversation(
     return Loaded(row.id, row.person_id, row.assessment_id, snapshot, bool(row.unreachable))
 
 
+FamilyEffect = (
+    SetFamily
+    | JoinFamily
+    | RemoveFamilyMember
+    | NewFamilyCode
+    | LeaveFamily
+    | SaveFamilyAnswer
+    | SubmitFamilyAssessment
+)
+
+
 def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetime) -> None:
     if isinstance(effect, SavePerson):
         p = effect.profile
@@ -281,6 +294,7 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
             )
         else:
             conn.execute(update(Person).where(Person.id == loaded.person_id).values(**values))
+            families.move_with_head(conn, loaded.person_id, p.province_code, p.commune_code)
     elif isinstance(effect, SetLanguage):
         if loaded.person_id is not None:
             conn.execute(
@@ -317,14 +331,13 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
         )
     elif isinstance(effect, SubmitUnitAssessment):
         units.submit(conn, loaded.account_id, effect.year, effect.result, now)
-    elif isinstance(effect, SetFamily | JoinFamily | LeaveFamily):
-        _apply_family(conn, loaded, effect, now)
-    elif isinstance(effect, SaveFamilyAnswer | SubmitFamilyAssessment):
+    elif isinstance(effect, FamilyEffect):
         _apply_family(conn, loaded, effect, now)
     elif isinstance(effect, WrongCode):
         # Logged without the code: the count is what matters (see flows.codes).
         log.warning("a wrong %s code was tried (account %d)", effect.role, loaded.account_id)
-        invites.wrong_code(conn, loaded.account_id, now)
+        kind = "family" if effect.role == "family" else "invite"
+        invites.wrong_code(conn, loaded.account_id, now, kind)
     elif isinstance(effect, RemoveRecipient):
         recipients.remove_recipient(conn, loaded.account_id, effect.role)
     elif isinstance(effect, StartAssessment):
@@ -388,9 +401,6 @@ def _apply_effect(conn: Connection, loaded: Loaded, effect: Effect, now: datetim
         raise TypeError(f"no storage for effect {effect!r}")
 
 
-FamilyEffect = SetFamily | JoinFamily | LeaveFamily | SaveFamilyAnswer | SubmitFamilyAssessment
-
-
 def _apply_family(conn: Connection, loaded: Loaded, effect: FamilyEffect, now: datetime) -> None:
     person = loaded.person_id
     if person is None:  # (families are of registered people)
@@ -399,6 +409,10 @@ def _apply_family(conn: Connection, loaded: Loaded, effect: FamilyEffect, now: d
         families.set_family(conn, person, effect.adults, effect.code, now)
     elif isinstance(effect, JoinFamily):
         families.join(conn, person, effect.family_id, now)
+    elif isinstance(effect, RemoveFamilyMember):
+        families.remove_member(conn, person, effect.member)
+    elif isinstance(effect, NewFamilyCode):
+        families.new_code(conn, person, effect.code)
     elif isinstance(effect, LeaveFamily):
         families.leave(conn, person)
     elif isinstance(effect, SaveFamilyAnswer):

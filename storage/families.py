@@ -79,7 +79,7 @@ def family_view(conn: Connection, account_id: int, year: int) -> FamilyView | No
         .order_by(Member.joined_at, Person.id)
     ).all()
     members = tuple(
-        FamilyMember(r.full_name, r.id == family.head_id, r.id == person_id, _standing(r))
+        FamilyMember(r.full_name, r.id == family.head_id, r.id == person_id, _standing(r), r.id)
         for r in rows
     )
     members = tuple(sorted(members, key=lambda m: not m.head))  # the head first
@@ -174,6 +174,28 @@ def join(conn: Connection, person_id: int, family_id: int, now: datetime) -> boo
     conn.execute(delete(Member).where(Member.person_id == person_id))
     conn.execute(insert(Member).values(person_id=person_id, family_id=family_id, joined_at=now))
     return True
+
+
+def remove_member(conn: Connection, head_id: int, member_id: int) -> None:
+    """The head takes a member off their family (never themself)."""
+    family_id = conn.execute(select(Family.id).where(Family.head_id == head_id)).scalar()
+    if family_id is None or member_id == head_id:
+        return
+    conn.execute(delete(Member).where(Member.family_id == family_id, Member.person_id == member_id))
+
+
+def new_code(conn: Connection, head_id: int, code: str) -> None:
+    """The head's family gets a new code; the old one joins no one any more."""
+    conn.execute(update(Family).where(Family.head_id == head_id).values(code=code))
+
+
+def move_with_head(conn: Connection, head_id: int, province: int, commune: int) -> None:
+    """The head moved (changed their commune): the family is counted where they live."""
+    conn.execute(
+        update(Family)
+        .where(Family.head_id == head_id)
+        .values(province_code=province, commune_code=commune)
+    )
 
 
 def leave(conn: Connection, person_id: int) -> None:

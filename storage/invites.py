@@ -141,19 +141,23 @@ def _who(conn: Connection, account_id: int) -> str:
     return hashlib.sha256(f"{channel}:{external_id}".encode()).hexdigest()
 
 
-def attempts(conn: Connection, account_id: int, now: datetime) -> CodeAttempts:
-    """Wrong codes tried in the last hour: from this chat, and by everyone."""
+def attempts(
+    conn: Connection, account_id: int, now: datetime, kind: str = "invite"
+) -> CodeAttempts:
+    """Wrong codes tried in the last hour: from this chat (of any kind), and by everyone
+    (of this kind: "invite" or "family")."""
     since = now - ATTEMPTS_WINDOW
     who = _who(conn, account_id)
     mine, overall = conn.execute(
-        select(func.count().filter(CodeAttempt.who == who), func.count()).where(
-            CodeAttempt.at > since
-        )
+        select(
+            func.count().filter(CodeAttempt.who == who),
+            func.count().filter(CodeAttempt.kind == kind),
+        ).where(CodeAttempt.at > since)
     ).one()
     return CodeAttempts(int(mine), int(overall))
 
 
-def wrong_code(conn: Connection, account_id: int, now: datetime) -> None:
+def wrong_code(conn: Connection, account_id: int, now: datetime, kind: str = "invite") -> None:
     """Count a wrong code (the attempts older than the window are let go meanwhile)."""
     conn.execute(delete(CodeAttempt).where(CodeAttempt.at <= now - ATTEMPTS_WINDOW))
-    conn.execute(insert(CodeAttempt).values(who=_who(conn, account_id), at=now))
+    conn.execute(insert(CodeAttempt).values(who=_who(conn, account_id), at=now, kind=kind))

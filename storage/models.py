@@ -362,6 +362,9 @@ class CodeAttempt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     who: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # "invite" (admins' and units' codes) or "family": each kind has its own overall
+    # limit, so citizens mistyping family codes never hold up an admin's code.
+    kind: Mapped[str] = mapped_column(String(16), default="invite", server_default=text("'invite'"))
 
 
 class Recipient(Base):

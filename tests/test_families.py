@@ -406,3 +406,65 @@ async def test_the_result_follows_the_adults_and_a_lone_head_may_join_another_fa
     area = Area(HA_NOI, HOAN_KIEM)
     tally = await db.read(lambda conn: family_store.tally(conn, area, 2026))
     assert (tally.registered, tally.total("adults"), tally.total("titled")) == (1, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("args", "changes"),
+    [
+        ("hộ 1200", {"households": 1200}),
+        ("ho 1.200", {"households": 1200}),
+        ("số hộ 1,200", {"households": 1200}),
+        ("households 1200", {"households": 1200}),
+        ("hộ 0", {"households": 0}),  # clears them
+        ("2000 hộ 1200 150", {"adults": 2000, "officials": 150, "households": 1200}),
+        ("hộ", None),
+        ("hộ abc", None),
+        ("hộ 12,5", None),
+        ("hộ -5", None),
+        ("hộ 1200 hộ 5", None),
+        ("2,5", None),
+    ],
+)
+def test_households_are_read_for_the_families_target(args, changes, core):
+    from flows.admin.targets import parse_target
+
+    parsed = parse_target(args, core.places)
+    assert (parsed[1] if parsed else None) == changes
+
+
+async def test_the_head_takes_a_member_off_and_changes_the_code(db, dispatcher, clock):
+    an = await citizen(dispatcher, "an", "Nguyễn Văn An")
+    code = await register_family(an)
+    binh = await citizen(dispatcher, "binh", "Trần Thị Bình")
+    await binh.type(f"/giadinh {code}")
+    await binh.tap("Tham gia")
+
+    await an.type("/giadinh")
+    await an.tap("Bỏ bớt thành viên")
+    assert an.labels == ["Trần Thị Bình", "⬅ Quay lại"]
+    await an.tap("Trần Thị Bình")
+    assert an.labels[0] == "Không, giữ nguyên"  # the safe answer first
+    await an.tap("Đồng ý bỏ")
+    assert "Trần Thị Bình không còn là thành viên của gia đình bạn." in an.text
+    assert "Đã tham gia: 1 người" in an.text and "Bỏ bớt thành viên" not in an.labels
+
+    await an.tap("Đổi mã")
+    new = re.search(r"Mã mới của gia đình là (\S+)\.", an.text).group(1)
+    assert new != code and f"gửi /giadinh {new}" in an.text
+    await binh.type(f"/giadinh {code}")
+    assert "Không tìm thấy gia đình" in binh.text  # the old code joins no one
+    await binh.type(f"/giadinh {new}")
+    assert "Tham gia" in binh.labels
+
+
+async def test_the_family_moves_with_its_head(db, dispatcher, clock):
+    an = await citizen(dispatcher, "an", "Nguyễn Văn An")
+    await register_family(an)
+    await an.type("/start")
+    await an.tap("Sửa thông tin đăng ký")
+    await an.tap("Sửa xã, phường")
+    await an.type("ha noi")
+    await an.type("ba dinh")
+    await an.tap("Đúng rồi")
+    tally = await db.read(lambda conn: family_store.tally(conn, Area(HA_NOI), 2026))
+    assert [line.commune for line in tally.lines] == [4]  # Phường Ba Đình now

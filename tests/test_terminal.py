@@ -161,31 +161,32 @@ def test_a_focal_point_self_assesses_their_unit_in_the_terminal(tmp_path):
     assert f"[{Path('data') / 'files' / sheet.name}]" in done.stdout
 
 
-def test_a_household_registers_a_family_in_the_terminal_and_a_member_joins(tmp_path):
+def test_a_household_registers_a_family_in_the_terminal_and_two_members_join(tmp_path):
     head = run_chat(tmp_path, [*SCRIPT, "/giadinh", "1", "3"])
     assert head.returncode == 0, head.stderr
     [code] = re.findall(r"Mã gia đình là (\S+)\.", head.stdout)
-    member = [
-        "Trần Thị Bình",
-        "1990",
-        "nu",
-        "1",
-        "Ha Tinh",
-        "thanh sen",
-        "bo qua",  # no village
-        "bo qua",  # no phone
-        "1",
-        f"/giadinh {code}",
-        "1",  # join
-    ]
-    joined = run_chat(tmp_path, member, "--user", "binh")
+
+    def member(name: str, *then: str) -> list[str]:
+        return [name, "1990", "nu", "1", "Ha Tinh", "thanh sen", "bo qua", "bo qua", "1", *then]
+
+    best = ["1", *["1"] * 10, "1"]  # start, the best answers, submit: the title reached
+    joined = run_chat(
+        tmp_path, member("Trần Thị Bình", *best, f"/giadinh {code}", "1"), "--user", "binh"
+    )
     assert joined.returncode == 0, joined.stderr
+    assert "100/100 điểm" in joined.stdout
     assert "Tham gia gia đình Nguyễn Văn Tâm (đăng ký xây dựng Gia đình học tập)?" in joined.stdout
     assert "Xong. Bạn đã tham gia gia đình Nguyễn Văn Tâm" in joined.stdout
+    second = run_chat(tmp_path, member("Nguyễn Văn Chí", f"/giadinh {code}", "1"), "--user", "chi")
+    assert "Xong. Bạn đã tham gia gia đình Nguyễn Văn Tâm" in second.stdout
+
     assessed = run_chat(tmp_path, ["/giadinh", "1", *["1"] * 9, "1"])
     assert assessed.returncode == 0, assessed.stderr
     out = assessed.stdout
-    assert "Đã tham gia: 2 người (trong nhà có 3 người lớn)." in out
-    assert "• Trần Thị Bình: chưa tự đánh giá" in out
+    assert "Đã tham gia: 3 người (trong nhà có 3 người lớn)." in out
+    assert "• Trần Thị Bình: ✅ tự đánh giá đạt điều kiện danh hiệu" in out
+    assert "• Nguyễn Văn Chí: chưa tự đánh giá" in out
     assert "Câu 9/9" in out and "Đã lưu bản tự đánh giá của gia đình" in out
+    # The head's and Bình's self-scores reach the title: 2 of 3 adults, the full 10.
+    assert "2.1 Người lớn đạt Công dân học tập: 10/10 — 2/3 người lớn đạt danh hiệu" in out
     assert "Kết quả tự đánh giá của gia đình năm 2026:" in out

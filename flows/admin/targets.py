@@ -3,6 +3,8 @@ the national 40% / 60% (QĐ 677/QĐ-TTg). The digest counts progress against the
 
 from __future__ import annotations
 
+import re
+
 from flows.admin.common import out_of_scope, the_admin
 from flows.lang import Lang
 from flows.model import SetTarget
@@ -14,26 +16,37 @@ from flows.turn import Turn, command
 MAX_POPULATION = 10_000_000
 
 
-HOUSEHOLD_WORDS = ("ho", "households", "soho")
+HOUSEHOLD_WORDS = ("ho", "households", "soho")  # "hộ 1200", "số hộ 1200", "sốhộ 1200"
+# A whole number as people write it: 1200, 1.200 or 1,200 (thousands), never 12,5.
+WHOLE = re.compile(r"\d{1,9}|\d{1,3}(?:[.,]\d{3}){1,2}")
+
+
+def _whole(word: str, most: int) -> int | None:
+    if not (word.isascii() and WHOLE.fullmatch(word)):
+        return None
+    value = int(word.replace(".", "").replace(",", ""))
+    return value if value <= most else None
 
 
 def parse_target(args: str, places: Gazetteer) -> tuple[Area | None, dict[str, int]] | None:
     """[xa:CODE] [ADULTS [OFFICIALS] [ADULTS%] [OFFICIALS%]] [hộ HOUSEHOLDS]; None if
-    unreadable."""
+    unreadable. Households 0 clears them (the families' target is then not shown)."""
     area: Area | None = None
     numbers: list[int] = []
     percents: list[int] = []
     households: int | None = None
-    words = args.split()
+    words = [
+        w
+        for n, w in enumerate(args.split())
+        if not (fold(w) == "so" and fold(" ".join(args.split()[n + 1 : n + 2])) == "ho")
+    ]
     for n, word in enumerate(words):
         if fold(word) in HOUSEHOLD_WORDS:
             following = words[n + 1] if n + 1 < len(words) else ""
-            plain = following.replace(".", "").replace(",", "")
-            if households is not None or not (plain.isascii() and plain.isdigit()):
+            value = _whole(following, MAX_POPULATION)
+            if households is not None or value is None:
                 return None
-            if len(plain) > 9 or int(plain) > MAX_POPULATION:
-                return None
-            households = int(plain)
+            households = value
             continue
         if n > 0 and fold(words[n - 1]) in HOUSEHOLD_WORDS:
             continue  # (the number of households, read above)
@@ -42,17 +55,19 @@ def parse_target(args: str, places: Gazetteer) -> tuple[Area | None, dict[str, i
             if area is None or area.kind != "commune":
                 return None
             continue
-        plain = word.replace(".", "").replace(",", "")
-        digits = plain.removesuffix("%")
-        if not (digits.isascii() and digits.isdigit() and len(digits) <= 9):
+        if word.endswith("%"):
+            percent = _whole(word.removesuffix("%"), 100)
+            if percent is None:
+                return None
+            percents.append(percent)
+            continue
+        value = _whole(word, MAX_POPULATION)
+        if value is None:
             return None
-        if plain.endswith("%") and int(digits) <= 100:
-            percents.append(int(digits))
-        elif not plain.endswith("%") and int(digits) <= MAX_POPULATION:
-            numbers.append(int(digits))
-        else:
-            return None
-    if len(numbers) > 2 or len(percents) > 2 or not (numbers or percents or households):
+        numbers.append(value)
+    if len(numbers) > 2 or len(percents) > 2:
+        return None
+    if not (numbers or percents or households is not None):
         return None
     keys = ("adults", "officials")
     changes = dict(zip(keys, numbers, strict=False))

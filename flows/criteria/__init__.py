@@ -379,6 +379,12 @@ def parse_criteria(text: str, source: str) -> CriteriaSet:
                     c.field(opt, "points", op), (*op, "points"), 0, indicator.max_points, "points"
                 )
                 share = None
+                if counted is None and "share" in opt:
+                    raise c.fail(
+                        (*op, "share"),
+                        "only a counted question's options have a share. Remove 'share', "
+                        "or add 'counted:' to the question.",
+                    )
                 if counted is not None:
                     share = c.integer(c.field(opt, "share", op), (*op, "share"), 0, 100, "share")
                     if options and share >= (options[-1].share or 0):

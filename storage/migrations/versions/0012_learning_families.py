@@ -1,5 +1,5 @@
 """Learning families (Gia đình học tập): families, their members and self-assessments;
-a commune's number of households (the families' target).
+a commune's number of households (the families' target); wrong codes counted by kind.
 
 Revision ID: 0012
 Revises: 0011
@@ -77,9 +77,15 @@ def upgrade():
     op.create_index("ix_family_assessments_year_status", "family_assessments", ["year", "status"])
     with op.batch_alter_table("commune_targets") as batch_op:
         batch_op.add_column(sa.Column("households", sa.Integer(), nullable=True))
+    with op.batch_alter_table("code_attempts") as batch_op:
+        batch_op.add_column(
+            sa.Column("kind", sa.String(16), nullable=False, server_default=sa.text("'invite'"))
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("code_attempts") as batch_op:
+        batch_op.drop_column("kind")
     with op.batch_alter_table("commune_targets") as batch_op:
         batch_op.drop_column("households")
     op.drop_table("family_assessments")
