@@ -6,7 +6,8 @@
    PostgreSQL) spread over all 34 provinces and 3,321 communes of the 2025 list, in the
    four groups, registered over the past year; 60% with a submitted self-assessment of 10
    answers (about half of those reach the title; a third of those are recognised), 20%
-   in progress. Target: at most 3 minutes.
+   in progress; a learning family for every three people (its head and two members), 60%
+   of them self-assessed. Target: at most 3 minutes.
 2. digest: bot.reports.load_digest and the digest text, for the whole deployment and for
    the province with the most communes; median of 5 runs. Targets: national 2 s on
    PostgreSQL (5 s on SQLite), a province 0.5 s (1 s).
@@ -94,8 +95,34 @@ def generate(conn: Connection, people: int, communes: list[tuple[int, int]]) -> 
             f"CROSS JOIN ({values}) AS i WHERE g % 5 IN (1, 2, 3)"
         )
     )
+    # Learning families: every third person heads one with the next two as members
+    # (333,333 families of 3 at 1,000,000: far more than registered in chat so far),
+    # 3 adults each; 60% of the families submitted, half of those reaching the criteria.
+    conn.execute(
+        text(
+            "INSERT INTO families (id, head_id, province_code, commune_code, code, adults, "
+            "created_at) SELECT p.id / 3 + 1, p.id, p.province_code, p.commune_code, "
+            f"'F' || p.id, 3, {ts} FROM people p WHERE p.id % 3 = 0 AND p.id + 2 <= {people}"
+        )
+    )
+    conn.execute(
+        text(
+            "INSERT INTO family_members (person_id, family_id, joined_at) "
+            f"SELECT p.id, (p.id - p.id % 3) / 3 + 1, {ts} FROM people p "
+            f"WHERE p.id - p.id % 3 + 2 <= {people} AND p.id >= 3"
+        )
+    )
+    conn.execute(
+        text(
+            "INSERT INTO family_assessments (family_id, year, criteria, status, answers, "
+            "started_at, submitted_at, total, reached, titled) "
+            "SELECT f.id, 2026, 'gdht-2016', 'submitted', '{}', "
+            f"{ts}, {ts}, 70 + f.id % 30, f.id % 2 = 0, f.id % 4 FROM families f "
+            "WHERE f.id % 5 IN (1, 2, 3)"
+        )
+    )
     if pg:
-        for table in ("people", "assessments"):
+        for table in ("people", "assessments", "families", "family_assessments"):
             conn.execute(
                 text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -36,6 +36,7 @@ from flows.model import (
     WrongCode,
 )
 from flows.navigation import leave, too_many_attempts, with_current
+from flows.questionnaire import answer_options, pick_options, question_parts, review_options
 from flows.scoring import ScoreResult, counted_choice, score
 from flows.screens import (
     FAMILY_ADULTS,
@@ -534,9 +535,15 @@ def _set_adults(turn: Turn, adults: int) -> None:
         turn.go(FAMILY_MENU)
         return
     if f is not None:
+        joined = len(f.members)
+        if adults < joined:  # at least those who joined (storage keeps it so too)
+            adults = joined
+            saved = t._("Saved: {n} adults at home, as many as have joined the family.")
+        else:
+            saved = t._("Saved: {n} adults at home.")
         turn.effect(SetFamily(adults))
         _update(turn, adults=adults)
-        turn.say(t._("Saved: {n} adults at home.").format(n=adults))
+        turn.say(saved.format(n=adults))
         turn.go(FAMILY_MENU)
         return
     code = turn.world.fresh_code[:CODE_LENGTH]
@@ -795,30 +802,12 @@ def _on_answer(turn: Turn, option: str) -> None:
     on_invalid=_not_heading,
 )
 def _ask_question(turn: Turn) -> None:
-    t = turn.t
     asked = _asked(turn)
-    criteria = _criteria(turn)
     idx = min(int(turn.state.get("family_idx", 0)), len(asked) - 1)
     question = asked[idx]
-    indicator = criteria.indicator(question.indicator)
-    competency = next(c for c in criteria.competencies if c.code == indicator.competency)
-    head = t._("Question {n}/{total}").format(n=idx + 1, total=len(asked))
-    given = _family(turn).answers.get(question.indicator)
-    options = [
-        Option(f"a{i}", ("✓ " if i == given else "") + pick(o.text, turn.lang))
-        for i, o in enumerate(question.options)
-    ]
-    options.append(Option("back", "⬅ " + t._("Back")))
-    turn.ask(
-        "\n\n".join(
-            [
-                f"{head} · {pick(competency.name, turn.lang)}",
-                pick(question.text, turn.lang),
-                "💡 " + pick(question.hint, turn.lang),
-            ]
-        ),
-        options,
-    )
+    parts = question_parts(turn, _criteria(turn), question, idx + 1, len(asked))
+    chosen = _family(turn).answers.get(question.indicator)
+    turn.ask("\n\n".join(parts), answer_options(turn, question, chosen))
 
 
 def _complete(turn: Turn) -> bool:
@@ -910,14 +899,7 @@ def _ask_review(turn: Turn) -> None:
             "number of adults change, you can update the result."
         ),
     ]
-    turn.ask(
-        "\n\n".join(parts),
-        [
-            Option("submit", t._("Submit")),
-            Option("change", t._("Change an answer")),
-            Option("later", t._("Later")),
-        ],
-    )
+    turn.ask("\n\n".join(parts), review_options(turn))
 
 
 def _on_pick(turn: Turn, option: str) -> None:
@@ -931,14 +913,8 @@ def _on_pick(turn: Turn, option: str) -> None:
 
 @screen(FAMILY_PICK, on_option=_on_pick, needs=_needs, valid=_complete, on_invalid=_incomplete)
 def _ask_pick(turn: Turn) -> None:
-    t = turn.t
-    criteria = _criteria(turn)
-    options = [
-        Option(f"i{i}", f"{q.indicator} {pick(criteria.indicator(q.indicator).name, turn.lang)}")
-        for i, q in enumerate(_asked(turn))
-    ]
-    options.append(Option("back", "⬅ " + t._("Back")))
-    turn.ask(t._("Which answer do you want to change?"), options)
+    options = pick_options(turn, _criteria(turn), _asked(turn))
+    turn.ask(turn.t._("Which answer do you want to change?"), options)
 
 
 # --- the result --------------------------------------------------------------------------------

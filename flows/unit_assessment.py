@@ -34,6 +34,7 @@ from flows.model import (
 from flows.navigation import leave
 from flows.paper import check_name
 from flows.places import Area
+from flows.questionnaire import answer_options, pick_options, question_parts, review_options
 from flows.registration import MAX_NAME
 from flows.reminders import UNIT_ASSESS as UNIT_ASSESS
 from flows.scoring import ScoreResult, reached, score
@@ -361,15 +362,8 @@ def _ask_question(turn: Turn) -> None:
     criteria = _criteria(turn)
     idx = min(int(turn.state.get("unit_idx", 0)), len(group.questions) - 1)
     question = group.questions[idx]
-    indicator = criteria.indicator(question.indicator)
-    competency = next(c for c in criteria.competencies if c.code == indicator.competency)
     given = _unit(turn).answers.get(question.indicator)
-    head = t._("Question {n}/{total}").format(n=idx + 1, total=len(group.questions))
-    parts = [
-        f"{head} · {pick(competency.name, turn.lang)}",
-        pick(question.text, turn.lang),
-        "💡 " + pick(question.hint, turn.lang),
-    ]
+    parts = question_parts(turn, criteria, question, idx + 1, len(group.questions))
     if given is not None and 0 <= given.option < len(question.options):
         parts.append(
             t._("Answered by {who}: “{answer}”.").format(
@@ -378,12 +372,7 @@ def _ask_question(turn: Turn) -> None:
             )
         )
     chosen = given.option if given is not None else None
-    options = [
-        Option(f"a{i}", ("✓ " if i == chosen else "") + pick(o.text, turn.lang))
-        for i, o in enumerate(question.options)
-    ]
-    options.append(Option("back", "⬅ " + t._("Back")))
-    turn.ask("\n\n".join(parts), options)
+    turn.ask("\n\n".join(parts), answer_options(turn, question, chosen))
 
 
 # --- review and submit -----------------------------------------------------------------
@@ -482,14 +471,7 @@ def _ask_review(turn: Turn) -> None:
             "unit its code, can return them."
         ).format(area=_unit(turn).area.name(turn.world.places, t)),
     ]
-    turn.ask(
-        "\n\n".join(parts),
-        [
-            Option("submit", t._("Submit")),
-            Option("change", t._("Change an answer")),
-            Option("later", t._("Later")),
-        ],
-    )
+    turn.ask("\n\n".join(parts), review_options(turn))
 
 
 def _on_pick(turn: Turn, option: str) -> None:
@@ -503,14 +485,8 @@ def _on_pick(turn: Turn, option: str) -> None:
 
 @screen(UNIT_PICK, on_option=_on_pick, needs=_needs, valid=_complete, on_invalid=_incomplete)
 def _ask_pick(turn: Turn) -> None:
-    t = turn.t
-    criteria = _criteria(turn)
-    options = [
-        Option(f"i{i}", f"{q.indicator} {pick(criteria.indicator(q.indicator).name, turn.lang)}")
-        for i, q in enumerate(_group(turn).questions)
-    ]
-    options.append(Option("back", "⬅ " + t._("Back")))
-    turn.ask(t._("Which answer do you want to change?"), options)
+    options = pick_options(turn, _criteria(turn), _group(turn).questions)
+    turn.ask(turn.t._("Which answer do you want to change?"), options)
 
 
 # --- the result ------------------------------------------------------------------------

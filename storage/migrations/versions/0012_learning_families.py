@@ -34,7 +34,7 @@ def upgrade():
         sa.Column("adults", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index("ix_families_province_code", "families", ["province_code"])
+    op.create_index("ix_families_area", "families", ["province_code", "commune_code", "adults"])
     op.create_index("ix_families_commune_code", "families", ["commune_code"])
     op.create_table(
         "family_members",
