@@ -57,6 +57,7 @@ GROUP = "family"  # the one group of the families' criteria set
 CODE_LENGTH = 8  # of a family's code: 40 bits, and wrong attempts are limited
 MAX_ADULTS = 30
 MAX_MEMBERS = 30  # people who may join one family: more is not a household
+ADULT_AGE = 18  # members from this age (in the campaign year) count in the adults' indicator
 CODE_WORDS = ("ma", "code", "magiadinh")  # "/giadinh mã K7QX-M2PA": not part of the code
 
 
@@ -86,9 +87,7 @@ def _asked(turn: Turn) -> list[Question]:
 
 
 def _adults(view: FamilyView) -> int:
-    """Whom the adults' share is taken of: the adults the head counted, or the members
-    who joined if they are more."""
-    return max(view.adults, len(view.members))
+    return view.adults_counted
 
 
 def _answers(turn: Turn) -> dict[str, int]:
@@ -181,7 +180,7 @@ def open_menu(turn: Turn) -> None:
 
 
 def _leave(turn: Turn) -> None:
-    for key in ("family_idx", "family_review", "family_join", "family_remove"):
+    for key in ("family_idx", "family_review", "family_join", "family_remove", "family_new"):
         turn.state.pop(key, None)  # type: ignore[misc]
     leave(turn, turn.state.pop("family_back", None))
 
@@ -281,18 +280,49 @@ def _on_join(turn: Turn, option: str) -> None:
 
 
 def _joining(turn: Turn) -> bool:
-    """About to join a family that is still there (its head may have ended it)."""
+    """About to join a family that can still be joined: its code still names it (the
+    head may have ended it or changed the code), it is not full, and the person does not
+    head a family others joined meanwhile."""
     join = turn.state.get("family_join") or {}
-    found = turn.world.family_found
-    return turn.person is not None and found is not None and found.family_id == join.get("id")
+    found, mine = turn.world.family_found, turn.world.family
+    return (
+        turn.person is not None
+        and found is not None
+        and found.family_id == join.get("id")
+        and (
+            found.members < MAX_MEMBERS or (mine is not None and mine.family_id == found.family_id)
+        )
+        and not (mine is not None and mine.mine and len(mine.members) > 1)
+    )
 
 
 def _join_gone(turn: Turn) -> None:
+    t = turn.t
     if turn.person is None:
         _not_registered(turn)
         return
-    turn.state.pop("family_join", None)
-    turn.say(turn.t._("That family is no longer registered: you did not join it."))
+    join = turn.state.pop("family_join", None) or {}
+    found, mine = turn.world.family_found, turn.world.family
+    if found is None or found.family_id != join.get("id"):
+        turn.say(
+            t._(
+                "That code no longer works (the family ended its registration or changed its "
+                "code): you did not join. Please ask the head of the household for the code."
+            )
+        )
+    elif mine is not None and mine.mine and len(mine.members) > 1:
+        turn.say(
+            t._(
+                "Someone has joined your own family meanwhile: you did not join the other. "
+                "To join it, first end your family's registration."
+            )
+        )
+    else:
+        turn.say(
+            t._("That family has {n} members already: no one else can join it.").format(
+                n=MAX_MEMBERS
+            )
+        )
     _leave(turn)
 
 
@@ -383,6 +413,7 @@ def _outdated(turn: Turn) -> bool:
 def _on_menu(turn: Turn, option: str) -> None:
     t = turn.t
     if option == "new":
+        turn.state["family_new"] = True  # (not a family ended while on the screen)
         turn.go(FAMILY_ADULTS)
     elif option == "newcode":
         _new_code(turn)
@@ -534,16 +565,15 @@ def _set_adults(turn: Turn, adults: int) -> None:
     if f is not None and not f.mine:  # joined another family meanwhile
         turn.go(FAMILY_MENU)
         return
+    if f is None and not turn.state.get("family_new"):  # ended meanwhile, elsewhere
+        turn.say(t._("You are not in a learning family any more."))
+        turn.go(FAMILY_MENU)
+        return
+    turn.state.pop("family_new", None)
     if f is not None:
-        joined = len(f.members)
-        if adults < joined:  # at least those who joined (storage keeps it so too)
-            adults = joined
-            saved = t._("Saved: {n} adults at home, as many as have joined the family.")
-        else:
-            saved = t._("Saved: {n} adults at home.")
         turn.effect(SetFamily(adults))
         _update(turn, adults=adults)
-        turn.say(saved.format(n=adults))
+        turn.say(t._("Saved: {n} adults at home.").format(n=adults))
         turn.go(FAMILY_MENU)
         return
     code = turn.world.fresh_code[:CODE_LENGTH]

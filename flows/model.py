@@ -303,11 +303,12 @@ class FamilyMember:
     me: bool = False
     standing: str | None = None
     key: int = 0  # how storage knows them (the head removes a member by it)
+    adult: bool = True  # 18 or older this year: counted in the adults' indicator
 
     @property
     def titled(self) -> bool:
-        """Holds the title this year, or reached it by self-assessment."""
-        return self.standing in ("recognised", "reached")
+        """An adult who holds the title this year, or reached it by self-assessment."""
+        return self.adult and self.standing in ("recognised", "reached")
 
 
 @dataclass(frozen=True)
@@ -318,7 +319,7 @@ class FamilyView:
     family_id: int
     code: str  # what members join with
     area: Area
-    adults: int  # people aged 18 or more in the household, as the head said
+    adults: int  # people aged 18 or more in the household, as the head said it
     members: tuple[FamilyMember, ...]
     year: int
     criteria: str
@@ -340,7 +341,14 @@ class FamilyView:
 
     @property
     def titled(self) -> int:
+        """Adult members who hold the title or reached it by self-assessment."""
         return sum(1 for m in self.members if m.titled)
+
+    @property
+    def adults_counted(self) -> int:
+        """Whom the adults' share is taken of: the adults the head said, or the adult
+        members who joined if they are more."""
+        return max(self.adults, sum(1 for m in self.members if m.adult))
 
 
 @dataclass(frozen=True)
@@ -455,6 +463,7 @@ class ConversationState(TypedDict, total=False):
     family_review: bool  # back to the family's review after changing an answer
     family_join: dict[str, Any]  # the family about to be joined: id, code (no names)
     family_remove: int  # the member the head is about to take off
+    family_new: bool  # the adults asked for a family being registered
     units_back: str | None  # where an admin's /units returns to
     # an admin recognising titles
     rec: RecognitionState

@@ -410,11 +410,11 @@ def _apply_family(conn: Connection, loaded: Loaded, effect: FamilyEffect, now: d
     elif isinstance(effect, JoinFamily):
         families.join(conn, person, effect.family_id, now)
     elif isinstance(effect, RemoveFamilyMember):
-        families.remove_member(conn, person, effect.member)
+        families.remove_member(conn, person, effect.member, now)
     elif isinstance(effect, NewFamilyCode):
         families.new_code(conn, person, effect.code)
     elif isinstance(effect, LeaveFamily):
-        families.leave(conn, person)
+        families.leave(conn, person, now)
     elif isinstance(effect, SaveFamilyAnswer):
         families.save_answer(
             conn, person, effect.year, effect.criteria, effect.indicator, effect.option, now
@@ -446,6 +446,8 @@ def erase(conn: Connection, loaded: Loaded, now: datetime) -> None:
         accounts += conn.execute(
             select(ChannelAccount.id).where(ChannelAccount.person_id == loaded.person_id)
         ).scalars()
+        # Their family (as its head) or their place in one, counted again.
+        families.leave(conn, loaded.person_id, now)
         # Assessments and answers go with the person (ON DELETE CASCADE).
         conn.execute(delete(Person).where(Person.id == loaded.person_id))
     identities = conn.execute(

@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from flows.criteria import FAMILY_SET
 from flows.digest import FamilyLine, FamilyTally
-from flows.family import MAX_MEMBERS
+from flows.family import ADULT_AGE, MAX_MEMBERS
 from flows.model import FamilyFound, FamilyMember, FamilyView
 from flows.places import Area
 from flows.scoring import ScoreResult
@@ -65,6 +65,7 @@ def family_view(conn: Connection, account_id: int, year: int) -> FamilyView | No
         select(
             Person.id,
             Person.full_name,
+            Person.birth_year,
             Assessment.status,
             Assessment.title_reached,
             Assessment.recognised_at,
@@ -79,7 +80,14 @@ def family_view(conn: Connection, account_id: int, year: int) -> FamilyView | No
         .order_by(Member.joined_at, Person.id)
     ).all()
     members = tuple(
-        FamilyMember(r.full_name, r.id == family.head_id, r.id == person_id, _standing(r), r.id)
+        FamilyMember(
+            r.full_name,
+            r.id == family.head_id,
+            r.id == person_id,
+            _standing(r),
+            r.id,
+            r.birth_year <= year - ADULT_AGE,
+        )
         for r in rows
     )
     members = tuple(sorted(members, key=lambda m: not m.head))  # the head first
@@ -125,12 +133,10 @@ def find(conn: Connection, code: str) -> FamilyFound | None:
 
 def set_family(conn: Connection, person_id: int, adults: int, code: str, now: datetime) -> None:
     """The head's family: made (in the head's commune, the head its first member) or its
-    number of adults changed (never below the members who joined: see `_at_least_members`).
-    Someone who belonged to another family leaves it."""
+    number of adults changed. Someone who belonged to another family leaves it."""
     existing = conn.execute(select(Family.id).where(Family.head_id == person_id)).first()
     if existing is not None:
         conn.execute(update(Family).where(Family.id == existing.id).values(adults=adults))
-        _at_least_members(conn, existing.id)
         return
     place = conn.execute(
         select(Person.province_code, Person.commune_code).where(Person.id == person_id)
@@ -147,8 +153,9 @@ def set_family(conn: Connection, person_id: int, adults: int, code: str, now: da
         )
         .returning(Family.id)
     ).scalar_one()
-    conn.execute(delete(Member).where(Member.person_id == person_id))
+    _leave_membership(conn, person_id, now)
     conn.execute(insert(Member).values(person_id=person_id, family_id=family_id, joined_at=now))
+    _recount(conn, family_id, now)
 
 
 def join(conn: Connection, person_id: int, family_id: int, now: datetime) -> bool:
@@ -173,32 +180,41 @@ def join(conn: Connection, person_id: int, family_id: int, now: datetime) -> boo
     ).scalar_one()
     if count >= MAX_MEMBERS:
         return False
-    conn.execute(delete(Member).where(Member.person_id == person_id))
+    _leave_membership(conn, person_id, now)
     conn.execute(insert(Member).values(person_id=person_id, family_id=family_id, joined_at=now))
-    _at_least_members(conn, family_id)
+    _recount(conn, family_id, now)
     return True
 
 
-def _at_least_members(conn: Connection, family_id: int) -> None:
-    """A family's adults are at least the members who joined (registered citizens): the
-    share of those with the title is taken of them, and the digest sums them as stored."""
-    members = (
+def _recount(conn: Connection, family_id: int, now: datetime) -> None:
+    """Count a family's adult members again (after any change of its members): the
+    digest reads the count from the family's row instead of counting members."""
+    adults = (
         select(func.count())
         .select_from(Member)
-        .where(Member.family_id == family_id)
+        .join(Person, Person.id == Member.person_id)
+        .where(Member.family_id == family_id, Person.birth_year <= now.year - ADULT_AGE)
         .scalar_subquery()
     )
-    conn.execute(
-        update(Family).where(Family.id == family_id, Family.adults < members).values(adults=members)
-    )
+    conn.execute(update(Family).where(Family.id == family_id).values(adult_members=adults))
 
 
-def remove_member(conn: Connection, head_id: int, member_id: int) -> None:
+def _leave_membership(conn: Connection, person_id: int, now: datetime) -> None:
+    """Take a person off the family they are a member of (its count follows)."""
+    family_id = conn.execute(
+        delete(Member).where(Member.person_id == person_id).returning(Member.family_id)
+    ).scalar()
+    if family_id is not None:
+        _recount(conn, family_id, now)
+
+
+def remove_member(conn: Connection, head_id: int, member_id: int, now: datetime) -> None:
     """The head takes a member off their family (never themself)."""
     family_id = conn.execute(select(Family.id).where(Family.head_id == head_id)).scalar()
     if family_id is None or member_id == head_id:
         return
     conn.execute(delete(Member).where(Member.family_id == family_id, Member.person_id == member_id))
+    _recount(conn, family_id, now)
 
 
 def new_code(conn: Connection, head_id: int, code: str) -> None:
@@ -215,11 +231,12 @@ def move_with_head(conn: Connection, head_id: int, province: int, commune: int) 
     )
 
 
-def leave(conn: Connection, person_id: int) -> None:
+def leave(conn: Connection, person_id: int, now: datetime) -> None:
     """A member leaves; the head leaving ends the family (its members and its
-    self-assessments go with it)."""
+    self-assessments go with it). Also before a person is deleted (/delete): the family's
+    count of adult members must not keep them."""
     conn.execute(delete(Family).where(Family.head_id == person_id))
-    conn.execute(delete(Member).where(Member.person_id == person_id))
+    _leave_membership(conn, person_id, now)
 
 
 def _assessment_of(conn: Connection, person_id: int, year: int) -> Any:
@@ -310,9 +327,11 @@ def _in_area(area: Area) -> list[Any]:
 
 def tally(conn: Connection, area: Area, year: int) -> FamilyTally:
     """The families of `area`, commune by commune, and their self-assessments of `year`;
-    the adults in them (as stored: never fewer than the members) and the members who hold
-    or reached the title. Two grouped queries; measured in bench/admin.py."""
+    the adults in them and the adult members who hold or reached the title. Two grouped
+    queries; measured in bench/admin.py."""
     a = FamilyAssessment
+    # Whom the share is taken of: the adults the head said, or the adult members if more.
+    adults = case((Family.adult_members > Family.adults, Family.adult_members), else_=Family.adults)
     rows = conn.execute(
         select(
             Family.province_code,
@@ -321,7 +340,7 @@ def tally(conn: Connection, area: Area, year: int) -> FamilyTally:
             func.count(a.id).filter(a.status == "in_progress").label("in_progress"),
             func.count(a.id).filter(a.status == "submitted").label("submitted"),
             func.count(a.id).filter(a.status == "submitted", a.reached.is_(True)).label("reached"),
-            func.coalesce(func.sum(Family.adults), 0).label("adults"),
+            func.coalesce(func.sum(adults), 0).label("adults"),
         )
         .select_from(Family)
         .outerjoin(a, and_(a.family_id == Family.id, a.year == year))
@@ -331,6 +350,9 @@ def tally(conn: Connection, area: Area, year: int) -> FamilyTally:
     ).all()
     holders = select(Family.commune_code, func.count()).select_from(Member)
     holders = holders.join(Family, Family.id == Member.family_id)
+    holders = holders.join(Person, Person.id == Member.person_id).where(
+        Person.birth_year <= year - ADULT_AGE
+    )
     if _in_area(area):  # a province's or commune's families, then their members' titles
         holders = holders.join(
             Assessment,

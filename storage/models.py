@@ -468,7 +468,7 @@ class Family(Base):
     __table_args__ = (
         # A province's families, grouped by commune, in one range of the index, with
         # their adults (the digest reads no family row); a commune's by the second.
-        Index("ix_families_area", "province_code", "commune_code", "adults"),
+        Index("ix_families_area", "province_code", "commune_code", "adults", "adult_members"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -479,6 +479,9 @@ class Family(Base):
     # lets someone join (and see the members' names and titles), guessing is limited.
     code: Mapped[str] = mapped_column(String(16), unique=True)
     adults: Mapped[int] = mapped_column(Integer)  # people aged 18 or more, as the head said
+    # Members aged 18 or more (when they joined), kept by storage.families on every change
+    # of members: the share of titled adults is taken of max(adults, adult_members).
+    adult_members: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

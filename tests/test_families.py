@@ -127,9 +127,11 @@ def test_a_counted_question_is_checked_when_loaded(counted, first, last, problem
 # --- in chat -----------------------------------------------------------------------------
 
 
-async def citizen(dispatcher, user: str, name: str, commune: str = "hoan kiem") -> DispatchChat:
+async def citizen(
+    dispatcher, user: str, name: str, commune: str = "hoan kiem", born: str = "1984"
+) -> DispatchChat:
     chat = DispatchChat(dispatcher, user=user)
-    for text in ("/start", name, "1984", "2", "1", "ha noi", commune, "Tổ 5", "Bỏ qua", "1"):
+    for text in ("/start", name, born, "2", "1", "ha noi", commune, "Tổ 5", "Bỏ qua", "1"):
         await chat.type(text)
     assert "Bạn muốn làm gì tiếp?" in chat.text, chat.text
     return chat
@@ -269,7 +271,7 @@ async def test_wrong_codes_and_people_who_cannot_join(db, dispatcher, clock):
     await dung.tap("Đồng ý hủy đăng ký")
     assert "Gia đình bạn đã hủy đăng ký Gia đình học tập." in dung.text
     await eve.tap("Tham gia")
-    assert "Gia đình này không còn đăng ký: bạn chưa tham gia." in eve.text
+    assert "Mã này không còn dùng được (gia đình đã hủy đăng ký hoặc đổi mã)" in eve.text
     await eve.type("/giadinh")
     assert "Đăng ký gia đình (tôi là chủ hộ)" in eve.labels
 
@@ -468,3 +470,59 @@ async def test_the_family_moves_with_its_head(db, dispatcher, clock):
     await an.tap("Đúng rồi")
     tally = await db.read(lambda conn: family_store.tally(conn, Area(HA_NOI), 2026))
     assert [line.commune for line in tally.lines] == [4]  # Phường Ba Đình now
+
+
+async def test_only_adults_count_and_the_adults_said_stay_as_said(db, dispatcher, clock):
+    an = await citizen(dispatcher, "an", "Nguyễn Văn An")
+    await reach_the_title(an)
+    code = await register_family(an, adults="2")
+    binh = await citizen(dispatcher, "binh", "Trần Thị Bình")
+    await reach_the_title(binh)
+    await binh.type(f"/giadinh {code}")
+    await binh.tap("Tham gia")
+    # A pupil (12 this year) reaches the title too: not one of the adults.
+    cuc = await citizen(dispatcher, "cuc", "Nguyễn Thị Cúc", born="2014")
+    await reach_the_title(cuc)
+    await cuc.type(f"/giadinh {code}")
+    await cuc.tap("Tham gia")
+    dung = await citizen(dispatcher, "dung", "Nguyễn Văn Dũng")  # a third adult
+    await dung.type(f"/giadinh {code}")
+    await dung.tap("Tham gia")
+    area = Area(HA_NOI, HOAN_KIEM)
+    tally = await db.read(lambda conn: family_store.tally(conn, area, 2026))
+    # 3 adult members joined though the head said 2: the share is of 3; Cúc is not counted.
+    assert (tally.total("adults"), tally.total("titled")) == (3, 2)
+    await an.type("/giadinh")
+    assert "trong nhà có 2 người lớn" in an.text  # as the head said it
+    await an.tap("Tự đánh giá gia đình")
+    for _ in range(9):
+        await an.type("1")
+    assert "10/10 — 2/3 người lớn đạt danh hiệu" in an.text
+
+    # Dũng is taken off: the share is of the 2 adults said again, not stuck at 3.
+    await an.tap("Để sau")
+    await an.tap("Bỏ bớt thành viên")
+    await an.tap("Nguyễn Văn Dũng")
+    await an.tap("Đồng ý bỏ")
+    tally = await db.read(lambda conn: family_store.tally(conn, area, 2026))
+    assert (tally.total("adults"), tally.total("titled")) == (2, 2)
+    await binh.type("/xoa")
+    await binh.tap("Xóa")
+    tally = await db.read(lambda conn: family_store.tally(conn, area, 2026))
+    assert (tally.total("adults"), tally.total("titled")) == (2, 1)
+
+
+async def test_a_join_that_can_no_longer_be_made_is_not_reported_done(db, dispatcher, clock):
+    an = await citizen(dispatcher, "an", "Nguyễn Văn An")
+    code = await register_family(an)
+    dung = await citizen(dispatcher, "dung", "Lê Văn Dũng")
+    other = await register_family(dung)
+    await an.type(f"/giadinh {other}")  # alone in his family: he may join Dũng's
+    assert "Đăng ký Gia đình học tập của gia đình bạn sẽ bị hủy." in an.text
+    binh = await citizen(dispatcher, "binh", "Trần Thị Bình")  # meanwhile his wife joins
+    await binh.type(f"/giadinh {code}")
+    await binh.tap("Tham gia")
+    await an.tap("Tham gia")
+    assert "Vừa có người tham gia gia đình của bạn: bạn chưa tham gia gia đình kia." in an.text
+    await an.type("/giadinh")
+    assert "Gia đình Nguyễn Văn An —" in an.text and "Trần Thị Bình" in an.text

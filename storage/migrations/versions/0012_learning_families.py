@@ -32,9 +32,14 @@ def upgrade():
         sa.Column("commune_code", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(16), nullable=False, unique=True),
         sa.Column("adults", sa.Integer(), nullable=False),
+        sa.Column("adult_members", sa.Integer(), nullable=False, server_default=sa.text("0")),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index("ix_families_area", "families", ["province_code", "commune_code", "adults"])
+    op.create_index(
+        "ix_families_area",
+        "families",
+        ["province_code", "commune_code", "adults", "adult_members"],
+    )
     op.create_index("ix_families_commune_code", "families", ["commune_code"])
     op.create_table(
         "family_members",
