@@ -43,6 +43,7 @@ from flows.model import (
 from flows.places import Area
 from flows.text import fold
 from storage import deadlines, downloads, invites, outbox, paper, recipients, units
+from storage.db import in_area
 from storage.models import (
     Answer,
     Assessment,
@@ -55,14 +56,6 @@ from storage.models import (
 from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
-
-
-def _in_area(area: Area, province: Any, commune: Any) -> list[Any]:
-    if area.commune is not None:
-        return [commune == area.commune]
-    if area.province is not None:
-        return [province == area.province]
-    return []
 
 
 # --- who is an admin -------------------------------------------------------------------
@@ -280,7 +273,7 @@ def digest_lines(conn: Connection, area: Area, year: int, since: date, until: da
         )
         .select_from(Person)
         .outerjoin(a, and_(a.person_id == Person.id, a.campaign_year == year))
-        .where(*_in_area(area, Person.province_code, Person.commune_code))
+        .where(*in_area(area, Person.province_code, Person.commune_code))
         .group_by(Person.province_code, Person.commune_code, group)
     )
     # Paper forms apart, through their own small index: a column of the query above
@@ -291,7 +284,7 @@ def digest_lines(conn: Connection, area: Area, year: int, since: date, until: da
             select(Person.commune_code, Person.group_code, func.count())
             .where(
                 Person.entered_at.is_not(None),
-                *_in_area(area, Person.province_code, Person.commune_code),
+                *in_area(area, Person.province_code, Person.commune_code),
             )
             .group_by(Person.commune_code, Person.group_code)
         )
@@ -317,7 +310,7 @@ def indicator_points(conn: Connection, area: Area, year: int) -> list[tuple[str,
         .where(
             Assessment.campaign_year == year,
             Assessment.status == "submitted",
-            *_in_area(area, Person.province_code, Person.commune_code),
+            *in_area(area, Person.province_code, Person.commune_code),
         )
         .group_by(Assessment.group_code, Answer.indicator)
         .order_by(Assessment.group_code, Answer.indicator)
@@ -329,7 +322,7 @@ def targets(conn: Connection, area: Area) -> list[Target]:
     t = CommuneTarget
     rows = conn.execute(
         select(t.commune_code, t.adults, t.officials, t.adults_pct, t.officials_pct, t.households)
-        .where(*_in_area(area, t.province_code, t.commune_code))
+        .where(*in_area(area, t.province_code, t.commune_code))
         .order_by(t.commune_code)
     )
     return [Target(*row) for row in rows]

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -34,6 +34,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
+
+if TYPE_CHECKING:
+    from flows.places import Area
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -77,6 +80,16 @@ class PerDialect(Generic[T]):
         if name not in self._built:
             self._built[name] = self._build(name)
         return self._built[name]
+
+
+def in_area(area: Area, province: Any, commune: Any) -> list[Any]:
+    """The conditions for rows of `area`, given its table's province and commune columns
+    (none for the whole deployment)."""
+    if area.commune is not None:
+        return [commune == area.commune]
+    if area.province is not None:
+        return [province == area.province]
+    return []
 
 
 def dialect_insert(conn: Connection) -> Any:

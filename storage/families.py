@@ -21,7 +21,7 @@ from flows.family import ADULT_AGE, MAX_MEMBERS
 from flows.model import FamilyFound, FamilyMember, FamilyView
 from flows.places import Area
 from flows.scoring import ScoreResult
-from storage.db import dialect_insert
+from storage.db import dialect_insert, in_area
 from storage.models import Assessment, ChannelAccount, Family, FamilyAssessment, Person
 from storage.models import FamilyMember as Member
 from storage.scores import result_json
@@ -317,19 +317,12 @@ def submit(
     )
 
 
-def _in_area(area: Area) -> list[Any]:
-    if area.commune is not None:
-        return [Family.commune_code == area.commune]
-    if area.province is not None:
-        return [Family.province_code == area.province]
-    return []
-
-
 def tally(conn: Connection, area: Area, year: int) -> FamilyTally:
     """The families of `area`, commune by commune, and their self-assessments of `year`;
     the adults in them and the adult members who hold or reached the title. Two grouped
     queries; measured in bench/admin.py."""
     a = FamilyAssessment
+    scope = in_area(area, Family.province_code, Family.commune_code)
     # Whom the share is taken of: the adults the head said, or the adult members if more.
     adults = case((Family.adult_members > Family.adults, Family.adult_members), else_=Family.adults)
     rows = conn.execute(
@@ -344,7 +337,7 @@ def tally(conn: Connection, area: Area, year: int) -> FamilyTally:
         )
         .select_from(Family)
         .outerjoin(a, and_(a.family_id == Family.id, a.year == year))
-        .where(*_in_area(area))
+        .where(*scope)
         .group_by(Family.province_code, Family.commune_code)
         .order_by(Family.province_code, Family.commune_code)
     ).all()
@@ -353,11 +346,11 @@ def tally(conn: Connection, area: Area, year: int) -> FamilyTally:
     holders = holders.join(Person, Person.id == Member.person_id).where(
         Person.birth_year <= year - ADULT_AGE
     )
-    if _in_area(area):  # a province's or commune's families, then their members' titles
+    if scope:  # a province's or commune's families, then their members' titles
         holders = holders.join(
             Assessment,
             and_(Assessment.person_id == Member.person_id, Assessment.campaign_year == year),
-        ).where(_titled(), *_in_area(area))
+        ).where(_titled(), *scope)
     else:  # everyone: from the titled self-assessments (SQLite would start at the families)
         titled_people = select(Assessment.person_id).where(
             Assessment.campaign_year == year, _titled()

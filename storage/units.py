@@ -24,7 +24,7 @@ from flows.scoring import ScoreResult, reached
 from flows.text import fold
 from flows.unit_assessment import unit_criteria
 from storage import outbox
-from storage.db import dialect_insert
+from storage.db import dialect_insert, in_area
 from storage.models import ChannelAccount, Recipient, Unit, UnitAnswer, UnitAssessment
 from storage.outbox import Claimed
 
@@ -255,14 +255,6 @@ def forget(conn: Connection, accounts: list[int]) -> None:
 # --- admins ----------------------------------------------------------------------------
 
 
-def _in_scope(area: Area) -> list[Any]:
-    if area.commune is not None:
-        return [Unit.commune_code == area.commune]
-    if area.province is not None:
-        return [Unit.province_code == area.province]
-    return []
-
-
 def units_in(conn: Connection, area: Area, year: int) -> list[UnitRow]:
     """Every unit of `area` (a province's own units and those of its communes) with a
     focal point or a submitted self-assessment of `year` (a unit whose focal points all
@@ -295,7 +287,10 @@ def units_in(conn: Connection, area: Area, year: int) -> list[UnitRow]:
         )
         .outerjoin(a, and_(a.unit_id == Unit.id, a.year == year))
         .outerjoin(answered, answered.c.assessment_id == a.id)
-        .where(*_in_scope(area), or_(Unit.id.in_(_with_focal_point()), a.status == "submitted"))
+        .where(
+            *in_area(area, Unit.province_code, Unit.commune_code),
+            or_(Unit.id.in_(_with_focal_point()), a.status == "submitted"),
+        )
         .order_by(Unit.province_code, Unit.commune_code, Unit.name_key)
     ).all()
     out = []
@@ -340,7 +335,10 @@ def tally(conn: Connection, area: Area, year: int) -> UnitTally:
         )
         .select_from(Unit)
         .outerjoin(a, and_(a.unit_id == Unit.id, a.year == year))
-        .where(*_in_scope(area), or_(Unit.id.in_(_with_focal_point()), a.status == "submitted"))
+        .where(
+            *in_area(area, Unit.province_code, Unit.commune_code),
+            or_(Unit.id.in_(_with_focal_point()), a.status == "submitted"),
+        )
     ).one()
     return UnitTally(
         year, row.registered, row.in_progress, row.submitted, row.reached, row.recognised
