@@ -107,9 +107,15 @@ def generate(conn: Connection, people: int, communes: list[tuple[int, int]]) -> 
     )
     conn.execute(
         text(
-            "INSERT INTO family_members (person_id, family_id, joined_at) "
-            f"SELECT p.id, (p.id - p.id % 3) / 3 + 1, {ts} FROM people p "
+            "INSERT INTO family_members (person_id, family_id, joined_at, adult) "
+            f"SELECT p.id, (p.id - p.id % 3) / 3 + 1, {ts}, p.birth_year <= 2008 FROM people p "
             f"WHERE p.id - p.id % 3 + 2 <= {people} AND p.id >= 3"
+        )
+    )
+    conn.execute(
+        text(
+            "UPDATE families SET adult_members = (SELECT count(*) FROM family_members m "
+            "WHERE m.family_id = families.id AND m.adult)"
         )
     )
     conn.execute(

@@ -303,7 +303,8 @@ class FamilyMember:
     me: bool = False
     standing: str | None = None
     key: int = 0  # how storage knows them (the head removes a member by it)
-    adult: bool = True  # 18 or older this year: counted in the adults' indicator
+    # 18 or older (as of the family's last change of members): counted among its adults
+    adult: bool = True
 
     @property
     def titled(self) -> bool:

@@ -65,7 +65,7 @@ def family_view(conn: Connection, account_id: int, year: int) -> FamilyView | No
         select(
             Person.id,
             Person.full_name,
-            Person.birth_year,
+            Member.adult,
             Assessment.status,
             Assessment.title_reached,
             Assessment.recognised_at,
@@ -86,7 +86,7 @@ def family_view(conn: Connection, account_id: int, year: int) -> FamilyView | No
             r.id == person_id,
             _standing(r),
             r.id,
-            r.birth_year <= year - ADULT_AGE,
+            r.adult,
         )
         for r in rows
     )
@@ -187,13 +187,19 @@ def join(conn: Connection, person_id: int, family_id: int, now: datetime) -> boo
 
 
 def _recount(conn: Connection, family_id: int, now: datetime) -> None:
-    """Count a family's adult members again (after any change of its members): the
-    digest reads the count from the family's row instead of counting members."""
+    """Mark a family's members who are adults this year, and count them, after any change
+    of its members: the digest reads the count from the family's row and the titled from
+    the marks, never the people table."""
+    born = select(Person.birth_year).where(Person.id == Member.person_id).scalar_subquery()
+    conn.execute(
+        update(Member)
+        .where(Member.family_id == family_id)
+        .values(adult=born <= now.year - ADULT_AGE)
+    )
     adults = (
         select(func.count())
         .select_from(Member)
-        .join(Person, Person.id == Member.person_id)
-        .where(Member.family_id == family_id, Person.birth_year <= now.year - ADULT_AGE)
+        .where(Member.family_id == family_id, Member.adult.is_(True))
         .scalar_subquery()
     )
     conn.execute(update(Family).where(Family.id == family_id).values(adult_members=adults))
@@ -343,9 +349,7 @@ def tally(conn: Connection, area: Area, year: int) -> FamilyTally:
     ).all()
     holders = select(Family.commune_code, func.count()).select_from(Member)
     holders = holders.join(Family, Family.id == Member.family_id)
-    holders = holders.join(Person, Person.id == Member.person_id).where(
-        Person.birth_year <= year - ADULT_AGE
-    )
+    holders = holders.where(Member.adult.is_(True))
     if scope:  # a province's or commune's families, then their members' titles
         holders = holders.join(
             Assessment,

@@ -497,6 +497,9 @@ class FamilyMember(Base):
         ForeignKey("families.id", ondelete="CASCADE"), index=True
     )
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # 18 or older, as of the family's last change of members (storage.families._recount):
+    # counted among its adults, and in the digest without reading the people table.
+    adult: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class FamilyAssessment(Base):

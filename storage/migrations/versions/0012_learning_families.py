@@ -56,6 +56,7 @@ def upgrade():
             nullable=False,
         ),
         sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("adult", sa.Boolean(), nullable=False, server_default=sa.text("false")),
     )
     op.create_index("ix_family_members_family_id", "family_members", ["family_id"])
     op.create_table(
