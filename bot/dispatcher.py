@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from bot.batch import Batch
 from bot.clock import Clock
 from bot.core import Core
+from bot.logs import failed
 from bot.preload import Preloader, Prepared, Unprepared
 from flows.conversation import needs, step
 from flows.model import Event, Reply, World
@@ -33,6 +38,10 @@ from storage import conversations, outbox
 from storage.db import Database, DatabaseUnavailable, describe, stack
 
 log = logging.getLogger(__name__)
+
+# Which process this is, in /healthz and as the holder of the turns to send (a restarted
+# process is another holder, even with the same pid in a container).
+PROCESS = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,15 @@ class Delivery:
         """The event (a tapped button, say) was taken: the flow objected to nothing (no
         notice among the replies)."""
         return not any(r.kind == "notice" for r in self.replies)
+
+
+@dataclass
+class Turn:
+    """A chat's turn to send (Dispatcher.turn): the deliveries due, in order, and what the
+    chat shows, for the channel to read and update (None: not kept, nothing to keep)."""
+
+    due: list[Delivery]
+    view: dict[str, Any] | None
 
 
 class Dispatcher:
@@ -76,6 +94,8 @@ class Dispatcher:
         # Called after a step whose effects have news for other people (a citizen whose
         # title was decided on): the scheduler wakes up to tell them.
         self.on_news: Callable[[], None] | None = None
+        self._turns: dict[int, int] = {}  # account → turns to send held (see turn())
+        self._renewer: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def _one_at_a_time(self, key: tuple[str, str]) -> AsyncIterator[None]:
@@ -238,6 +258,99 @@ class Dispatcher:
     def sent_but_not_recorded(self, outbox_id: int | None) -> bool:
         """A reply this process sent whose delivery is not written yet: not to be sent again."""
         return outbox_id is not None and outbox_id in self._delivered
+
+    # --- one order per chat across processes (see storage.outbox) ---
+
+    TURN_WAIT_FIRST = 0.02  # seconds between looks while another process sends to a chat
+    TURN_WAIT_MOST = 0.5
+    TURN_RENEW_EVERY = outbox.TURN_LEASE.total_seconds() / 4
+
+    @asynccontextmanager
+    async def turn(self, channel: str, external_id: str, delivery: Delivery) -> AsyncIterator[Turn]:
+        """What to send now for `delivery`, in order, while this process holds the chat's
+        turn: the chat's replies not sent yet that come before it (left by a process that
+        died, or written by another one and not sent yet), then `delivery` itself, unless
+        another process sent it meanwhile; and what the chat shows (`Turn.view`, which the
+        channel updates). Waits while another live process holds the turn. On leaving,
+        the replies sent (`delivered()`) are written down, with the view, and the turn is
+        given back. A delivery not in the outbox is simply handed back (view None)."""
+        if delivery.outbox_id is None or (delivery.duplicate and delivery.delivered):
+            yield Turn([delivery], None)
+            return
+        own = delivery.outbox_id
+        pause = self.TURN_WAIT_FIRST
+        while True:
+            now = self.clock.now()
+            taken = await self.db.run(partial(self._take_turn, channel, external_id, own, now))
+            if taken is not None:
+                break
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self.TURN_WAIT_MOST)
+        account_id, view, stored = taken
+        turn = Turn(
+            [
+                delivery
+                if s.outbox_id == own
+                else Delivery(s.outbox_id, tuple(s.replies), lang=s.lang)
+                for s in stored
+            ],
+            view,
+        )
+        self._turns[account_id] = self._turns.get(account_id, 0) + 1
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_turns(), name="renew-turns")
+        try:
+            yield turn
+        finally:
+            held = self._turns.pop(account_id, 1) - 1
+            if held:
+                self._turns[account_id] = held
+            sent = [i for d in turn.due if (i := d.outbox_id) is not None and i in self._delivered]
+            changed = turn.view if turn.view != view else None
+            try:
+                await self.db.urgent(
+                    lambda conn: outbox.end_turn(
+                        conn, account_id, PROCESS, sent, self.clock.now(), changed
+                    )
+                )
+            except DatabaseUnavailable:
+                pass  # the marks stay noted (written later); the turn lapses by itself
+
+    @staticmethod
+    def _take_turn(
+        channel: str, external_id: str, own: int, now: datetime, conn: Connection
+    ) -> tuple[int, dict[str, Any], list[outbox.StoredReplies]] | None:
+        taken = outbox.take_turn(conn, channel, external_id, PROCESS, now)
+        if taken is None:
+            return None
+        account_id, view = taken
+        return account_id, view, outbox.chat_unsent(conn, account_id, now, up_to=own)
+
+    async def _renew_turns(self) -> None:
+        """While this process holds turns, keep them (a slow send, Telegram asking to
+        wait): only a process that stopped renewing loses them."""
+        while self._turns:
+            await asyncio.sleep(self.TURN_RENEW_EVERY)
+            held = list(self._turns)
+            if not held:
+                break
+            try:
+                await self.db.urgent(
+                    partial(
+                        outbox.renew_turns, holder=PROCESS, account_ids=held, now=self.clock.now()
+                    )
+                )
+            except Exception as exc:
+                failed(log, "could not renew the turns to send; they may lapse", exc)
+
+    async def give_back_turns(self) -> None:
+        """At a stop: the turns this process holds are free at once for the others."""
+        if self._renewer is not None:
+            self._renewer.cancel()
+        try:
+            await self.db.run(lambda conn: outbox.give_back_turns(conn, PROCESS))
+        except DatabaseUnavailable:
+            pass
 
     async def mark_delivered(self, outbox_ids: Iterable[int]) -> None:
         ids = [i for i in outbox_ids if i is not None]

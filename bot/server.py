@@ -4,8 +4,6 @@ offered by link (`/files/`, see bot.links)."""
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -13,11 +11,11 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.dispatcher import PROCESS
 from bot.links import FileLinks
 from storage import health
 from storage.db import Database, describe
 
-PROCESS = f"{socket.gethostname()}:{os.getpid()}"  # which process answered /healthz
 WRITE_CHECK_EVERY = 2.0  # seconds
 
 log = logging.getLogger(__name__)
@@ -26,6 +24,9 @@ log = logging.getLogger(__name__)
 class WebChannel(Protocol):
     mode: str
     health: dict[str, Any]
+
+    @property
+    def queued(self) -> int: ...
 
     def routes(self) -> list[web.RouteDef]: ...
 
@@ -48,7 +49,8 @@ class WebServer:
         for channel in self.channels.values():
             self.app.router.add_routes(channel.routes())
         self._runner: web.AppRunner | None = None
-        self._checked: tuple[float, str] | None = None  # when, and what the write check said
+        # When, what the write check said, and the outbox: replies waiting, oldest (s).
+        self._checked: tuple[float, str, dict[str, Any]] | None = None
 
     async def start(self) -> int:
         """Listen; returns the port (useful with port 0, which picks a free one)."""
@@ -63,29 +65,36 @@ class WebServer:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def _database(self) -> str:
-        """ "ok" if the database takes a write now; the answer is kept WRITE_CHECK_EVERY
-        seconds, so that asking often (a load balancer, a flood) costs the writer little."""
+    async def _database(self) -> tuple[str, dict[str, Any]]:
+        """ "ok" if the database takes a write now, and how far behind sending is (all
+        processes: replies waiting and the age of the oldest, in seconds). Kept
+        WRITE_CHECK_EVERY seconds, so that asking often (a load balancer, a flood) costs
+        the writer little."""
         now = time.monotonic()
         if self._checked is not None and now - self._checked[0] < WRITE_CHECK_EVERY:
-            return self._checked[1]
+            return self._checked[1], self._checked[2]
         at = datetime.now(UTC)
+        lag: dict[str, Any] = {}
         try:
-            await self.db.urgent(lambda conn: health.check(conn, PROCESS, at))
+            waiting, oldest = await self.db.urgent(lambda conn: health.check(conn, PROCESS, at))
             answer = "ok"
+            lag = {"waiting": waiting, "oldest_seconds": round(oldest or 0.0, 1)}
         except Exception as exc:
             answer = f"error: {describe(exc)}"
-        self._checked = (now, answer)
-        return answer
+        self._checked = (now, answer, lag)
+        return answer, lag
 
     async def _health(self, request: web.Request) -> web.Response:
         """200 when the database takes a write and every channel is working (receiving,
         and sends not failing); 503 otherwise, with what is wrong (no personal data). A
-        SELECT is not enough: a full disk or a read-only file still answers one."""
-        body: dict[str, Any] = {"process": PROCESS, "database": await self._database()}
-        healthy = body["database"] == "ok"
+        SELECT is not enough: a full disk or a read-only file still answers one. Says which
+        process answered, how many replies wait to be sent across all processes and how
+        old the oldest is ("outbox"), and how many each channel has queued here."""
+        database, lag = await self._database()
+        body: dict[str, Any] = {"process": PROCESS, "database": database, "outbox": lag}
+        healthy = database == "ok"
         for name, channel in self.channels.items():
-            body[name] = dict(channel.health)
+            body[name] = {**channel.health, "queued_here": channel.queued}
             healthy = healthy and bool(channel.health.get("ok"))
         body["status"] = "ok" if healthy else "failing"
         return web.json_response(body, status=200 if healthy else 503)

@@ -226,6 +226,23 @@ class ProcessedEvent(Base):
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class SendTurn(Base):
+    """Whose turn it is to send a chat's replies: the process (`holder`) that sends them
+    now, until `until` unless it renews; no holder while nobody sends (see
+    storage.outbox). `view` is what the chat shows that whoever sends next must know
+    (on Telegram: the message whose buttons are live, the share-phone keyboard)."""
+
+    __tablename__ = "send_turns"
+    __table_args__ = (Index("ix_send_turns_holder", "holder"),)  # a process's, at its stop
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("channel_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    holder: Mapped[str | None] = mapped_column(String(80))
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    view: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
 class CommuneFlag(Base):
     """Communes an admin marked as remote, especially difficult or ethnic-minority areas."""
 
@@ -585,3 +602,4 @@ class ForgottenEvent(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # its sha256
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+

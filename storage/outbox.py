@@ -4,6 +4,21 @@ id is unique per channel, so a row is written once whichever process tries (that
 makes each reminder go out once); a row is marked delivered once its channel sent it, and
 one not delivered is sent again when the channel starts.
 
+Several processes, one order per chat. Any process may take any update of a chat, so the
+rows of one account may be written by different processes; they are written one at a
+time (the dispatcher holds the account's row lock on PostgreSQL), so their ids follow the
+order of the updates. A process sends a chat's replies only while it holds the chat's
+turn (table send_turns: one row per chat being sent to, with the holder and a lease it
+renews every few seconds). Holding it, it sends every reply of the chat not sent yet, up
+to its own, oldest first, and writes them down as sent before it gives the turn back; a
+reply another process sent meanwhile is not sent again. A process that dies keeps its
+turns only until their lease runs out: then the next process with a reply for that chat,
+or the look for unsent replies every process makes now and then, takes the turn and sends
+what the dead one left, in order. No broker: the database is the one shared thing.
+
+What this cannot do is know whether a reply handed to the chat service just before a
+process died arrived: it is sent again (once) by whoever takes the turn.
+
 Plain functions of a Connection, run in a transaction by storage.db.Database.run.
 """
 
@@ -23,7 +38,7 @@ from sqlalchemy.orm import aliased
 
 from flows.model import Reply
 from storage.db import PerDialect, dialect_insert, run_batch
-from storage.models import ChannelAccount, ForgottenEvent, Person, ProcessedEvent
+from storage.models import ChannelAccount, ForgottenEvent, Person, ProcessedEvent, SendTurn
 
 
 @dataclass(frozen=True)
@@ -160,6 +175,157 @@ def stored_replies(conn: Connection, channel: str, event_id: str) -> StoredRepli
     )
 
 
+# --- turns to send (several processes) --------------------------------------------------
+
+TURN_LEASE = timedelta(seconds=10)  # a turn not renewed for this long is free again
+
+
+def take_turn(
+    conn: Connection, channel: str, external_id: str, holder: str, now: datetime
+) -> tuple[int, dict[str, Any]] | None:
+    """Take the turn to send to this chat, if it is free, ours already, or its holder
+    stopped renewing it (a process that died): the account id and what the chat shows
+    (`view`, as the last sender left it). None if another process holds it (or the
+    account is gone)."""
+    account_id = conn.execute(
+        select(ChannelAccount.id).where(
+            ChannelAccount.channel == channel, ChannelAccount.external_id == external_id
+        )
+    ).scalar_one_or_none()
+    if account_id is None:
+        return None
+    ins = dialect_insert(conn)
+    until = now + TURN_LEASE
+    statement = ins(SendTurn).values(account_id=account_id, holder=holder, until=until, view={})
+    taken = conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SendTurn.account_id],
+            set_={"holder": holder, "until": until},
+            where=or_(SendTurn.holder.is_(None), SendTurn.holder == holder, SendTurn.until < now),
+        ).returning(SendTurn.view)
+    ).first()
+    return None if taken is None else (account_id, dict(taken.view or {}))
+
+
+def chat_unsent(
+    conn: Connection, account_id: int, now: datetime, up_to: int | None = None
+) -> list[StoredReplies]:
+    """The replies to an account not sent yet (from the last UNSENT_KEPT, up to the row
+    `up_to` if given), oldest first, leaving out an answer after which a newer message
+    was sent (the conversation moved on; see claim_unsent)."""
+    query = (
+        select(ProcessedEvent.id, ProcessedEvent.replies, ProcessedEvent.event_id)
+        .add_columns(Person.language)
+        .join(ChannelAccount, ChannelAccount.id == ProcessedEvent.account_id)
+        .outerjoin(Person, Person.id == ChannelAccount.person_id)
+        .where(
+            ProcessedEvent.account_id == account_id,
+            ProcessedEvent.created_at >= now - UNSENT_KEPT,
+            ProcessedEvent.delivered_at.is_(None),
+            ChannelAccount.unreachable.is_(False),
+        )
+        .order_by(ProcessedEvent.id)
+    )
+    if up_to is not None:
+        query = query.where(ProcessedEvent.id <= up_to)
+    rows = conn.execute(query).all()
+    if not rows:
+        return []
+    last_sent = conn.execute(
+        select(func.max(ProcessedEvent.id)).where(
+            ProcessedEvent.account_id == account_id, ProcessedEvent.delivered_at.is_not(None)
+        )
+    ).scalar_one_or_none()
+    return [
+        StoredReplies(row.id, [Reply.from_dict(r) for r in row.replies], False, row.language)
+        for row in rows
+        if row.replies
+        and not (
+            last_sent is not None
+            and row.id < last_sent
+            and not row.event_id.startswith(NOT_ANSWERS)
+        )
+    ]
+
+
+def end_turn(
+    conn: Connection,
+    account_id: int,
+    holder: str,
+    sent: Collection[int],
+    now: datetime,
+    view: dict[str, Any] | None = None,
+) -> None:
+    """The replies `sent` went out: written down as such; then the turn is given back,
+    with what the chat shows now (`view`, unless None: unchanged)."""
+    mark_delivered(conn, sent, now)
+    values: dict[str, Any] = {"holder": None, "until": None}
+    if view is not None:
+        values["view"] = view
+    conn.execute(
+        update(SendTurn)
+        .where(SendTurn.account_id == account_id, SendTurn.holder == holder)
+        .values(**values)
+    )
+
+
+def renew_turns(conn: Connection, holder: str, account_ids: Collection[int], now: datetime) -> None:
+    """Keep the turns this process holds (it is alive and still sending)."""
+    if account_ids:
+        conn.execute(
+            update(SendTurn)
+            .where(SendTurn.holder == holder, SendTurn.account_id.in_(list(account_ids)))
+            .values(until=now + TURN_LEASE)
+        )
+
+
+def give_back_turns(conn: Connection, holder: str) -> None:
+    """Every turn of this process (it stops)."""
+    conn.execute(update(SendTurn).where(SendTurn.holder == holder).values(holder=None, until=None))
+
+
+def lag(conn: Connection, now: datetime) -> tuple[int, float | None]:
+    """How many replies wait to be sent (from the last UNSENT_KEPT, to reachable people),
+    and the age in seconds of the oldest: how far behind sending is."""
+    count, oldest = conn.execute(
+        select(func.count(), func.min(ProcessedEvent.created_at))
+        .join(ChannelAccount, ChannelAccount.id == ProcessedEvent.account_id)
+        .where(
+            ProcessedEvent.delivered_at.is_(None),
+            ProcessedEvent.created_at >= now - UNSENT_KEPT,
+            ChannelAccount.unreachable.is_(False),
+            _json_length(conn, ProcessedEvent.replies) > 0,
+            ~_outdated(),
+        )
+    ).one()
+    if not count or oldest is None:
+        return 0, None
+    return int(count), max(0.0, (now - oldest).total_seconds())
+
+
+def _outdated() -> Any:
+    """An answer after which a newer message to the same account was sent: not worth
+    sending any more (the conversation moved on, and the newer one shows where it stands)."""
+    newer = aliased(ProcessedEvent)
+    superseded = (
+        exists()
+        .where(
+            newer.account_id == ProcessedEvent.account_id,
+            newer.id > ProcessedEvent.id,
+            newer.delivered_at.is_not(None),
+        )
+        .correlate(ProcessedEvent)
+    )
+    is_answer = and_(*(~ProcessedEvent.event_id.startswith(prefix) for prefix in NOT_ANSWERS))
+    return and_(is_answer, superseded)
+
+
+def _json_length(conn: Connection, column: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return func.jsonb_array_length(column)
+    return func.json_array_length(column)
+
+
 RETRY_FIRST = timedelta(seconds=15)  # the first try again of a row a channel gave up on
 RETRY_MOST = timedelta(minutes=5)  # ... then doubling, up to this
 
@@ -191,17 +357,6 @@ def claim_unsent(
     processes do not all send it at once and a failing one is not hammered. An answer
     after which a newer message to the same account was sent is left (outdated), and so
     are the rows in `skip` (on their way in this process)."""
-    newer = aliased(ProcessedEvent)
-    superseded = (
-        exists()
-        .where(
-            newer.account_id == ProcessedEvent.account_id,
-            newer.id > ProcessedEvent.id,
-            newer.delivered_at.is_not(None),
-        )
-        .correlate(ProcessedEvent)
-    )
-    is_answer = and_(*(~ProcessedEvent.event_id.startswith(prefix) for prefix in NOT_ANSWERS))
     due = (
         select(ProcessedEvent.id)
         .join(ChannelAccount, ChannelAccount.id == ProcessedEvent.account_id)
@@ -212,7 +367,7 @@ def claim_unsent(
             ProcessedEvent.created_at <= now - older_than,
             or_(ProcessedEvent.retry_at.is_(None), ProcessedEvent.retry_at <= now),
             ChannelAccount.unreachable.is_(False),
-            ~and_(is_answer, superseded),
+            ~_outdated(),
             *([ProcessedEvent.id.not_in(list(skip))] if skip else []),
         )
         .order_by(ProcessedEvent.id)
@@ -280,11 +435,7 @@ EVENT_IDS_KEPT = timedelta(days=7)  # longer than any channel delivers an update
 def prune(conn: Connection, now: datetime) -> int:
     """Let go of replies never sent (the channel re-sends only recent ones at start, a
     person who blocked the bot never gets them) and forget event ids of last week."""
-    empty = (
-        func.jsonb_array_length(ProcessedEvent.replies)
-        if conn.dialect.name == "postgresql"
-        else func.json_array_length(ProcessedEvent.replies)
-    )
+    empty = _json_length(conn, ProcessedEvent.replies)
     emptied = conn.execute(
         update(ProcessedEvent)
         .where(

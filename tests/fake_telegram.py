@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp import web
 
 JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "entities", "link_preview_options"}
+SENDS = {"sendMessage", "sendDocument", "sendPhoto", "editMessageText", "editMessageReplyMarkup"}
 IN_WEBHOOK_ANSWER = "in webhook answer: "  # prefix in `counts` for those methods
 BOT_USER = {"id": 7000001, "is_bot": True, "first_name": "CDHT", "username": "cdht_test_bot"}
 
@@ -92,6 +93,8 @@ class FakeTelegram:
         # token bucket of `cap` tokens refilled at `cap` per second; a message finding it
         # empty is refused with 429 (retry_after 1) and counted in `over_cap`.
         self.cap: float | None = None
+        # While set (and not yet set free), sends wait before Telegram takes them: see hold().
+        self._gate: asyncio.Event | None = None
         self.over_cap = 0
         self._cap_tokens = 0.0
         self._cap_stamp: float | None = None
@@ -120,6 +123,18 @@ class FakeTelegram:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    def hold(self) -> None:
+        """Hold the sends that come from now on, until `release()`: a test that kills the
+        bot while nothing is in flight (a message Telegram took whose answer did not reach
+        the bot before it died cannot be known to have arrived, and is sent again)."""
+        self._gate = asyncio.Event()
+
+    def release(self) -> None:
+        """Let the held sends through; those whose sender died are dropped unseen."""
+        if self._gate is not None:
+            self._gate.set()
+            self._gate = None
+
     def fail(self, method: str, status: int, **kwargs: Any) -> Failure:
         failure = Failure(method, status, **kwargs)
         self.failures.append(failure)
@@ -137,6 +152,10 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return self._error(401, "Unauthorized")
         params = await self._params(request)
+        if self._gate is not None and method in SENDS:
+            await self._gate.wait()
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # its sender died meanwhile: never taken
         call = Call(method, params, time.monotonic())
         self.counts[method] += 1
         if self.record:

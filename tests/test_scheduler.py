@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.dispatcher import Delivery
+from bot.dispatcher import Delivery, Dispatcher
 from flows.model import Event
 from flows.reminders import RESUME, STOP_REMINDERS
+from storage.db import Database
 from tests.chat import DispatchChat, register_async, scheduler_beside
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -107,18 +108,27 @@ async def test_resume_lands_on_the_question_and_stop_means_stop(dispatcher, cloc
     assert await scheduler.tick() == 0
 
 
-async def test_two_schedulers_send_each_nudge_once(dispatcher, clock):
+async def test_three_processes_send_each_nudge_once(dispatcher, clock):
+    """Three schedulers, each on its own engine as three `cdht run` processes would be."""
     start = clock.now()
     for n in range(5):
         await quiet_half_way(dispatcher, user=f"u{n}")
-    a, b = Recorder(), Recorder()
+    engines = [dispatcher.db, Database(dispatcher.db.url), Database(dispatcher.db.url)]
+    recorders = [Recorder() for _ in engines]
     at(clock, start, DAY)
-    counts = await asyncio.gather(
-        scheduler_beside(dispatcher, {"test": a}).tick(),
-        scheduler_beside(dispatcher, {"test": b}).tick(),
-    )
+    try:
+        counts = await asyncio.gather(
+            *(
+                scheduler_beside(Dispatcher(db, dispatcher.core, clock), {"test": r}).tick()
+                for db, r in zip(engines, recorders, strict=True)
+            )
+        )
+    finally:
+        for db in engines[1:]:
+            await db.dispose()
     assert sum(counts) == 5
-    assert sorted(u for u, _ in a.pushed + b.pushed) == [f"u{n}" for n in range(5)]
+    pushed = [u for r in recorders for u, _ in r.pushed]
+    assert sorted(pushed) == [f"u{n}" for n in range(5)]
 
 
 async def test_unreachable_accounts_get_no_reminder(dispatcher, clock):

@@ -494,21 +494,24 @@ async def test_a_failed_refresh_is_reported_and_the_bot_recovers(bot, zalo, user
             assert resp.status == 200
 
 
-async def test_two_processes_never_spend_the_refresh_token_twice(zalo, sqlite_dispatcher, clock):
-    db = sqlite_dispatcher.db
+async def test_three_processes_never_spend_the_refresh_token_twice(zalo, db, clock):
+    """Three token keepers, each with its own engine as three processes would have."""
     settings = settings_for(zalo)
     zalo.refresh_delay = 0.2
-    apis = [ZaloApi(settings), ZaloApi(settings)]
-    first, second = (ZaloTokens(db, api, clock) for api in apis)
+    engines = [db, Database(db.url), Database(db.url)]
+    apis = [ZaloApi(settings) for _ in engines]
+    keepers = [ZaloTokens(e, api, clock) for e, api in zip(engines, apis, strict=True)]
     try:
-        tokens = await asyncio.gather(first.access_token(), second.access_token())
-        assert tokens == ["access-1", "access-1"] and zalo.refreshes == 1
-        zalo.expire_access_tokens()  # both get -216 with the same token at once
-        renewed = await asyncio.gather(first.refresh("access-1"), second.refresh("access-1"))
-        assert renewed == ["access-2", "access-2"] and zalo.refreshes == 2
+        tokens = await asyncio.gather(*(k.access_token() for k in keepers))
+        assert tokens == ["access-1"] * 3 and zalo.refreshes == 1
+        zalo.expire_access_tokens()  # all get -216 with the same token at once
+        renewed = await asyncio.gather(*(k.refresh("access-1") for k in keepers))
+        assert renewed == ["access-2"] * 3 and zalo.refreshes == 2
     finally:
         for api in apis:
             await api.close()
+        for e in engines[1:]:
+            await e.dispose()
 
 
 async def test_a_new_configured_refresh_token_replaces_the_stored_one(

@@ -256,6 +256,7 @@ class TelegramChannel:
                     log.info("could not confirm the last updates (%s); they will be deduped", exc)
         await self._lanes.finish(self.STOP_GRACE)
         await self.dispatcher.flush()
+        await self.dispatcher.give_back_turns()
         await self.app.shutdown()
         for request in self._requests:  # also when start() failed half-way, before PTB knew
             await request.shutdown()
@@ -556,7 +557,18 @@ class TelegramChannel:
 
     async def _send_job(self, chat_id: int, job: _Job) -> None:
         try:
-            sent = await self._deliver(job)
+            sent = False
+            async with self.dispatcher.turn(CHANNEL, job.user_id, job.delivery) as turn:
+                self._show(chat_id, turn.view)
+                try:
+                    for delivery in turn.due:  # the chat's earlier replies not sent, then this
+                        own = delivery is job.delivery
+                        sent |= await self._deliver(
+                            job if own else _Job(chat_id, job.user_id, delivery)
+                        )
+                finally:
+                    if turn.view is not None:
+                        turn.view = self._shown(chat_id)
             if sent and self._failing is not None:
                 log.warning("Sending on Telegram works again (failing since %s)", self._failing)
                 self._failing = None
@@ -576,6 +588,30 @@ class TelegramChannel:
                 self._update_health()
         finally:
             self._queued.discard(job.delivery.outbox_id or 0)
+
+    def _show(self, chat_id: int, view: dict[str, Any] | None) -> None:
+        """What the chat shows, as the last process that sent to it left it (several
+        processes send to one chat in turn): the message whose buttons are live, and
+        whether the share-phone keyboard is up."""
+        if view is None:
+            return
+        live = view.get("live")
+        if isinstance(live, int):
+            remember(self._live, chat_id, live)
+        else:
+            self._live.pop(chat_id, None)
+        if view.get("phone_keyboard"):
+            self._reply_keyboard.add(chat_id)
+        else:
+            self._reply_keyboard.discard(chat_id)
+
+    def _shown(self, chat_id: int) -> dict[str, Any]:
+        view: dict[str, Any] = {}
+        if (live := self._live.get(chat_id)) is not None:
+            view["live"] = live
+        if chat_id in self._reply_keyboard:
+            view["phone_keyboard"] = True
+        return view
 
     async def _deliver(self, job: _Job) -> bool:
         """Send a job's replies; False if there was nothing to send."""

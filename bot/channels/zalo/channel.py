@@ -297,6 +297,7 @@ class ZaloChannel:
         await self._lanes.finish(self.STOP_GRACE)
         await self._handled.flush()
         await self.dispatcher.flush()
+        await self.dispatcher.give_back_turns()
         await self.api.close()
 
     # --- receiving ---
@@ -456,7 +457,10 @@ class ZaloChannel:
 
     async def _send_job(self, job: _Job) -> None:
         try:
-            await self._deliver(job)
+            async with self.dispatcher.turn(CHANNEL, job.user_id, job.delivery) as turn:
+                for delivery in turn.due:  # the chat's earlier replies not sent, then this
+                    own = delivery is job.delivery
+                    await self._deliver(job if own else _Job(job.user_id, delivery))
         except DatabaseUnavailable:
             pass  # logged once by the database; the answer is kept and sent again later
         finally:
