@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from flows.admin.recognition import decision_reply
 from flows.digest import Counts, Line, Target
-from flows.localtime import local_midnight
 from flows.model import (
     ADMIN,
     AddDeadline,
@@ -42,7 +41,7 @@ from flows.model import (
 )
 from flows.places import Area
 from flows.text import fold
-from storage import deadlines, downloads, invites, outbox, paper, recipients, units
+from storage import deadlines, downloads, invites, outbox, paper, recipients, tallies, units
 from storage.db import in_area
 from storage.models import (
     Answer,
@@ -247,56 +246,37 @@ def _commune_area(conn: Connection, commune: int) -> Area:
 
 def digest_lines(conn: Connection, area: Area, year: int, since: date, until: date) -> list[Line]:
     """People per commune and group: registered (and new in [since, until), Vietnamese
-    days), and their `year` assessment: in progress, submitted, title reached, recognised."""
-    a = Assessment
-    submitted = a.status == "submitted"
-    new_from, new_to = local_midnight(since), local_midnight(until)
-
-    def count_if(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
+    days), and their `year` assessment: in progress, submitted, title reached, recognised.
+    Read from the counters (storage.tallies), so it costs the same whatever the number of
+    people."""
     # A person is counted under the group of this year's assessment when there is one
     # (what they answered and submitted under: a later change of group does not relabel
-    # it, as the indicator sheet does not), else under the group they registered in.
-    group = func.coalesce(a.group_code, Person.group_code)
-    query = (
-        select(
-            Person.province_code,
-            Person.commune_code,
-            group,
-            func.count(),
-            count_if(and_(Person.registered_at >= new_from, Person.registered_at < new_to)),
-            count_if(a.status == "in_progress"),
-            count_if(submitted),
-            count_if(and_(submitted, a.title_reached.is_(True))),
-            count_if(and_(submitted, a.recognised_at.is_not(None))),
-        )
-        .select_from(Person)
-        .outerjoin(a, and_(a.person_id == Person.id, a.campaign_year == year))
-        .where(*in_area(area, Person.province_code, Person.commune_code))
-        .group_by(Person.province_code, Person.commune_code, group)
-    )
-    # Paper forms apart, through their own small index: a column of the query above
-    # would make it read every person's row (the national digest took twice as long).
-    paper = {
-        (commune, group): int(n)
-        for commune, group, n in conn.execute(
-            select(Person.commune_code, Person.group_code, func.count())
-            .where(
-                Person.entered_at.is_not(None),
-                *in_area(area, Person.province_code, Person.commune_code),
-            )
-            .group_by(Person.commune_code, Person.group_code)
-        )
-    }
-    lines = []
-    for province, commune, group, *numbers in conn.execute(query):
-        registered, new, in_progress, sent, reached, recognised = map(int, numbers)
-        counts = Counts(
-            registered, new, in_progress, sent, reached, recognised, paper.get((commune, group), 0)
-        )
-        lines.append(Line(province, commune, group, counts))
-    return lines
+    # it, as the indicator sheet does not), else under the group they registered in. New
+    # people are counted under their own group.
+    counts: dict[tuple[int, int, str], list[int]] = {}
+
+    def line(key: tuple[int, int, str]) -> list[int]:
+        return counts.setdefault(key, [0] * 7)
+
+    for key, found in tallies.people(conn, area).items():
+        line(key)[0] += found.people
+        line(key)[6] += found.paper
+    for key, new in tallies.new_people(conn, area, since, until).items():
+        line(key)[1] += new
+    for province, commune, group, person_group, n, *standing in tallies.assessments(
+        conn, area, year
+    ):
+        if group != person_group:  # counted under the group answered under
+            line((province, commune, group))[0] += n
+            line((province, commune, person_group))[0] -= n
+        numbers = line((province, commune, group))
+        for k, value in enumerate(standing, start=2):
+            numbers[k] += value
+    return [
+        Line(province, commune, group, Counts(*numbers))
+        for (province, commune, group), numbers in sorted(counts.items())
+        if any(numbers)
+    ]
 
 
 def indicator_points(conn: Connection, area: Area, year: int) -> list[tuple[str, str, int, int]]:

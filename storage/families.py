@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from flows.criteria import FAMILY_SET
@@ -21,7 +21,8 @@ from flows.family import ADULT_AGE, MAX_MEMBERS
 from flows.model import FamilyFound, FamilyMember, FamilyView
 from flows.places import Area
 from flows.scoring import ScoreResult
-from storage.db import dialect_insert, in_area
+from storage import tallies
+from storage.db import dialect_insert
 from storage.models import Assessment, ChannelAccount, Family, FamilyAssessment, Person
 from storage.models import FamilyMember as Member
 from storage.scores import result_json
@@ -325,55 +326,21 @@ def submit(
 
 def tally(conn: Connection, area: Area, year: int) -> FamilyTally:
     """The families of `area`, commune by commune, and their self-assessments of `year`;
-    the adults in them and the adult members who hold or reached the title. Two grouped
-    queries; measured in bench/admin.py."""
-    a = FamilyAssessment
-    scope = in_area(area, Family.province_code, Family.commune_code)
-    # Whom the share is taken of: the adults the head said, or the adult members if more.
-    adults = case((Family.adult_members > Family.adults, Family.adult_members), else_=Family.adults)
-    rows = conn.execute(
-        select(
-            Family.province_code,
-            Family.commune_code,
-            func.count(Family.id).label("registered"),
-            func.count(a.id).filter(a.status == "in_progress").label("in_progress"),
-            func.count(a.id).filter(a.status == "submitted").label("submitted"),
-            func.count(a.id).filter(a.status == "submitted", a.reached.is_(True)).label("reached"),
-            func.coalesce(func.sum(adults), 0).label("adults"),
-        )
-        .select_from(Family)
-        .outerjoin(a, and_(a.family_id == Family.id, a.year == year))
-        .where(*scope)
-        .group_by(Family.province_code, Family.commune_code)
-        .order_by(Family.province_code, Family.commune_code)
-    ).all()
-    holders = select(Family.commune_code, func.count()).select_from(Member)
-    holders = holders.join(Family, Family.id == Member.family_id)
-    holders = holders.where(Member.adult.is_(True))
-    if scope:  # a province's or commune's families, then their members' titles
-        holders = holders.join(
-            Assessment,
-            and_(Assessment.person_id == Member.person_id, Assessment.campaign_year == year),
-        ).where(_titled(), *scope)
-    else:  # everyone: from the titled self-assessments (SQLite would start at the families)
-        titled_people = select(Assessment.person_id).where(
-            Assessment.campaign_year == year, _titled()
-        )
-        holders = holders.where(Member.person_id.in_(titled_people))
-    titled = dict(conn.execute(holders.group_by(Family.commune_code)).all())
+    the adults in them and the adult members who hold or reached the title. Read from the
+    counters (storage.tallies); measured in bench/admin.py."""
     return FamilyTally(
         year,
         tuple(
             FamilyLine(
                 r.province_code,
                 r.commune_code,
-                r.registered,
-                r.in_progress,
-                r.submitted,
-                r.reached,
+                int(r.families),
+                int(r.in_progress),
+                int(r.submitted),
+                int(r.reached),
                 int(r.adults),
-                int(titled.get(r.commune_code, 0)),
+                int(r.titled),
             )
-            for r in rows
+            for r in tallies.families(conn, area, year)
         ),
     )

@@ -603,3 +603,74 @@ class ForgottenEvent(Base):
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # its sha256
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
+
+# --- counters (storage.tallies): kept by triggers in the transaction of every change ---
+
+
+class TallyPeople(Base):
+    """People per commune and group (their own group), and how many came on paper."""
+
+    __tablename__ = "tally_people"
+
+    province_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commune_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    people: Mapped[int] = mapped_column(Integer, default=0)
+    paper: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TallyNew(Base):
+    """People per day of registration (Vietnam's day, as YYYYMMDD), commune and group."""
+
+    __tablename__ = "tally_new"
+
+    reg_day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    province_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commune_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    people: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TallyAssessments(Base):
+    """Self-assessments per campaign year, commune (their person's), the group they were
+    answered under and the person's own group, by where they stand."""
+
+    __tablename__ = "tally_assessments"
+
+    campaign_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    province_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commune_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    person_group: Mapped[str] = mapped_column(String(16), primary_key=True)
+    assessments: Mapped[int] = mapped_column(Integer, default=0)
+    in_progress: Mapped[int] = mapped_column(Integer, default=0)
+    submitted: Mapped[int] = mapped_column(Integer, default=0)
+    reached: Mapped[int] = mapped_column(Integer, default=0)
+    recognised: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TallyFamilies(Base):
+    """Learning families per commune, and the adults in them (the larger of what the head
+    said and the adult members)."""
+
+    __tablename__ = "tally_families"
+
+    province_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commune_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    families: Mapped[int] = mapped_column(Integer, default=0)
+    adults: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TallyFamilyYears(Base):
+    """Per year and commune: the families' self-assessments by where they stand, and the
+    adult members who hold or reached the title that year."""
+
+    __tablename__ = "tally_family_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    province_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commune_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    in_progress: Mapped[int] = mapped_column(Integer, default=0)
+    submitted: Mapped[int] = mapped_column(Integer, default=0)
+    reached: Mapped[int] = mapped_column(Integer, default=0)
+    titled: Mapped[int] = mapped_column(Integer, default=0)
