@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -136,6 +137,23 @@ async def _migrate(settings: Settings, t: Lang) -> None:
     db = await open_db(settings)
     await db.dispose()
     print(t._("Database is up to date ({dialect}).").format(dialect=db.dialect))
+
+
+async def _stats(settings: Settings, t: Lang, action: str) -> None:
+    from storage import tallies
+
+    db = await open_db(settings)
+    try:
+        start = time.perf_counter()
+        written = await db.run(tallies.rebuild)
+    finally:
+        await db.dispose()
+    print(
+        t._("The counters were counted again from the records: {rows} rows in {seconds} s.").format(
+            rows=t.number(sum(written.values())),
+            seconds=t.number(round(time.perf_counter() - start, 1)),
+        )
+    )
 
 
 async def _flag_commune(settings: Settings, t: Lang, code: int, difficult: bool) -> None:
@@ -313,6 +331,11 @@ def _parser(t: Lang) -> argparse.ArgumentParser:
         "--user", default="local", help=t._("who you are in the terminal chat (default: local)")
     )
     sub.add_parser("migrate", help=t._("create or upgrade the database"))
+    stats = sub.add_parser("stats", help=t._("the counters behind the admins' numbers"))
+    stats_actions = stats.add_subparsers(dest="action", required=True)
+    stats_actions.add_parser(
+        "rebuild", help=t._("count them again from the records (they are kept up to date)")
+    )
     check = sub.add_parser("criteria-check", help=t._("validate a criteria YAML file"))
     check.add_argument("file")
     flag = sub.add_parser(
@@ -404,6 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         elif command == "migrate":
             asyncio.run(_migrate(settings, t))
+        elif command == "stats":
+            asyncio.run(_stats(settings, t, args.action))
         elif command == "commune-flag":
             asyncio.run(_flag_commune(settings, t, args.code, not args.off))
         elif command == "deadline":

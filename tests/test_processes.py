@@ -292,6 +292,7 @@ async def test_three_processes_one_order_per_chat_across_a_kill(own_pg, tmp_path
             await asyncio.sleep(0.5)
             victim.kill()
             await victim.proc.wait()
+            await asyncio.sleep(0.5)  # the fake Bot API has seen its connections close
             tg.release()
             await asyncio.sleep(1.0)
             await victim.start()

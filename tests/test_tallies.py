@@ -4,7 +4,10 @@ the digest read from them saying what the facts say."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import random
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +18,7 @@ from bot import reports
 from flows.localtime import local_day, local_midnight
 from flows.places import Area
 from storage import admin, families, tallies
-from storage.db import in_area
+from storage.db import Database, in_area
 from storage.models import (
     Assessment,
     Family,
@@ -308,3 +311,35 @@ def _facts(conn: Connection, area: Area, since: Any, until: Any) -> tuple[int, .
         )
         totals = [t + int(f) for t, f in zip(totals, flags, strict=True)]
     return tuple(totals)
+
+
+async def test_cdht_stats_rebuild_counts_again_from_the_command_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cdht.sqlite3'}"
+    db = Database(url)
+    try:
+        await db.migrate()
+        await db.run(lambda conn: Changes(seed=9).apply(conn, 200))
+        before = await db.run(tallies.counters)
+        await db.run(lambda conn: conn.execute(delete(TallyPeople)))
+    finally:
+        await db.dispose()
+    env = {**os.environ, "DATABASE_URL": url, "CDHT_LANGUAGE": "vi"}
+    command = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "stats",
+        "rebuild",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(command.communicate(), 120)
+    assert command.returncode == 0, err.decode()
+    assert out.decode().startswith("Đã đếm lại các bộ đếm từ dữ liệu gốc:")
+    db = Database(url)
+    try:
+        assert await db.run(tallies.counters) == before
+    finally:
+        await db.dispose()
