@@ -11,6 +11,10 @@ For each database, in a fresh process (so peak memory is that database's alone):
   3. floor: as many single-row UPDATE transactions as there were events, through the same
      driver, engine and concurrency: the database's own rate, and ours as a share of it.
 
+Each database runs twice in the same `make bench`: with the counters of the admins'
+numbers (storage.tallies: triggers on every change) and without them (the triggers
+dropped), so their cost shows as the difference in events/s (target: within 10%).
+
 With 200 citizens each waiting for the previous answer, time per event in (1) is mostly
 queueing (Little's law: 200 in flight / rate), which is why (2) measures latency at the
 target load instead. Results are printed and written to bench/results/.
@@ -42,6 +46,7 @@ from bot.config import Settings
 from bot.core import load_core
 from bot.dispatcher import Dispatcher
 from flows.model import Event
+from storage import tallies
 from storage.db import Database
 
 CITIZENS = 2_000
@@ -144,11 +149,18 @@ def summary(latencies: list[float], wall: float) -> dict[str, float]:
     }
 
 
-async def one_database(kind: str, url: str) -> dict:
+async def one_database(kind: str, url: str, counters: bool = True) -> dict:
     settings = Settings(database_url=url, campaign_year=2026)
     core = load_core(settings)
     db = Database(url)
     await db.migrate()
+    if not counters:
+
+        def drop(conn: Connection) -> None:
+            for statement in tallies.drop_triggers_ddl(conn.dialect.name):
+                conn.exec_driver_sql(statement)
+
+        await db.run(drop)
     dispatcher = Dispatcher(db, core, SystemClock())
     lat, wall, wrong = await run_citizens(dispatcher, "sat", pace=None)
     saturation = summary(lat, wall) | {"wrong_replies": wrong}
@@ -160,6 +172,7 @@ async def one_database(kind: str, url: str) -> dict:
     await db.dispose()
     return {
         "database": kind,
+        "counters": counters,
         "saturation": saturation,
         "paced": paced,
         "floor_updates_per_s": round(floor_rate, 1),
@@ -168,12 +181,12 @@ async def one_database(kind: str, url: str) -> dict:
     }
 
 
-def child(kind: str) -> dict:
+def child(kind: str, counters: bool) -> dict:
     if kind == "sqlite":
         with TemporaryDirectory() as tmp:
-            return asyncio.run(one_database(kind, f"sqlite:///{tmp}/bench.sqlite3"))
+            return asyncio.run(one_database(kind, f"sqlite:///{tmp}/bench.sqlite3", counters))
     with scratch_postgres(PG_ADMIN_URL) as url:
-        return asyncio.run(one_database(kind, url))
+        return asyncio.run(one_database(kind, url, counters))
 
 
 def main() -> None:
@@ -183,19 +196,26 @@ def main() -> None:
     parser.add_argument(
         "--db", choices=["sqlite", "postgresql"], help="run one database in this process"
     )
+    parser.add_argument(
+        "--counters", choices=["on", "off"], default="on", help="with --db: the counters' triggers"
+    )
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
     args = parser.parse_args()
     if args.db:
-        print(json.dumps(child(args.db)))
+        print(json.dumps(child(args.db, args.counters == "on")))
         return
     results = []
-    for kind in ("sqlite", "postgresql"):
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.dispatcher", "--db", kind], capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            print(f"{kind}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
-            continue
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    for kind in [args.only] if args.only else ["sqlite", "postgresql"]:
+        for counters in ("off", "on"):
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.dispatcher", "--db", kind, "--counters", counters],
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode != 0:
+                print(f"{kind}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
+                continue
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     record = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} "
@@ -207,18 +227,26 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"dispatcher-{record['date'][:10]}.json").write_text(json.dumps(record, indent=2))
     print(f"{record['date']} — {record['machine']}")
-    print("| database | run | events/s | p50 ms | p95 ms | p99 ms | wrong |", end="")
+    print("| database | counters | run | events/s | p50 ms | p95 ms | p99 ms | wrong |", end="")
     print(" floor tx/s | share | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for run in ("saturation", "paced"):
             s = r[run]
+            counters = "on" if r["counters"] else "off"
             print(
-                f"| {r['database']} | {run} | {s['events_per_s']} | {s['p50_ms']} | "
+                f"| {r['database']} | {counters} | {run} | {s['events_per_s']} | {s['p50_ms']} | "
                 f"{s['p95_ms']} | {s['p99_ms']} | {s['wrong_replies']} | "
                 f"{r['floor_updates_per_s']} | "
                 f"{r['share_of_floor']:.0%} | {r['peak_rss_mb']} |"
             )
+
+    for kind in ("sqlite", "postgresql"):
+        rates = {
+            r["counters"]: r["saturation"]["events_per_s"] for r in results if r["database"] == kind
+        }
+        if len(rates) == 2:
+            print(f"{kind}: events/s with the counters {rates[True] / rates[False]:.1%} of without")
 
 
 if __name__ == "__main__":

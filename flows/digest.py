@@ -17,7 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
-from typing import TypeVar
+from itertools import groupby
+from operator import attrgetter
+from typing import NamedTuple, TypeVar
 
 from flows.criteria import CriteriaSet, pick
 from flows.lang import Lang
@@ -31,11 +33,14 @@ FAMILY_TARGET = 70
 OFFICIALS_GROUP = "3"  # cán bộ, công chức, viên chức: counted against the officials target
 K = TypeVar("K")
 RANKED = 5  # communes listed with the most and the least progress
+_COMMUNE = attrgetter("commune")
 CHART_BARS = 30  # at most this many bars (the areas with the most people registered)
 
 
-@dataclass(frozen=True)
-class Counts:
+class Counts(NamedTuple):
+    """A tuple (cheap to make by the ten thousand: a national digest has a line per
+    commune and group), added field by field."""
+
     registered: int = 0
     new: int = 0  # registered in the digest's period (yesterday, or last month)
     in_progress: int = 0
@@ -44,19 +49,11 @@ class Counts:
     recognised: int = 0  # the title recognised by the commune
     paper: int = 0  # of the registered, entered from paper forms by commune staff
 
-    def __add__(self, other: Counts) -> Counts:
-        return Counts(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
+    def __add__(self, other: tuple[int, ...]) -> Counts:  # type: ignore[override]
+        return Counts(*(a + b for a, b in zip(self, other, strict=True)))
 
     def as_tuple(self) -> tuple[int, ...]:
-        return (
-            self.registered,
-            self.new,
-            self.in_progress,
-            self.submitted,
-            self.reached,
-            self.recognised,
-            self.paper,
-        )
+        return tuple(self)
 
     @property
     def pass_rate(self) -> float | None:
@@ -67,8 +64,7 @@ class Counts:
         return self.submitted / self.registered if self.registered else None
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """The counts of one group in one commune."""
 
     province: int
@@ -117,11 +113,11 @@ class UnitTally:
     recognised: int = 0
 
 
-@dataclass(frozen=True)
-class FamilyLine:
+class FamilyLine(NamedTuple):
     """The learning families of one commune: registered, and where their self-assessments
     of the campaign year stand; the adults in them (as their heads said) and the members
-    among them who hold or reached the Learning Citizen title."""
+    among them who hold or reached the Learning Citizen title. (A tuple: a national
+    digest has one per commune.)"""
 
     province: int
     commune: int
@@ -167,21 +163,50 @@ class Digest:
         end = self.day.replace(day=1)
         return (end - timedelta(days=1)).replace(day=1), end
 
+    @cached_property
+    def _sums(
+        self,
+    ) -> tuple[dict[int, Counts], dict[str, Counts], dict[int, int], dict[int, Counts]]:
+        """One pass over the lines (a national digest has ten thousand): per commune, per
+        group, each commune's province, and per commune its officials (OFFICIALS_GROUP)."""
+        communes: dict[int, Counts] = {}
+        officials: dict[int, Counts] = {}
+        provinces: dict[int, int] = {}
+        # Sorted by commune (storage gives them so: then this takes no time), summed run
+        # by run, column by column: a tenth of the time of adding line by line.
+        ordered = sorted(self.lines, key=_COMMUNE)
+        for commune, run in groupby(ordered, key=_COMMUNE):
+            same = list(run)
+            provinces[commune] = same[0].province
+            if len(same) == 1:
+                communes[commune] = same[0].counts
+            else:
+                communes[commune] = Counts(*map(sum, zip(*(x.counts for x in same), strict=True)))
+            of = [x.counts for x in same if x.group == OFFICIALS_GROUP]
+            if of:
+                officials[commune] = (
+                    of[0] if len(of) == 1 else Counts(*map(sum, zip(*of, strict=True)))
+                )
+        groups = {
+            group: Counts(
+                *map(sum, zip(*(x.counts for x in ordered if x.group == group), strict=True))
+            )
+            for group in sorted({x.group for x in ordered})
+        }
+        return communes, groups, provinces, officials
+
     def total(self) -> Counts:
-        return _sum_by((0, line.counts) for line in self.lines).get(0, Counts())
+        return _sum_by((0, c) for c in self._sums[1].values()).get(0, Counts())
 
     def by_group(self) -> dict[str, Counts]:
-        return _sum_by((line.group, line.counts) for line in self.lines)
-
-    @cached_property
-    def _by_commune(self) -> dict[int, Counts]:
-        return _sum_by((line.commune, line.counts) for line in self.lines)
+        return dict(self._sums[1])
 
     def by_commune(self) -> dict[int, Counts]:
-        return dict(self._by_commune)
+        return dict(self._sums[0])
 
     def by_province(self) -> dict[int, Counts]:
-        return _sum_by((line.province, line.counts) for line in self.lines)
+        province = self._sums[2]
+        return _sum_by((province[c], n) for c, n in self._sums[0].items())
 
     def ranking(self) -> tuple[list[tuple[int, Counts]], list[tuple[int, Counts]]]:
         """The communes with the most and the least progress (among those where someone
@@ -195,12 +220,15 @@ class Digest:
 
     def target_progress(self) -> list[TargetProgress]:
         """Progress against the targets, counting the communes whose population is set."""
-        title: dict[tuple[int, bool], list[int]] = {}  # (commune, officials) → reached, rec.
-        for line in self.lines:
-            key = (line.commune, line.group == OFFICIALS_GROUP)
-            sums = title.setdefault(key, [0, 0])
-            sums[0] += line.counts.reached
-            sums[1] += line.counts.recognised
+        by_commune, _, _, officials = self._sums
+        title: dict[tuple[int, bool], tuple[int, int]] = {}  # (commune, officials) → ...
+        for commune, counts in by_commune.items():  # ... reached, recognised
+            of = officials.get(commune, Counts())
+            title[(commune, True)] = (of.reached, of.recognised)
+            title[(commune, False)] = (
+                counts.reached - of.reached,
+                counts.recognised - of.recognised,
+            )
         result = []
         for kind in ("adults", "officials"):
             population = target = reached = recognised = communes = 0

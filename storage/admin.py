@@ -247,35 +247,15 @@ def _commune_area(conn: Connection, commune: int) -> Area:
 def digest_lines(conn: Connection, area: Area, year: int, since: date, until: date) -> list[Line]:
     """People per commune and group: registered (and new in [since, until), Vietnamese
     days), and their `year` assessment: in progress, submitted, title reached, recognised.
-    Read from the counters (storage.tallies), so it costs the same whatever the number of
-    people."""
-    # A person is counted under the group of this year's assessment when there is one
-    # (what they answered and submitted under: a later change of group does not relabel
-    # it, as the indicator sheet does not), else under the group they registered in. New
-    # people are counted under their own group.
-    counts: dict[tuple[int, int, str], list[int]] = {}
-
-    def line(key: tuple[int, int, str]) -> list[int]:
-        return counts.setdefault(key, [0] * 7)
-
-    for key, found in tallies.people(conn, area).items():
-        line(key)[0] += found.people
-        line(key)[6] += found.paper
-    for key, new in tallies.new_people(conn, area, since, until).items():
-        line(key)[1] += new
-    for province, commune, group, person_group, n, *standing in tallies.assessments(
-        conn, area, year
-    ):
-        if group != person_group:  # counted under the group answered under
-            line((province, commune, group))[0] += n
-            line((province, commune, person_group))[0] -= n
-        numbers = line((province, commune, group))
-        for k, value in enumerate(standing, start=2):
-            numbers[k] += value
+    Read from the counters (storage.tallies.lines), so it costs the same whatever the
+    number of people. A person is counted under the group of this year's assessment when
+    there is one (what they answered and submitted under: a later change of group does not
+    relabel it, as the indicator sheet does not), else under the group they registered in;
+    new people under their own group."""
+    make_line, make_counts = Line._make, Counts._make  # the quickest way to ten thousand
     return [
-        Line(province, commune, group, Counts(*numbers))
-        for (province, commune, group), numbers in sorted(counts.items())
-        if any(numbers)
+        make_line((row[0], row[1], row[2], make_counts(row[3:])))
+        for row in tallies.lines(conn, area, year, since, until)
     ]
 
 

@@ -328,19 +328,4 @@ def tally(conn: Connection, area: Area, year: int) -> FamilyTally:
     """The families of `area`, commune by commune, and their self-assessments of `year`;
     the adults in them and the adult members who hold or reached the title. Read from the
     counters (storage.tallies); measured in bench/admin.py."""
-    return FamilyTally(
-        year,
-        tuple(
-            FamilyLine(
-                r.province_code,
-                r.commune_code,
-                int(r.families),
-                int(r.in_progress),
-                int(r.submitted),
-                int(r.reached),
-                int(r.adults),
-                int(r.titled),
-            )
-            for r in tallies.families(conn, area, year)
-        ),
-    )
+    return FamilyTally(year, tuple(map(FamilyLine._make, tallies.families(conn, area, year))))

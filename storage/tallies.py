@@ -479,70 +479,106 @@ def _row(row: Any) -> tuple[Any, ...]:
 # --- what the digest reads -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PeopleCount:
-    people: int
-    paper: int
-
-
-def people(conn: Connection, area: Area) -> dict[tuple[int, int, str], PeopleCount]:
-    t = TallyPeople
-    rows = conn.execute(
-        select(t.province_code, t.commune_code, t.group_code, t.people, t.paper).where(
-            *in_area(area, t.province_code, t.commune_code)
-        )
-    )
-    return {(p, c, g): PeopleCount(n, paper) for p, c, g, n, paper in rows if n}
-
-
-def new_people(conn: Connection, area: Area, since: date, until: date) -> dict[Any, int]:
-    """People registered on the days [since, until) per commune and their group."""
-    t = TallyNew
-    rows = conn.execute(
-        select(t.province_code, t.commune_code, t.group_code, func.sum(t.people))
-        .where(
-            t.reg_day >= int(since.strftime("%Y%m%d")),
-            t.reg_day < int(until.strftime("%Y%m%d")),
-            *in_area(area, t.province_code, t.commune_code),
-        )
-        .group_by(t.province_code, t.commune_code, t.group_code)
-    )
-    return {(p, c, g): int(n or 0) for p, c, g, n in rows}
-
-
-def assessments(conn: Connection, area: Area, year: int) -> Sequence[Any]:
-    t = TallyAssessments
-    return conn.execute(
+def lines(conn: Connection, area: Area, year: int, since: date, until: date) -> list[Any]:
+    """Per commune and group (province, commune, group, then seven numbers): registered,
+    new on the days [since, until), and the `year` self-assessments in progress,
+    submitted, reached, recognised; and on paper. Read from the counters: the people,
+    joined by primary key to the self-assessments answered under their own group and to
+    the new people of those days. A self-assessment answered under another group than the
+    person's own (few) counts its person under that group: a second, small query."""
+    p, a, n = TallyPeople, TallyAssessments, TallyNew
+    new = (
         select(
-            t.province_code,
-            t.commune_code,
-            t.group_code,
-            t.person_group,
-            t.assessments,
-            t.in_progress,
-            t.submitted,
-            t.reached,
-            t.recognised,
+            n.province_code,
+            n.commune_code,
+            n.group_code,
+            func.sum(n.people).label("people"),
+        )
+        .where(
+            n.reg_day >= int(since.strftime("%Y%m%d")),
+            n.reg_day < int(until.strftime("%Y%m%d")),
+            *in_area(area, n.province_code, n.commune_code),
+        )
+        .group_by(n.province_code, n.commune_code, n.group_code)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            p.province_code,
+            p.commune_code,
+            p.group_code,
+            p.people,
+            func.coalesce(new.c.people, 0),
+            func.coalesce(a.in_progress, 0),
+            func.coalesce(a.submitted, 0),
+            func.coalesce(a.reached, 0),
+            func.coalesce(a.recognised, 0),
+            p.paper,
+        )
+        .select_from(p)
+        .outerjoin(
+            a,
+            and_(
+                a.campaign_year == year,
+                a.province_code == p.province_code,
+                a.commune_code == p.commune_code,
+                a.group_code == p.group_code,
+                a.person_group == p.group_code,
+            ),
+        )
+        .outerjoin(
+            new,
+            and_(
+                new.c.province_code == p.province_code,
+                new.c.commune_code == p.commune_code,
+                new.c.group_code == p.group_code,
+            ),
+        )
+        .where(*in_area(area, p.province_code, p.commune_code))
+        .order_by(p.province_code, p.commune_code, p.group_code)
+    ).all()
+    moved = conn.execute(
+        select(
+            a.province_code,
+            a.commune_code,
+            a.group_code,
+            a.person_group,
+            a.assessments,
+            a.in_progress,
+            a.submitted,
+            a.reached,
+            a.recognised,
         ).where(
-            t.campaign_year == year,
-            t.assessments != 0,
-            *in_area(area, t.province_code, t.commune_code),
+            a.campaign_year == year,
+            a.group_code != a.person_group,
+            *in_area(area, a.province_code, a.commune_code),
         )
     ).all()
+    if not moved:
+        return [row for row in rows if any(row[3:])]
+    counted = {(r[0], r[1], r[2]): list(r[3:]) for r in rows}
+    for province, commune, group, own, assessments, *standing in moved:
+        here = counted.setdefault((province, commune, group), [0] * 7)
+        here[0] += assessments
+        for k, value in enumerate(standing, start=2):
+            here[k] += value
+        counted.setdefault((province, commune, own), [0] * 7)[0] -= assessments
+    return [(*key, *numbers) for key, numbers in counted.items() if any(numbers)]
 
 
 def families(conn: Connection, area: Area, year: int) -> Sequence[Any]:
-    """Per commune: families, adults, and the year's self-assessments and titled adults."""
+    """Per commune (province, commune, then as flows.digest.FamilyLine): families, the
+    year's self-assessments in progress, submitted and reached, adults, titled adults."""
     f, y = TallyFamilies, TallyFamilyYears
     return conn.execute(
         select(
             f.province_code,
             f.commune_code,
             f.families,
-            f.adults,
             func.coalesce(y.in_progress, 0).label("in_progress"),
             func.coalesce(y.submitted, 0).label("submitted"),
             func.coalesce(y.reached, 0).label("reached"),
+            f.adults,
             func.coalesce(y.titled, 0).label("titled"),
         )
         .select_from(f)
