@@ -327,7 +327,9 @@ async def run(label: str, url: str, people: int, tmp: Path, first: bool) -> dict
         times = []
         for _ in range(RUNS):
             start = time.perf_counter()
-            digest = await db.read(lambda conn, a=area: reports.load_digest(conn, a, 2026, day))
+            digest = await db.read(
+                lambda conn, a=area: reports.load_digest(conn, a, 2026, day, lines=False)
+            )
             digest_text(digest, core.places, core.criteria, t)
             times.append(time.perf_counter() - start)
         results[f"{name}_digest_ms"] = {

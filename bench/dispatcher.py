@@ -59,7 +59,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def script(n: int) -> list[str]:
     """What citizen n types: registration, then a whole assessment, then submit."""
     rnd = random.Random(n)
-    communes = ["hoan kiem", "ba dinh", "tay ho", "cau giay", "long bien"]
+    communes = ["hoan kiem", "ba dinh", "tay ho", "cau giay", "dong da"]  # each one commune
     lines = [
         "/start",
         f"Người Thử {letters(n)}",

@@ -185,7 +185,9 @@ async def _digest(settings: Settings, args: argparse.Namespace, core: Any, db: A
     day = local_day(SystemClock().now())
     year = core.year_of(reports.looked_back_on(day, args.monthly))  # as the morning digest
     year = _checked_year(args.year, core.year(SystemClock().now())) or year
-    digest = await db.read(lambda conn: reports.load_digest(conn, area, year, day, args.monthly))
+    digest = await db.read(
+        lambda conn: reports.load_digest(conn, area, year, day, args.monthly, lines=False)
+    )
     print(digest_text(digest, core.places, core.criteria, t, cli=True))
     if args.chart:
         await asyncio.to_thread(Path(args.chart).write_bytes, reports.chart_png(digest, core, t))

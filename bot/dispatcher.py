@@ -287,6 +287,9 @@ class Dispatcher:
             await asyncio.sleep(pause)
             pause = min(pause * 2, self.TURN_WAIT_MOST)
         account_id, view, stored = taken
+        if account_id is None:  # the account was deleted meanwhile, with its replies
+            yield Turn([], None)
+            return
         turn = Turn(
             [
                 delivery
@@ -319,11 +322,13 @@ class Dispatcher:
     @staticmethod
     def _take_turn(
         channel: str, external_id: str, own: int, now: datetime, conn: Connection
-    ) -> tuple[int, dict[str, Any], list[outbox.StoredReplies]] | None:
+    ) -> tuple[int | None, dict[str, Any], list[outbox.StoredReplies]] | None:
         taken = outbox.take_turn(conn, channel, external_id, PROCESS, now)
         if taken is None:
             return None
         account_id, view = taken
+        if account_id is None:
+            return None, view, []
         return account_id, view, outbox.chat_unsent(conn, account_id, now, up_to=own)
 
     async def _renew_turns(self) -> None:

@@ -195,7 +195,10 @@ class Preloader:
             listed = await self.db.read(lambda conn: admin_store.named_list(conn, code, year))
             blob = await asyncio.to_thread(reports.names_xlsx, listed, area, year, day, core, t)
             return Report(request, area, None, ((reports.names_file_name(area, year, day), blob),))
-        digest = await self.db.read(lambda conn: reports.load_digest(conn, area, year, day))
+        exported = request.kind != "stats"  # the exports list every commune and group
+        digest = await self.db.read(
+            lambda conn: reports.load_digest(conn, area, year, day, lines=exported)
+        )
         if request.kind == "stats":
             blob = await asyncio.to_thread(reports.chart_png, digest, core, t)
             name = reports.file_name(digest, "png")

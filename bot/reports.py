@@ -25,6 +25,7 @@ from flows.text import fold
 from flows.unit_assessment import unit_year_of
 from storage import admin as store
 from storage import families as family_store
+from storage import tallies
 from storage import units as unit_store
 
 if TYPE_CHECKING:
@@ -40,16 +41,26 @@ def looked_back_on(day: date, monthly: bool = False) -> date:
 
 
 def load_digest(
-    conn: Connection, area: Area, year: int, day: date, monthly: bool = False
+    conn: Connection,
+    area: Area,
+    year: int,
+    day: date,
+    monthly: bool = False,
+    lines: bool = True,
 ) -> Digest:
-    """The digest of `area` for `day`: counts now; new = yesterday (or last month)."""
+    """The digest of `area` for `day`: counts now; new = yesterday (or last month). With
+    `lines=False`, only the sums its words and chart need (not the lines per commune and
+    group that the exports list): a national digest reads a few thousand rows."""
     shell = Digest(area, day, year, (), monthly=monthly)
     since, until = shell.period
-    lines = store.digest_lines(conn, area, year, since, until)
     units = unit_store.tally(conn, area, unit_year_of(day))
     families = family_store.tally(conn, area, year)
     targets = tuple(store.targets(conn, area))
-    return Digest(area, day, year, tuple(lines), targets, monthly, units, families)
+    if not lines:
+        summary = tallies.summary(conn, area, year, since, until)
+        return Digest(area, day, year, (), targets, monthly, units, families, summary)
+    found = store.digest_lines(conn, area, year, since, until)
+    return Digest(area, day, year, tuple(found), targets, monthly, units, families)
 
 
 def chart_figure(digest: Digest, core: Core, t: Lang) -> Figure:

@@ -184,7 +184,14 @@ class Scheduler:
         year = core.year_of(reports.looked_back_on(day, monthly))
         if (area, monthly) not in made:
             made[(area, monthly)] = await self.db.read(
-                partial(reports.load_digest, area=area, year=year, day=day, monthly=monthly)
+                partial(
+                    reports.load_digest,
+                    area=area,
+                    year=year,
+                    day=day,
+                    monthly=monthly,
+                    lines=False,
+                )
             )
         digest = made[(area, monthly)]
         key = (area, monthly, language)

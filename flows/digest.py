@@ -145,7 +145,22 @@ class FamilyTally:
 
 
 @dataclass(frozen=True)
+class Summary:
+    """What the digest's words and chart need, summed already (a national digest reads
+    this, not ten thousand lines): per commune, per group, each commune's province, and
+    per commune its officials (OFFICIALS_GROUP)."""
+
+    communes: Mapping[int, Counts]
+    groups: Mapping[str, Counts]
+    provinces: Mapping[int, int]
+    officials: Mapping[int, Counts]
+
+
+@dataclass(frozen=True)
 class Digest:
+    """`lines` per commune and group (what the exports list), or only their `summary`
+    (what the words and the chart need): one of the two."""
+
     area: Area
     day: date  # the day it is for (Vietnam time); the period ends at its start
     year: int  # the campaign year counted
@@ -154,6 +169,7 @@ class Digest:
     monthly: bool = False  # "new" counts the past month instead of yesterday
     units: UnitTally | None = None
     families: FamilyTally | None = None
+    summary: Summary | None = None
 
     @property
     def period(self) -> tuple[date, date]:
@@ -166,9 +182,12 @@ class Digest:
     @cached_property
     def _sums(
         self,
-    ) -> tuple[dict[int, Counts], dict[str, Counts], dict[int, int], dict[int, Counts]]:
-        """One pass over the lines (a national digest has ten thousand): per commune, per
-        group, each commune's province, and per commune its officials (OFFICIALS_GROUP)."""
+    ) -> tuple[Mapping[int, Counts], Mapping[str, Counts], Mapping[int, int], Mapping[int, Counts]]:
+        """The summary, or one pass over the lines: per commune, per group, each commune's
+        province, and per commune its officials (OFFICIALS_GROUP)."""
+        if self.summary is not None:
+            s = self.summary
+            return s.communes, s.groups, s.provinces, s.officials
         communes: dict[int, Counts] = {}
         officials: dict[int, Counts] = {}
         provinces: dict[int, int] = {}

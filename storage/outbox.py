@@ -182,18 +182,18 @@ TURN_LEASE = timedelta(seconds=10)  # a turn not renewed for this long is free a
 
 def take_turn(
     conn: Connection, channel: str, external_id: str, holder: str, now: datetime
-) -> tuple[int, dict[str, Any]] | None:
+) -> tuple[int | None, dict[str, Any]] | None:
     """Take the turn to send to this chat, if it is free, ours already, or its holder
     stopped renewing it (a process that died): the account id and what the chat shows
-    (`view`, as the last sender left it). None if another process holds it (or the
-    account is gone)."""
+    (`view`, as the last sender left it). None if another process holds it; no account
+    id if the account is gone (deleted with its replies: nothing to send)."""
     account_id = conn.execute(
         select(ChannelAccount.id).where(
             ChannelAccount.channel == channel, ChannelAccount.external_id == external_id
         )
     ).scalar_one_or_none()
     if account_id is None:
-        return None
+        return None, {}
     ins = dialect_insert(conn)
     until = now + TURN_LEASE
     statement = ins(SendTurn).values(account_id=account_id, holder=holder, until=until, view={})

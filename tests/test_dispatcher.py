@@ -263,3 +263,31 @@ async def test_without_a_set_year_the_campaign_moves_on_at_new_year_in_vietnam(d
     assert "Bắt đầu tự đánh giá" in chat.labels  # 2027 has no assessment yet
     years = await rows(db, select(Assessment.campaign_year, Assessment.status))
     assert years == [(2026, "submitted")]
+
+
+async def test_a_reply_to_an_account_deleted_meanwhile_is_not_waited_for(dispatcher):
+    """/delete on another channel removed the account and its replies after this one was
+    committed: the turn to send finds nothing to send, and does not wait for one."""
+    delivery = await dispatcher.handle("test", "u1", Event("text", text="/start"))
+    assert delivery.outbox_id is not None
+    await dispatcher.db.run(lambda conn: conn.execute(text("DELETE FROM channel_accounts")))
+
+    async def sent() -> list:
+        async with dispatcher.turn("test", "u1", delivery) as turn:
+            return turn.due
+
+    assert await asyncio.wait_for(sent(), 5) == []
+
+
+async def test_the_turn_sends_what_came_before_first(dispatcher):
+    """A reply left unsent (a process died before sending it) goes out, in order, before
+    the next one of the same chat, whichever process sends that."""
+    first = await dispatcher.handle("test", "u1", Event("text", text="/start"))
+    second = await dispatcher.handle("test", "u1", Event("text", text="Nguyễn Thị Hoa"))
+    async with dispatcher.turn("test", "u1", second) as turn:
+        assert [d.outbox_id for d in turn.due] == [first.outbox_id, second.outbox_id]
+        assert turn.due[1] is second
+        for d in turn.due:
+            dispatcher.delivered(d.outbox_id)
+    async with dispatcher.turn("test", "u1", first) as turn:
+        assert turn.due == []  # sent already: not again

@@ -343,3 +343,28 @@ async def test_cdht_stats_rebuild_counts_again_from_the_command_line(tmp_path):
         assert await db.run(tallies.counters) == before
     finally:
         await db.dispose()
+
+
+async def test_the_digest_summed_by_the_database_is_the_digest_summed_from_its_lines(db):
+    """The morning digest and /thongke read sums (per commune, per group); the exports
+    read the lines per commune and group: both say the same, people answering under
+    another group than their own included."""
+    changes = Changes(seed=11)
+    await db.run(lambda conn: changes.apply(conn, 1500))
+    target = {"adults": 40, "officials": 12}
+    for place in (Area(*pc) for pc in COMMUNES[1:]):
+        await db.run(lambda conn, a=place: admin.set_target(conn, a, target, NOW))
+    day = local_day(NOW)
+    for area in (Area(), Area(1), Area(8, 1010), Area(8, 99)):
+        both = [
+            await db.read(
+                lambda conn, a=area, full=full: reports.load_digest(conn, a, 2026, day, lines=full)
+            )
+            for full in (True, False)
+        ]
+        lines, summed = both
+        assert summed.lines == ()
+        for view in ("total", "by_group", "by_commune", "by_province", "ranking"):
+            assert getattr(summed, view)() == getattr(lines, view)(), (area, view)
+        assert summed.target_progress() == lines.target_progress()
+        assert summed._sums[3] == lines._sums[3]  # the officials of each commune
