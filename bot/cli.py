@@ -126,6 +126,7 @@ async def _serve(settings: Settings) -> int:
         for channel in channels.values():
             if channel in started:
                 await channel.stop()
+        await dispatcher.give_back_turns()  # the other processes may send to them at once
         await db.dispose()
 
 

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 # Which process this is, in /healthz and as the holder of the turns to send (a restarted
 # process is another holder, even with the same pid in a container).
-PROCESS = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+PROCESS = f"{socket.gethostname()[:48]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -281,11 +281,17 @@ class Dispatcher:
         pause = self.TURN_WAIT_FIRST
         while True:
             now = self.clock.now()
-            taken = await self.db.run(partial(self._take_turn, channel, external_id, own, now))
+            try:
+                # Ahead of the steps waiting for the database: the reply is ready.
+                taken = await self.db.urgent(
+                    partial(self._take_turn, channel, external_id, own, now)
+                )
+            except DatabaseUnavailable:  # logged once by the database: wait for it
+                taken, pause = None, max(pause, self.TURN_WAIT_MOST)
             if taken is not None:
                 break
             await asyncio.sleep(pause)
-            pause = min(pause * 2, self.TURN_WAIT_MOST)
+            pause = min(pause * 2, self.TURN_WAIT_MOST if not self.db.outage.down else 5.0)
         account_id, view, stored = taken
         if account_id is None:  # the account was deleted meanwhile, with its replies
             yield Turn([], None)

@@ -195,16 +195,25 @@ def take_turn(
     if account_id is None:
         return None, {}
     ins = dialect_insert(conn)
-    until = now + TURN_LEASE
-    statement = ins(SendTurn).values(account_id=account_id, holder=holder, until=until, view={})
+    clock = _clock(conn, now)
+    statement = ins(SendTurn).values(
+        account_id=account_id, holder=holder, until=clock + TURN_LEASE, view={}
+    )
     taken = conn.execute(
         statement.on_conflict_do_update(
             index_elements=[SendTurn.account_id],
-            set_={"holder": holder, "until": until},
-            where=or_(SendTurn.holder.is_(None), SendTurn.holder == holder, SendTurn.until < now),
+            set_={"holder": holder, "until": clock + TURN_LEASE},
+            where=or_(SendTurn.holder.is_(None), SendTurn.holder == holder, SendTurn.until < clock),
         ).returning(SendTurn.view)
     ).first()
     return None if taken is None else (account_id, dict(taken.view or {}))
+
+
+def _clock(conn: Connection, now: datetime) -> Any:
+    """The time leases are taken and compared by: the database server's on PostgreSQL
+    (processes on several machines need not agree on the time), this one's on SQLite (one
+    machine)."""
+    return func.now() if conn.dialect.name == "postgresql" else now
 
 
 def chat_unsent(
@@ -212,7 +221,9 @@ def chat_unsent(
 ) -> list[StoredReplies]:
     """The replies to an account not sent yet (from the last UNSENT_KEPT, up to the row
     `up_to` if given), oldest first, leaving out an answer after which a newer message
-    was sent (the conversation moved on; see claim_unsent)."""
+    was sent (the conversation moved on; see claim_unsent), though never `up_to` itself
+    (the answer just given: a message written meanwhile by the scheduler may have gone
+    out before it)."""
     query = (
         select(ProcessedEvent.id, ProcessedEvent.replies, ProcessedEvent.event_id)
         .add_columns(Person.language)
@@ -243,6 +254,7 @@ def chat_unsent(
         and not (
             last_sent is not None
             and row.id < last_sent
+            and row.id != up_to
             and not row.event_id.startswith(NOT_ANSWERS)
         )
     ]
@@ -275,7 +287,7 @@ def renew_turns(conn: Connection, holder: str, account_ids: Collection[int], now
         conn.execute(
             update(SendTurn)
             .where(SendTurn.holder == holder, SendTurn.account_id.in_(list(account_ids)))
-            .values(until=now + TURN_LEASE)
+            .values(until=_clock(conn, now) + TURN_LEASE)
         )
 
 
@@ -428,7 +440,7 @@ UNSENT_KEPT = timedelta(hours=24)  # replies never sent are let go after this
 # Event ids of messages that are not answers to what the person sent: those stay worth
 # sending after a newer answer went out; an older answer does not (the conversation has
 # moved on, and the newer one shows where it stands).
-NOT_ANSWERS = ("nudge:", "deadline:", "decision:", "digest:")
+NOT_ANSWERS = ("nudge:", "deadline:", "decision:", "unit-decision:", "digest:")
 EVENT_IDS_KEPT = timedelta(days=7)  # longer than any channel delivers an update again
 
 

@@ -257,6 +257,29 @@ class _Trigger:
     def name(self) -> str:
         return f"tally_{self.table}_{self.timing[0].lower()}{self.event[0].lower()}"
 
+    @property
+    def rows(self) -> tuple[str, ...]:
+        return {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}[self.event]
+
+
+# PostgreSQL runs transactions side by side: a trigger that reads another table (where a
+# person lives, which families they are an adult member of, a family's commune) first
+# locks the rows it reads by, so that a change to those rows (a move, a member joining)
+# waits for it, or it for them, and each sees the other's outcome. (SQLite writes one
+# transaction at a time.)
+_LOCKS = {
+    "assessments": (
+        "PERFORM 1 FROM people WHERE id = {row}.person_id FOR SHARE",
+        "PERFORM 1 FROM families f JOIN family_members m ON m.family_id = f.id "
+        "WHERE m.person_id = {row}.person_id FOR SHARE OF f",
+    ),
+    "family_assessments": ("PERFORM 1 FROM families WHERE id = {row}.family_id FOR SHARE",),
+    "family_members": (
+        "PERFORM 1 FROM families WHERE id = {row}.family_id FOR SHARE",
+        "PERFORM 1 FROM people WHERE id = {row}.person_id FOR NO KEY UPDATE",
+    ),
+}
+
 
 def _triggers(dialect: str) -> list[_Trigger]:
     Rows = Callable[[str, str], list[str]]
@@ -348,7 +371,8 @@ def trigger_ddl(dialect: str) -> list[str]:
         when = _changed(dialect, t.columns) if t.event == "UPDATE" else None
         if dialect == "postgresql":
             done = "RETURN OLD;" if t.timing == "BEFORE" else "RETURN NULL;"
-            body = "".join(f"{s};\n" for s in t.statements)
+            locks = [lock.format(row=row) for row in t.rows for lock in _LOCKS.get(t.table, ())]
+            body = "".join(f"{s};\n" for s in (*locks, *t.statements))
             out.append(
                 f"CREATE OR REPLACE FUNCTION {t.name}() RETURNS trigger LANGUAGE plpgsql AS "
                 f"$$\nBEGIN\n{body}{done}\nEND\n$$"
@@ -438,7 +462,11 @@ def _columns(table: str) -> list[str]:
 
 
 def rebuild(conn: Connection) -> dict[str, int]:
-    """Count everything again from the facts (in one transaction); rows per table."""
+    """Count everything again from the facts (in one transaction); rows per table. On
+    PostgreSQL the counters are locked first: changes made meanwhile wait (their triggers
+    add to the counters once this is committed), none is lost or counted twice."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"LOCK TABLE {', '.join(TABLES)} IN EXCLUSIVE MODE"))
     written = {}
     for table, query in _recount_sql(conn.dialect.name).items():
         conn.execute(text(f"DELETE FROM {table}"))

@@ -256,7 +256,6 @@ class TelegramChannel:
                     log.info("could not confirm the last updates (%s); they will be deduped", exc)
         await self._lanes.finish(self.STOP_GRACE)
         await self.dispatcher.flush()
-        await self.dispatcher.give_back_turns()
         await self.app.shutdown()
         for request in self._requests:  # also when start() failed half-way, before PTB knew
             await request.shutdown()
@@ -566,6 +565,8 @@ class TelegramChannel:
                         sent |= await self._deliver(
                             job if own else _Job(chat_id, job.user_id, delivery)
                         )
+                    if job.query is not None and not any(d is job.delivery for d in turn.due):
+                        await self._tap_seen(chat_id, job)  # its answer went out elsewhere
                 finally:
                     if turn.view is not None:
                         turn.view = self._shown(chat_id)
@@ -588,6 +589,16 @@ class TelegramChannel:
                 self._update_health()
         finally:
             self._queued.discard(job.delivery.outbox_id or 0)
+
+    async def _tap_seen(self, chat_id: int, job: _Job) -> None:
+        """A tap whose answer another process sent (it came with the next message of the
+        chat): the tap is still answered, and the choice shown on the question."""
+        query, delivery = job.query, job.delivery
+        assert query is not None
+        if not job.answered:
+            await self._answer_query(query, tap_notice(delivery))
+        if delivery.taken and tap_notice(delivery) is None:
+            await self._show_choice(chat_id, query)
 
     def _show(self, chat_id: int, view: dict[str, Any] | None) -> None:
         """What the chat shows, as the last process that sent to it left it (several

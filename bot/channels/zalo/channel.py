@@ -297,7 +297,6 @@ class ZaloChannel:
         await self._lanes.finish(self.STOP_GRACE)
         await self._handled.flush()
         await self.dispatcher.flush()
-        await self.dispatcher.give_back_turns()
         await self.api.close()
 
     # --- receiving ---
