@@ -50,7 +50,7 @@ bench-zalo: $(STAMP)
 bench-reminders: $(STAMP)
 	$(BIN)/python -m bench.reminders
 
-## bench-admin: 1,000,000 citizens: the generator, national and province digests, a province xlsx
+## bench-admin: 1M citizens (SQLite, PostgreSQL) and 5M (PostgreSQL): the digests from the counters, a province xlsx
 bench-admin: $(STAMP)
 	$(BIN)/python -m bench.admin
 

@@ -200,13 +200,19 @@ def main() -> None:
         "--counters", choices=["on", "off"], default="on", help="with --db: the counters' triggers"
     )
     parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
+    parser.add_argument(
+        "--order",
+        default="off,on",
+        help="without and with the counters, in this order (the first run of a pair on a "
+        "cold machine is often slower: run both orders)",
+    )
     args = parser.parse_args()
     if args.db:
         print(json.dumps(child(args.db, args.counters == "on")))
         return
     results = []
     for kind in [args.only] if args.only else ["sqlite", "postgresql"]:
-        for counters in ("off", "on"):
+        for counters in args.order.split(","):
             done = subprocess.run(
                 [sys.executable, "-m", "bench.dispatcher", "--db", kind, "--counters", counters],
                 capture_output=True,

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import aiohttp
 import pytest
+from aiohttp import web
 from sqlalchemy import select
 
 from bot.channels.telegram import TelegramChannel
@@ -1058,3 +1059,42 @@ async def test_a_household_registers_a_family_and_two_members_join(polling_bot, 
     assert "2.1 Người lớn đạt Công dân học tập: 0/10 — 1/3 người lớn" in texts[-1]
     texts = await head.tap("Gửi kết quả")
     assert any("Kết quả tự đánh giá của gia đình năm 2026: 90/100 điểm." in t for t in texts)
+
+
+async def test_a_webhook_call_before_the_channel_has_started_is_asked_again(
+    tg, sqlite_dispatcher, core
+):
+    """Behind a proxy a process gets webhook calls as soon as its port is open, before the
+    channel has started: 503 (Telegram delivers the update again), not a server error."""
+    settings = TelegramSettings(
+        token=tg.token,
+        api_base_url=tg.url,
+        webhook_url="https://bot.example.vn/telegram",
+        webhook_secret="s3cret",
+    )
+    channel = TelegramChannel(settings, sqlite_dispatcher, core.langs, "vi")
+    server = web.Application()
+    server.router.add_routes(channel.routes())
+    runner = web.AppRunner(server)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(
+                f"http://127.0.0.1:{port}/telegram",
+                json={
+                    "update_id": 1,
+                    "message": {
+                        "message_id": 1,
+                        "date": 0,
+                        "chat": {"id": 5, "type": "private"},
+                        "text": "/start",
+                    },
+                },
+                headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"},
+            ) as resp:
+                assert resp.status == 503
+    finally:
+        await runner.cleanup()

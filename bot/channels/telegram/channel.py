@@ -183,6 +183,7 @@ class TelegramChannel:
         self._resender: asyncio.Task[None] | None = None
         self._failing: str | None = None  # sends failing after every retry, since when
         self._receiving = False
+        self._initialized = False  # webhooks that come before (the port opens first) wait
         self.health: dict[str, Any] = {"mode": self.mode, "ok": False}
 
     @property
@@ -220,6 +221,7 @@ class TelegramChannel:
 
     async def _start(self) -> None:
         await self.app.initialize()
+        self._initialized = True
         bot = self.app.bot
         log.info("Telegram bot @%s (%s mode)", bot.username, self.mode)
         await self._set_commands()
@@ -374,6 +376,8 @@ class TelegramChannel:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.settings.webhook_secret.encode()):
             return web.Response(status=403, text="wrong secret token")
+        if not self._initialized:  # still starting (behind a proxy, traffic may come now)
+            return web.Response(status=503, text="starting", headers={"Retry-After": "2"})
         try:
             data = json.loads(await request.read())
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
