@@ -65,7 +65,7 @@ def generate(
         conn.execute(text("SET LOCAL session_replication_role = replica"))  # no triggers
         copy_people(conn, people, communes)
         if answers:
-            _answers(conn, people, communes)
+            _answers(conn, number_series(conn, people, communes), TS_SQL_PG)
         return
     for statement in tallies.drop_triggers_ddl("sqlite"):
         conn.exec_driver_sql(statement)
@@ -74,6 +74,7 @@ def generate(
         conn.exec_driver_sql(statement)
 
 
+TS_SQL_PG = "'2026-11-22 03:00:00+00'::timestamptz"
 GROUPS = "1111122234"  # by g % 10: half in group 1, ...
 TS = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
@@ -188,9 +189,9 @@ def copy_people(conn: Connection, people: int, communes: list[tuple[int, int]]) 
         )
 
 
-def _answers(conn: Connection, people: int, communes: list[tuple[int, int]]) -> None:
-    ts = "'2026-11-22 03:00:00+00'::timestamptz"
-    series = number_series(conn, people, communes)
+def _answers(conn: Connection, series: str, ts: str) -> None:
+    """Ten answers for each submitted self-assessment (g % 5 in 1, 2, 3): the export's
+    averages per indicator read them."""
     values = " UNION ALL ".join(
         f"SELECT '{code}' AS code, {n} AS n" for n, code in enumerate(INDICATORS)
     )
@@ -235,16 +236,7 @@ def _generate_sql(conn: Connection, people: int, communes: list[tuple[int, int]]
             f"FROM {series} WHERE g % 5 IN (1, 2, 3, 4)"
         )
     )
-    values = " UNION ALL ".join(
-        f"SELECT '{code}' AS code, {n} AS n" for n, code in enumerate(INDICATORS)
-    )
-    conn.execute(
-        text(
-            "INSERT INTO answers (assessment_id, indicator, option_index, points, answered_at) "
-            f"SELECT g, i.code, 0, (g + i.n) % 11, {ts} FROM {series} "
-            f"CROSS JOIN ({values}) AS i WHERE g % 5 IN (1, 2, 3)"
-        )
-    )
+    _answers(conn, series, ts)
     # Learning families: every third person heads one with the next two as members
     # (333,333 families of 3 at 1,000,000: far more than registered in chat so far),
     # 3 adults each; 60% of the families submitted, half of those reaching the criteria.
