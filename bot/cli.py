@@ -103,6 +103,7 @@ async def _serve(settings: Settings) -> int:
             except ChannelSetupError as exc:
                 print(exc, file=sys.stderr)
                 return exc.exit_code
+        server.ready = True  # /readyz: the proxy may send webhooks here
         reminders = asyncio.create_task(scheduler.run(), name="reminders")
         running = t._(" and ").join(f"{name.title()} ({ch.mode})" for name, ch in channels.items())
         print(

@@ -44,6 +44,8 @@ class WebServer:
         self.host, self.port = host, port
         self.app = web.Application(client_max_size=1024**2)
         self.app.router.add_get("/healthz", self._health)
+        self.app.router.add_get("/readyz", self._ready)
+        self.ready = False  # set once every channel has started (see bot.cli)
         if links is not None:
             self.app.router.add_routes(links.routes())
         for channel in self.channels.values():
@@ -83,6 +85,18 @@ class WebServer:
             answer = f"error: {describe(exc)}"
         self._checked = (now, answer, lag)
         return answer, lag
+
+    async def _ready(self, request: web.Request) -> web.Response:
+        """For a reverse proxy in front of several processes: 200 when this process has
+        started its channels and the database takes a write; 503 otherwise. Unlike
+        /healthz it does not fail when Telegram or Zalo does (that fails every process at
+        once, and the proxy would then have none to send the webhooks to)."""
+        database, _ = await self._database()
+        if not self.ready:
+            return web.json_response({"process": PROCESS, "status": "starting"}, status=503)
+        ok = database == "ok"
+        body = {"process": PROCESS, "database": database, "status": "ok" if ok else "failing"}
+        return web.json_response(body, status=200 if ok else 503)
 
     async def _health(self, request: web.Request) -> web.Response:
         """200 when the database takes a write and every channel is working (receiving,

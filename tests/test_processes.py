@@ -278,6 +278,9 @@ async def test_three_processes_one_order_per_chat_across_a_kill(own_pg, tmp_path
         assert len({a["process"] for a in answers}) == 3
         assert all(a["outbox"] == {"waiting": 0, "oldest_seconds": 0.0} for a in answers)
         assert all(a["telegram"]["queued_here"] == 0 for a in answers)
+        for process in processes:  # what the proxy's health check asks each of them
+            async with session.get(f"{process.url}/readyz") as resp:
+                assert resp.status == 200 and (await resp.json())["status"] == "ok"
 
         people = People(tg)
         counts = await people.alone(1)

@@ -630,6 +630,21 @@ async def test_healthz(bot, tg):
     assert body["telegram"]["bot"] == "cdht_test_bot"
 
 
+async def test_readyz_is_for_the_proxy_and_ignores_a_failing_telegram(bot, tg):
+    """/readyz: 503 while the process starts, then 200 while the database works, even
+    when sending on Telegram fails (which /healthz reports: every process at once)."""
+    url = f"{bot.url}/readyz"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url) as resp:
+            assert resp.status == 503 and (await resp.json())["status"] == "starting"
+        bot.server.ready = True
+        bot.channel.health["ok"] = False  # e.g. Telegram refusing every send
+        async with session.get(url) as resp:
+            assert resp.status == 200
+        async with session.get(f"{bot.url}/healthz") as resp:
+            assert resp.status == 503
+
+
 # --- pure parts ------------------------------------------------------------------------
 
 
