@@ -199,7 +199,15 @@ def load_tokens(
         "updated_at": now,
     }
     if row is None:
-        conn.execute(dialect_insert(conn)(ChannelToken).values(channel=channel, **values))
+        # Processes starting together on a new database all seed it: the first one wins,
+        # the others read what it wrote (the same seed).
+        conn.execute(
+            dialect_insert(conn)(ChannelToken)
+            .values(channel=channel, **values)
+            .on_conflict_do_nothing(index_elements=[ChannelToken.channel])
+        )
+        row = conn.execute(select(ChannelToken).where(ChannelToken.channel == channel)).one()
+        return _tokens(row)
     else:
         conn.execute(update(ChannelToken).where(ChannelToken.channel == channel).values(**values))
     return Tokens("", refresh_token, epoch, None, None)
