@@ -225,7 +225,7 @@ def chat_unsent(
     (the answer just given: a message written meanwhile by the scheduler may have gone
     out before it)."""
     query = (
-        select(ProcessedEvent.id, ProcessedEvent.replies, ProcessedEvent.event_id)
+        select(ProcessedEvent.id, ProcessedEvent.replies)
         .add_columns(Person.language)
         .join(ChannelAccount, ChannelAccount.id == ProcessedEvent.account_id)
         .outerjoin(Person, Person.id == ChannelAccount.person_id)
@@ -234,29 +234,16 @@ def chat_unsent(
             ProcessedEvent.created_at >= now - UNSENT_KEPT,
             ProcessedEvent.delivered_at.is_(None),
             ChannelAccount.unreachable.is_(False),
+            or_(ProcessedEvent.id == up_to, ~_outdated()),
         )
         .order_by(ProcessedEvent.id)
     )
     if up_to is not None:
         query = query.where(ProcessedEvent.id <= up_to)
-    rows = conn.execute(query).all()
-    if not rows:
-        return []
-    last_sent = conn.execute(
-        select(func.max(ProcessedEvent.id)).where(
-            ProcessedEvent.account_id == account_id, ProcessedEvent.delivered_at.is_not(None)
-        )
-    ).scalar_one_or_none()
     return [
         StoredReplies(row.id, [Reply.from_dict(r) for r in row.replies], False, row.language)
-        for row in rows
+        for row in conn.execute(query)
         if row.replies
-        and not (
-            last_sent is not None
-            and row.id < last_sent
-            and row.id != up_to
-            and not row.event_id.startswith(NOT_ANSWERS)
-        )
     ]
 
 
